@@ -1,0 +1,57 @@
+# canbridge: `make test` installs what it needs and runs everything; `make demo` runs the stack.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint unit deps mosquitto demo up down logs passwords bench bench-control clean
+
+test: deps mosquitto lint
+	$(PY) -m pytest -q
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# The virtualenv from the pinned dependencies in pyproject.toml (re-made when it changes).
+deps: $(STAMP)
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The tests start a real broker: install Debian's mosquitto when it is missing.
+mosquitto:
+	@if ! command -v mosquitto >/dev/null && ! test -x /usr/sbin/mosquitto; then \
+	  echo "installing mosquitto with apt"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mosquitto mosquitto-clients >/dev/null; \
+	  $$SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true; \
+	fi
+
+# The whole stack as local processes (broker with the project config, services, simulators).
+demo: deps mosquitto
+	$(PY) -m services.devstack
+
+up:
+	docker compose up -d --build
+
+down:
+	docker compose down
+
+logs:
+	docker compose logs -f --tail=100
+
+passwords:
+	docker compose run --rm --no-deps broker-setup show
+
+bench: bench-control
+
+bench-control: deps
+	$(PY) -m bench.control
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

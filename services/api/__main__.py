@@ -1,0 +1,29 @@
+"""`python -m services.api`: the health & config service (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from services.api.app import create_app
+from services.api.settings import ApiSettings
+from shared.runtime import build_runtime
+from shared.settings import load_settings
+
+
+def main() -> None:
+    settings = load_settings(ApiSettings)
+    runtime = build_runtime("api", settings)
+    app = create_app(runtime, settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=True,
+        timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""What the API knows of every service, from their status and heartbeat topics. No I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.mqtt_client import ONLINE
+
+
+@dataclass
+class ServiceEntry:
+    status: str | None = None  # "online" / "offline" as the service (or its will) said
+    status_at: float | None = None  # monotonic receive time
+    heartbeat: dict[str, Any] | None = None
+    heartbeat_at: float | None = None
+    heartbeat_wall: str | None = None
+
+
+class ServiceRegistry:
+    """Status + heartbeat per service; decides up/down/stale at read time."""
+
+    def __init__(self, stale_after_missed: int, expected: list[str] | None = None) -> None:
+        self.stale_after_missed = stale_after_missed
+        self._entries: dict[str, ServiceEntry] = {name: ServiceEntry() for name in expected or []}
+
+    def on_status(self, service: str, payload: str, now: float) -> None:
+        entry = self._entries.setdefault(service, ServiceEntry())
+        entry.status = payload.strip() or None
+        entry.status_at = now
+
+    def on_heartbeat(self, service: str, data: Any, now: float) -> bool:
+        """Record a heartbeat; returns False (and ignores it) if it is not a JSON object."""
+        if not isinstance(data, dict):
+            return False
+        entry = self._entries.setdefault(service, ServiceEntry())
+        entry.heartbeat = data
+        entry.heartbeat_at = now
+        entry.heartbeat_wall = datetime.now(UTC).isoformat(timespec="seconds")
+        return True
+
+    def forget(self, service: str) -> None:
+        self._entries.pop(service, None)
+
+    def snapshot(self, now: float) -> dict[str, dict[str, Any]]:
+        return {name: self._describe(entry, now) for name, entry in sorted(self._entries.items())}
+
+    def _describe(self, entry: ServiceEntry, now: float) -> dict[str, Any]:
+        hb = entry.heartbeat or {}
+        interval = hb.get("interval_s")
+        age = None if entry.heartbeat_at is None else round(now - entry.heartbeat_at, 1)
+        stale = (
+            age is None
+            or not isinstance(interval, int | float)
+            or age > interval * self.stale_after_missed
+        )
+        online = entry.status == ONLINE
+        if not online:
+            reason = "never seen" if entry.status is None else f"status is {entry.status!r}"
+        elif stale:
+            reason = (
+                "no heartbeat yet"
+                if age is None
+                else f"no heartbeat for {age} s (> {self.stale_after_missed} intervals)"
+            )
+        else:
+            reason = None
+        return {
+            "up": online and not stale,
+            "status": entry.status,
+            "reason": reason,
+            "version": hb.get("version"),
+            "uptime_s": hb.get("uptime_s"),
+            "last_activity": hb.get("last_activity"),
+            "last_heartbeat": entry.heartbeat_wall,
+            "heartbeat_age_s": age,
+            "heartbeat_interval_s": interval,
+        }

@@ -1,0 +1,82 @@
+"""`python -m services.broker_setup init|show`: the broker's users at first start.
+
+init (the `broker-setup` container of compose.yaml, run as root before the broker):
+  creates a random password per user in the secrets folder (kept on later runs;
+  `CANBRIDGE_PASSWORD_<USER>` pins one), writes the hashed password file and the
+  ACL for the broker, and hands each file to the uid that reads it.
+show: prints the users a person types into other tools (admin, consumer, wican).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from services.broker_setup.broker_files import MOSQUITTO_DIR, render_acl
+from services.broker_setup.credentials import ensure_passwords, write_password_file
+from services.broker_setup.users import HUMAN_USERS, USERS
+
+
+def _chown_tree(path: Path, uid: int, gid: int) -> None:
+    os.chown(path, uid, gid)
+    for child in path.rglob("*"):
+        os.chown(child, uid, gid)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    secrets_dir, auth_dir = Path(args.secrets_dir), Path(args.auth_dir)
+    passwords = ensure_passwords(secrets_dir, USERS)
+    auth_dir.mkdir(parents=True, exist_ok=True)
+    write_password_file(auth_dir / "passwd", passwords)
+    template = (Path(args.config_dir) / "acl.template").read_text()
+    (auth_dir / "acl").write_text(render_acl(args.base_topic, template))
+    shutil.copyfile(secrets_dir / "health", auth_dir / "health.password")
+    os.chmod(auth_dir / "health.password", 0o600)
+    if os.geteuid() == 0:
+        _chown_tree(auth_dir, args.broker_uid, args.broker_uid)
+        if args.data_dir:
+            _chown_tree(Path(args.data_dir), args.broker_uid, args.broker_uid)
+        _chown_tree(secrets_dir, args.service_uid, args.service_uid)
+    print(
+        f"broker-setup: {len(passwords)} users ready "
+        f"({', '.join(sorted(passwords))}); passwords in {secrets_dir}, "
+        f"hashes and ACL in {auth_dir}. `make passwords` shows yours."
+    )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    secrets_dir = Path(args.secrets_dir)
+    for user in HUMAN_USERS:
+        path = secrets_dir / user
+        if not path.exists():
+            print(f"{path} is missing: start the stack once (docker compose up)", file=sys.stderr)
+            return 1
+        print(f"{user:10} {path.read_text().strip():34} {USERS[user]}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.broker_setup")
+    sub = parser.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", help="create passwords, password file and ACL")
+    init.add_argument("--secrets-dir", default="/secrets")
+    init.add_argument("--auth-dir", default="/mosquitto/auth")
+    init.add_argument("--data-dir", default="/mosquitto/data")
+    init.add_argument("--config-dir", default=str(MOSQUITTO_DIR))
+    init.add_argument("--base-topic", default=os.environ.get("CANBRIDGE_BASE_TOPIC", "canbridge"))
+    init.add_argument("--broker-uid", type=int, default=1883)
+    init.add_argument("--service-uid", type=int, default=10001)
+    init.set_defaults(func=cmd_init)
+    show = sub.add_parser("show", help="print admin, consumer and wican passwords")
+    show.add_argument("--secrets-dir", default="/secrets")
+    show.set_defaults(func=cmd_show)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""A real mosquitto process with the project's config, for tests and `make demo`.
+
+Everything lives in one folder: conf, passwd, acl, data, secrets/<user>.
+Only the listener and the file paths differ from the container.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from services.broker_setup.broker_files import CONF_TEMPLATE, render_acl, rewrite_conf
+from services.broker_setup.credentials import ensure_passwords, write_password_file
+from services.broker_setup.users import USERS
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mosquitto_binary() -> str:
+    for candidate in (shutil.which("mosquitto"), "/usr/sbin/mosquitto"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise FileNotFoundError("mosquitto is not installed (make test installs it with apt)")
+
+
+class LocalBroker:
+    def __init__(
+        self,
+        root: Path | None = None,
+        port: int | None = None,
+        base_topic: str = "canbridge",
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.root = Path(root or tempfile.mkdtemp(prefix="canbridge-broker-"))
+        self.port = port or free_port()
+        self.host = host
+        self.base_topic = base_topic
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.root / "mosquitto.log"
+        self.secrets_dir = self.root / "secrets"
+        self.passwords: dict[str, str] = {}
+        self._prepare()
+
+    def _prepare(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "data").mkdir(exist_ok=True)
+        self.passwords = ensure_passwords(self.secrets_dir, USERS, environ={})
+        write_password_file(self.root / "passwd", self.passwords)
+        (self.root / "acl").write_text(render_acl(self.base_topic))
+        conf = rewrite_conf(
+            CONF_TEMPLATE.read_text(),
+            {
+                "listener": f"{self.port} {self.host}",
+                "password_file": str(self.root / "passwd"),
+                "acl_file": str(self.root / "acl"),
+                "persistence_location": str(self.root / "data") + "/",
+            },
+        )
+        (self.root / "mosquitto.conf").write_text(conf)
+        self._hand_to_broker_user()
+
+    def _hand_to_broker_user(self) -> None:
+        """As root, mosquitto drops to the `mosquitto` user before reading its files."""
+        if os.geteuid() != 0:
+            return
+        try:
+            entry = pwd.getpwnam("mosquitto")
+        except KeyError:
+            return
+        os.chmod(self.root, 0o755)
+        for path in (self.root / "passwd", self.root / "acl", self.root / "data"):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def password_file(self, user: str) -> Path:
+        return self.secrets_dir / user
+
+    def start(self, timeout: float = 10.0) -> LocalBroker:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
+        self.proc = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(self.root / "mosquitto.conf")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise TimeoutError(f"mosquitto did not listen on {self.port}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def env_for(self, user: str) -> dict[str, str]:
+        """Environment variables that point a service at this broker as `user`."""
+        return {
+            "CANBRIDGE_MQTT__HOST": self.host,
+            "CANBRIDGE_MQTT__PORT": str(self.port),
+            "CANBRIDGE_MQTT__USERNAME": user,
+            "CANBRIDGE_MQTT__PASSWORD_FILE": str(self.password_file(user)),
+            "CANBRIDGE_BASE_TOPIC": self.base_topic,
+        }

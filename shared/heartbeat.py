@@ -1,0 +1,64 @@
+"""The heartbeat every service publishes on `<base>/<service>/heartbeat`.
+
+Payload (JSON, not retained, expires after 3 intervals):
+`{"service", "version", "topic_api", "time", "uptime_s", "interval_s", "last_activity"}`.
+`last_activity` is the ISO time the service last did its job (a decoded SoC,
+a CAN answer, a setpoint); services call `mark_activity()` for that.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+from shared import TOPIC_API_VERSION, __version__
+from shared.mqtt_client import MqttClient, heartbeat_topic
+
+
+def iso_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Heartbeat:
+    def __init__(self, client: MqttClient, interval_s: float) -> None:
+        self._client = client
+        self.interval_s = interval_s
+        self.topic = heartbeat_topic(client.base, client.service)
+        self._started = time.monotonic()
+        self._last_activity: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def mark_activity(self) -> None:
+        self._last_activity = iso_now()
+
+    def payload(self) -> dict:
+        return {
+            "service": self._client.service,
+            "version": __version__,
+            "topic_api": TOPIC_API_VERSION,
+            "time": iso_now(),
+            "uptime_s": round(time.monotonic() - self._started, 1),
+            "interval_s": self.interval_s,
+            "last_activity": self._last_activity,
+        }
+
+    def beat(self) -> None:
+        expiry = max(1, round(3 * self.interval_s))
+        self._client.publish_json(self.topic, self.payload(), qos=0, expiry_s=expiry)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        # First beat right after connecting, then every interval.
+        while not self._stop.is_set():
+            if self._client.wait_connected(timeout=0.5):
+                self.beat()
+                self._stop.wait(self.interval_s)

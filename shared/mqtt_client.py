@@ -1,0 +1,272 @@
+"""The one MQTT client wrapper every service uses.
+
+paho-mqtt 2.x with VERSION2 callbacks and MQTT v5. `start()` uses
+connect_async + loop_start, so a broker that is not up yet (or restarts later)
+is retried with exponential backoff forever. Subscriptions are registered with
+`subscribe()` and (re)made in on_connect, so they survive reconnects. The last
+will is `offline` (retained, QoS 1) on `<base>/<service>/status`; `online` is
+published on every connect and `offline` explicitly on `stop()` (paho does not
+send the will on a clean disconnect).
+
+Handlers run on paho's network thread: keep them short and hand long work to
+a queue. Exceptions in handlers and bad JSON are logged with the reason and
+never raised into paho.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from shared.settings import MqttSettings
+
+log = structlog.get_logger("shared.mqtt")
+
+MessageHandler = Callable[[mqtt.MQTTMessage], None]
+JsonHandler = Callable[[str, Any, mqtt.MQTTMessage], None]
+
+ONLINE = "online"
+OFFLINE = "offline"
+
+
+def status_topic(base: str, service: str) -> str:
+    return f"{base}/{service}/status"
+
+
+def heartbeat_topic(base: str, service: str) -> str:
+    return f"{base}/{service}/heartbeat"
+
+
+def encode_json(obj: Any) -> bytes:
+    """Serialise strictly: NaN/Infinity and non-JSON types raise ValueError/TypeError."""
+    return json.dumps(obj, allow_nan=False, separators=(",", ":")).encode()
+
+
+def decode_json(payload: bytes | str) -> Any:
+    """Parse a JSON payload; raise ValueError with a readable reason."""
+    try:
+        text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"payload is not UTF-8: {exc.reason}") from None
+    if not text.strip():
+        raise ValueError("payload is empty")
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"payload is not JSON: {exc.msg} at position {exc.pos}") from None
+    return obj
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"payload contains {name}, which is not JSON")
+
+
+@dataclass
+class _Subscription:
+    topic_filter: str
+    handler: MessageHandler
+    qos: int
+
+
+class MqttClient:
+    """A connected-forever MQTT v5 client for one service."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        service: str,
+        base_topic: str,
+        client_id: str | None = None,
+        password: str | None = None,
+        availability: bool = True,
+    ) -> None:
+        self.service = service
+        self.base = base_topic
+        self.status_topic = status_topic(base_topic, service)
+        self._availability = availability
+        self._subs: list[_Subscription] = []
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        self._connects = threading.Condition()
+        self._stopping = False
+        self.connect_count = 0
+        self._settings = settings
+        cid = client_id or f"{base_topic}-{service}"
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5
+        )
+        self._client.enable_logger(logging.getLogger("paho"))
+        user = settings.username or service
+        self._client.username_pw_set(
+            user, password if password is not None else settings.resolved_password()
+        )
+        if availability:
+            self._client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
+        self._client.reconnect_delay_set(
+            min_delay=settings.reconnect_min_s, max_delay=settings.reconnect_max_s
+        )
+        self._client.max_queued_messages_set(settings.max_queued_messages)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_publish = self._on_publish
+        self._log = log.bind(mqtt_user=user, client_id=cid)
+
+    # --- lifecycle -------------------------------------------------------------
+    def start(self) -> None:
+        """Connect in the background; retries until the broker answers."""
+        s = self._settings
+        self._log.info("mqtt_connecting", host=s.host, port=s.port)
+        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s)
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        return self.connected.wait(timeout)
+
+    def wait_connects(self, count: int, timeout: float | None = None) -> bool:
+        """Wait until the client has connected `count` times in all (reconnects included)."""
+        with self._connects:
+            return self._connects.wait_for(
+                lambda: self.connect_count >= count and self.connected.is_set(), timeout
+            )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish `offline` (retained), wait for it, disconnect and stop the thread."""
+        self._stopping = True
+        if self._availability and self.connected.is_set():
+            info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError) as exc:
+                self._log.warning("offline_not_published", reason=str(exc))
+        # paho's loop thread logs a spurious "Client is not connected" error while it
+        # winds down after a clean disconnect; nothing is wrong, so don't show it.
+        self._client.disable_logger()
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+        self._log.info("mqtt_stopped")
+
+    # --- subscriptions ---------------------------------------------------------
+    def subscribe(self, topic_filter: str, handler: MessageHandler, qos: int = 1) -> None:
+        """Register a handler; subscribed now if connected and again on every reconnect."""
+        with self._lock:
+            self._subs.append(_Subscription(topic_filter, handler, qos))
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, qos)
+
+    def subscribe_json(
+        self, topic_filter: str, handler: JsonHandler, qos: int = 1, ignore_retained: bool = False
+    ) -> None:
+        """Like subscribe(), but hands the parsed JSON; bad payloads are logged and dropped.
+
+        `ignore_retained=True` is for command topics: a retained command is stale by nature.
+        """
+
+        def parse(msg: mqtt.MQTTMessage) -> None:
+            if ignore_retained and msg.retain:
+                self._log.warning("retained_command_ignored", topic=msg.topic)
+                return
+            try:
+                data = decode_json(msg.payload)
+            except ValueError as exc:
+                self._log.warning(
+                    "bad_payload_dropped",
+                    topic=msg.topic,
+                    reason=str(exc),
+                    payload=msg.payload[:200].decode("utf-8", "replace"),
+                )
+                return
+            handler(msg.topic, data, msg)
+
+        self.subscribe(topic_filter, parse, qos)
+
+    # --- publishing ------------------------------------------------------------
+    def publish(
+        self,
+        topic: str,
+        payload: bytes | str | float | int | None,
+        qos: int = 0,
+        retain: bool = False,
+        expiry_s: int | None = None,
+    ) -> mqtt.MQTTMessageInfo:
+        """Publish; `expiry_s` sets the MQTT v5 Message Expiry Interval (stale data ages out)."""
+        props = None
+        if expiry_s is not None:
+            props = Properties(PacketTypes.PUBLISH)
+            props.MessageExpiryInterval = int(expiry_s)
+        info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=props)
+        if info.rc == mqtt.MQTT_ERR_NO_CONN and qos == 0:
+            self._log.debug("publish_dropped_not_connected", topic=topic)
+        return info
+
+    def publish_json(
+        self, topic: str, obj: Any, qos: int = 0, retain: bool = False, expiry_s: int | None = None
+    ) -> mqtt.MQTTMessageInfo | None:
+        """Publish `obj` as JSON; an unserialisable object is logged and not sent."""
+        try:
+            payload = encode_json(obj)
+        except (TypeError, ValueError) as exc:
+            self._log.error("json_publish_rejected", topic=topic, reason=str(exc))
+            return None
+        return self.publish(topic, payload, qos=qos, retain=retain, expiry_s=expiry_s)
+
+    # --- paho callbacks (network thread) ---------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self._log.error("mqtt_connect_refused", reason=str(reason_code))
+            return
+        with self._lock:
+            subs = [(s.topic_filter, s.qos) for s in self._subs]
+        if self._availability:
+            client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        if subs:
+            client.subscribe(subs)
+        self._log.info(
+            "mqtt_connected",
+            session_present=bool(flags.session_present),
+            subscriptions=[t for t, _ in subs],
+            connects=self.connect_count + 1,
+        )
+        with self._connects:
+            self.connect_count += 1
+            self.connected.set()
+            self._connects.notify_all()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        if self._stopping:
+            return
+        self._log.warning(
+            "mqtt_disconnected", reason=str(reason_code), retry="automatic with backoff"
+        )
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        for rc in reason_codes:
+            if rc.is_failure:
+                self._log.error("mqtt_subscribe_refused", reason=str(rc), mid=mid)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self._log.error("mqtt_publish_refused", reason=str(reason_code), mid=mid)
+
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            handlers = [
+                s.handler for s in self._subs if mqtt.topic_matches_sub(s.topic_filter, msg.topic)
+            ]
+        for handler in handlers:
+            try:
+                handler(msg)
+            except Exception:  # a bad message must never kill the network thread
+                self._log.exception("handler_failed", topic=msg.topic)

@@ -1,0 +1,162 @@
+"""The settings pattern every service uses.
+
+Precedence (highest first): environment variables (`CANBRIDGE_<FIELD>`, nested
+fields with `__`, e.g. `CANBRIDGE_MQTT__HOST`), then the YAML config file named
+by `CANBRIDGE_CONFIG` (top-level keys shared by all services, a section named
+after the service overriding them), then the model defaults.
+
+`load_settings` turns a validation error into a message that names the key and
+exits non-zero, so a typo never starts a service with a silent default.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "CANBRIDGE_"
+CONFIG_ENV = "CANBRIDGE_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key."""
+
+
+class MqttSettings(BaseModel):
+    """How a service reaches the broker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None  # default: the service's own user name
+    password: str | None = Field(None, repr=False)
+    password_file: Path | None = None  # read at start-up; wins over `password` when set
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    reconnect_min_s: float = Field(1.0, gt=0, le=60)
+    reconnect_max_s: float = Field(30.0, gt=0, le=600)
+    max_queued_messages: int = Field(1000, ge=0)
+
+    def resolved_password(self) -> str | None:
+        if self.password_file is None:
+            return self.password
+        try:
+            return self.password_file.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"mqtt.password_file: cannot read {self.password_file}: {exc.strerror}"
+            ) from exc
+
+
+class ServiceSettings(BaseSettings):
+    """Fields every service has; each service subclasses this with its own section."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
+    )
+    #: name of the config-file section of this service (also its MQTT user name)
+    section: ClassVar[str] = "service"
+
+    base_topic: str = "canbridge"
+    mqtt: MqttSettings = MqttSettings()
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    heartbeat_interval_s: float = Field(10.0, gt=0, le=3600)
+    instance: str = ""  # suffix for the MQTT client id when two copies must coexist
+
+    @field_validator("base_topic")
+    @classmethod
+    def _plain_topic(cls, v: str) -> str:
+        if not v or any(c in v for c in "#+") or v.startswith("/") or v.endswith("/"):
+            raise ValueError("must be a topic prefix without wildcards or leading/trailing '/'")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Values from the YAML file named by CANBRIDGE_CONFIG (top level + service section)."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get(CONFIG_ENV)
+        if not path:
+            return {}
+        data = read_config_file(Path(path))
+        section = getattr(self.settings_cls, "section", "service")
+        merged = {k: v for k, v in data.items() if k not in _SECTIONS}
+        own = data.get(section) or {}
+        if not isinstance(own, dict):
+            raise ConfigError(f"{path}: section '{section}' must be a mapping")
+        for key, value in own.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+        return merged
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+#: Config-file sections that belong to one service each (not shared top-level keys).
+_SECTIONS = {
+    "api",
+    "wican-status",
+    "wican-soc",
+    "bic-gateway",
+    "charge-controller",
+    "broker-setup",
+    "sim-wican",
+    "sim-bic",
+    "sim-meter",
+}
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{CONFIG_ENV}={path}: cannot read: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return data
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem: `key.path: message (got value)`."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "<root>"
+        got = err.get("input")
+        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"{key}: {err['msg']}{shown}")
+    return "; ".join(lines)
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Build the settings or exit(2) with a message naming the offending key."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        sys.stderr.write(
+            f"invalid configuration for {cls.section}: {describe_validation_error(exc)}\n"
+        )
+    except ConfigError as exc:
+        sys.stderr.write(f"invalid configuration for {cls.section}: {exc}\n")
+    raise SystemExit(2)

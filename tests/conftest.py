@@ -1,0 +1,56 @@
+"""Fixtures shared by every test: a real mosquitto with the project's config."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from harness import Probe, ServiceProcess
+
+from services.broker_setup.local_broker import LocalBroker
+
+
+@pytest.fixture
+def broker():
+    """A fresh mosquitto on a free port: project mosquitto.conf + ACL, generated passwords.
+
+    It lives in its own /tmp folder (not pytest's 0700 tree) because mosquitto,
+    started as root, drops to its own user before reading its files.
+    """
+    b = LocalBroker()
+    b.start()
+    yield b
+    b.stop()
+    shutil.rmtree(b.root, ignore_errors=True)
+
+
+@pytest.fixture
+def probe(broker):
+    """Factory for connected probes; closed at the end of the test."""
+    made: list[Probe] = []
+
+    def make(user: str | None = "admin", password: str | None = None, **kw) -> Probe:
+        p = Probe(broker, user, password, **kw)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.close()
+
+
+@pytest.fixture
+def service(broker, tmp_path):
+    """Factory for service subprocesses; terminated at the end of the test."""
+    started: list[ServiceProcess] = []
+
+    def start(args: list[str], user: str, env: dict[str, str] | None = None) -> ServiceProcess:
+        sp = ServiceProcess(args, broker, user, tmp_path, env)
+        started.append(sp)
+        return sp
+
+    yield start
+    for sp in started:
+        if sp.proc.poll() is None:
+            sp.proc.kill()
+            sp.proc.wait()

@@ -1,0 +1,131 @@
+"""The API against a real broker and real service processes."""
+
+from __future__ import annotations
+
+import httpx
+from harness import Probe
+
+from services.broker_setup.local_broker import free_port
+
+
+class Api:
+    def __init__(self, service, **env):
+        self.port = free_port()
+        self.proc = service(
+            ["-m", "services.api"],
+            "api",
+            {
+                "CANBRIDGE_HTTP_PORT": str(self.port),
+                "CANBRIDGE_HTTP_HOST": "127.0.0.1",
+                "CANBRIDGE_HEARTBEAT_INTERVAL_S": "0.5",
+                **env,
+            },
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=5)
+
+
+def wait_until(watcher: Probe, check, what: str):
+    """Re-check `check()` each time a status/heartbeat arrives (the API sees the same)."""
+    return watcher.wait(check, what)
+
+
+def answering(api: Api, watcher: Probe) -> None:
+    def up():
+        try:
+            return api.get("/livez").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    # the API publishes its own heartbeat; each one is a chance to retry
+    wait_until(watcher, up, "API answering /livez")
+
+
+def test_health_reports_a_killed_service_as_down(broker, service, probe):
+    watcher = probe()
+    watcher.subscribe("canbridge/+/heartbeat")
+    api = Api(service)
+    answering(api, watcher)
+    other = service(
+        ["tests/fake_service.py", "wican-status"],
+        "wican-status",
+        {"CANBRIDGE_HEARTBEAT_INTERVAL_S": "0.5"},
+    )
+
+    def state(name):
+        body = api.get("/health").json()
+        return body["services"].get(name)
+
+    wait_until(
+        watcher,
+        lambda: (state("wican-status") or {}).get("up") is True,
+        "wican-status up in /health",
+    )
+    assert api.get("/health").status_code == 200
+    assert state("api")["up"] is True
+    assert state("wican-status")["version"]
+
+    other.kill()
+    wait_until(
+        watcher,
+        lambda: (state("wican-status") or {}).get("up") is False,
+        "wican-status down in /health",
+    )
+    body = api.get("/health")
+    assert body.status_code == 503
+    down = body.json()["services"]["wican-status"]
+    assert down["status"] == "offline"
+    assert "offline" in down["reason"]
+    assert body.json()["services"]["api"]["up"] is True
+
+
+def test_expected_service_never_seen_is_down(service, probe):
+    watcher = probe()
+    watcher.subscribe("canbridge/+/heartbeat")
+    api = Api(service, CANBRIDGE_EXPECTED_SERVICES='["bic-gateway"]')
+    answering(api, watcher)
+    r = api.get("/health")
+    assert r.status_code == 503
+    assert r.json()["services"]["bic-gateway"] == {
+        **r.json()["services"]["bic-gateway"],
+        "up": False,
+        "reason": "never seen",
+    }
+
+
+def test_readyz_is_503_while_the_broker_is_down(broker, service, probe):
+    watcher = probe()
+    watcher.subscribe("canbridge/api/status")
+    api = Api(service)
+    watcher.wait_for("canbridge/api/status", "online")
+    assert api.get("/readyz").status_code == 200
+    watcher.close()
+    broker.stop()
+    # /livez answers without the broker; /readyz does not claim readiness
+    r = api.get("/readyz")
+    for _ in range(100):
+        if r.status_code == 503:
+            break
+        r = api.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["checks"]["mqtt"]["connected"] is False
+    assert api.get("/livez").status_code == 200
+    broker.start()
+    back = Probe(broker, "admin")
+    try:
+        back.subscribe("canbridge/api/status")
+        back.wait_for("canbridge/api/status", "online")
+    finally:
+        back.close()
+    assert api.get("/readyz").status_code == 200
+
+
+def test_openapi_is_served(service, probe):
+    watcher = probe()
+    watcher.subscribe("canbridge/+/heartbeat")
+    api = Api(service)
+    answering(api, watcher)
+    paths = api.get("/openapi.json").json()["paths"]
+    assert {"/livez", "/readyz", "/health"} <= set(paths)

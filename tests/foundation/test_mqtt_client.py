@@ -1,0 +1,167 @@
+"""The shared MQTT client wrapper against a real broker."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from harness import TIMEOUT
+from structlog.testing import capture_logs
+
+from shared.mqtt_client import MqttClient, decode_json, encode_json
+from shared.settings import MqttSettings
+
+
+def make_client(broker, user="api", service="api", **settings):
+    cfg = MqttSettings(
+        host=broker.host,
+        port=broker.port,
+        username=user,
+        password_file=broker.password_file(user),
+        **settings,
+    )
+    return MqttClient(cfg, service, broker.base_topic)
+
+
+@pytest.fixture
+def client(broker):
+    made = []
+
+    def make(**kw):
+        c = make_client(broker, **kw)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.stop()
+
+
+def test_online_retained_on_connect_and_offline_on_stop(client, probe):
+    c = client()
+    c.start()
+    assert c.wait_connected(TIMEOUT)
+    watcher = probe()
+    watcher.subscribe("canbridge/api/status")
+    first = watcher.wait_for("canbridge/api/status", "online")
+    assert first.retain  # a late subscriber learns the state
+    c.stop()
+    watcher.wait_for("canbridge/api/status", "offline")
+
+
+def test_json_handler_gets_parsed_objects_and_bad_payloads_are_dropped(client, probe):
+    got = []
+    done = threading.Event()
+
+    def handler(topic, data, _msg):
+        got.append((topic, data))
+        if data == {"n": 2}:
+            done.set()
+
+    c = client()
+    c.subscribe_json("canbridge/api/set/#", handler)
+    c.start()
+    assert c.wait_connected(TIMEOUT)
+    sender = probe()
+    with capture_logs() as logs:
+        sender.publish("canbridge/api/set/x", b"{not json")
+        sender.publish("canbridge/api/set/x", b"")
+        sender.publish("canbridge/api/set/x", b"NaN")
+        sender.publish("canbridge/api/set/x", json.dumps({"n": 2}))
+        assert done.wait(TIMEOUT)
+    assert got == [("canbridge/api/set/x", {"n": 2})]
+    reasons = [e["reason"] for e in logs if e["event"] == "bad_payload_dropped"]
+    assert len(reasons) == 3
+    assert any("not JSON" in r for r in reasons)
+    assert any("empty" in r for r in reasons)
+
+
+def test_retained_commands_are_ignored_when_asked(client, probe):
+    got = []
+    done = threading.Event()
+
+    def handler(topic, data, msg):
+        got.append(data)
+        done.set()
+
+    probe().publish("canbridge/api/set/mode", json.dumps("stale"), retain=True)
+    c = client()
+    c.subscribe_json("canbridge/api/set/#", handler, ignore_retained=True)
+    c.start()
+    assert c.wait_connected(TIMEOUT)
+    probe().publish("canbridge/api/set/mode", json.dumps("fresh"))
+    assert done.wait(TIMEOUT)
+    assert got == ["fresh"]
+
+
+def test_handler_exception_does_not_stop_delivery(client, probe):
+    seen = []
+    second = threading.Event()
+
+    def handler(msg):
+        seen.append(msg.payload)
+        if msg.payload == b"boom":
+            raise RuntimeError("handler bug")
+        second.set()
+
+    c = client()
+    c.subscribe("canbridge/api/set/x", handler)
+    c.start()
+    assert c.wait_connected(TIMEOUT)
+    sender = probe()
+    with capture_logs() as logs:
+        sender.publish("canbridge/api/set/x", b"boom")
+        sender.publish("canbridge/api/set/x", b"ok")
+        assert second.wait(TIMEOUT)
+    assert seen == [b"boom", b"ok"]
+    assert any(e["event"] == "handler_failed" for e in logs)
+
+
+def test_publish_json_rejects_what_json_cannot_carry(client):
+    c = client()
+    with capture_logs() as logs:
+        assert c.publish_json("canbridge/api/x", {"v": float("nan")}) is None
+        assert c.publish_json("canbridge/api/x", {"v": object()}) is None
+    assert [e["event"] for e in logs] == ["json_publish_rejected"] * 2
+
+
+def test_refused_publish_is_logged(client):
+    c = client()
+    c.start()
+    assert c.wait_connected(TIMEOUT)
+    with capture_logs() as logs:
+        info = c.publish("wican/84f703406f75/can/tx", b"{}", qos=1)
+        info.wait_for_publish(TIMEOUT)
+    assert any(
+        e["event"] == "mqtt_publish_refused" and e["reason"] == "Not authorized" for e in logs
+    )
+
+
+def test_reconnects_and_resubscribes_after_broker_restart(broker, client, probe):
+    received = []
+    arrived = threading.Event()
+
+    def handler(msg):
+        received.append(msg.payload)
+        arrived.set()
+
+    c = client(reconnect_min_s=0.2, reconnect_max_s=1.0)
+    c.subscribe("canbridge/api/set/ping", handler)
+    c.start()
+    assert c.wait_connected(TIMEOUT)
+    broker.stop()
+    broker.start()
+    # a second CONNACK, and the subscription made again from on_connect
+    assert c.wait_connects(2, TIMEOUT)
+    probe().publish("canbridge/api/set/ping", b"after-restart")
+    assert arrived.wait(TIMEOUT)
+    assert received == [b"after-restart"]
+
+
+def test_json_codec_round_trip_and_reasons():
+    assert decode_json(encode_json({"a": [1, 2.5, None]})) == {"a": [1, 2.5, None]}
+    with pytest.raises(ValueError, match="not UTF-8"):
+        decode_json(b"\xff\xfe")
+    with pytest.raises(ValueError, match="Infinity"):
+        decode_json(b"[Infinity]")

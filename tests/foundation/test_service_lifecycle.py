@@ -1,0 +1,73 @@
+"""A real service process: online, heartbeat, offline on SIGTERM, will on SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+from harness import TIMEOUT
+
+from services.broker_setup.local_broker import free_port
+
+
+def start_api(service, **env):
+    return service(
+        ["-m", "services.api"],
+        "api",
+        {
+            "CANBRIDGE_HTTP_PORT": str(free_port()),
+            "CANBRIDGE_HTTP_HOST": "127.0.0.1",
+            "CANBRIDGE_HEARTBEAT_INTERVAL_S": "0.5",
+            **env,
+        },
+    )
+
+
+def test_service_announces_online_and_heartbeats(service, probe):
+    watcher = probe()
+    watcher.subscribe("canbridge/api/#")
+    start_api(service)
+    watcher.wait_for("canbridge/api/status", "online")
+    hb = json.loads(watcher.wait_for("canbridge/api/heartbeat").payload)
+    assert hb["service"] == "api"
+    assert hb["topic_api"] == 1
+    assert hb["interval_s"] == 0.5
+    assert isinstance(hb["version"], str) and hb["version"]
+    assert hb["uptime_s"] >= 0
+    # heartbeats keep coming
+    watcher.wait(lambda: len(watcher.received("canbridge/api/heartbeat")) >= 3, "three heartbeats")
+
+
+def test_sigterm_stops_cleanly_and_publishes_offline(service, probe):
+    watcher = probe()
+    watcher.subscribe("canbridge/api/status")
+    proc = start_api(service)
+    watcher.wait_for("canbridge/api/status", "online")
+    # uvicorn re-raises the signal after its graceful shutdown (exit 143 in Docker)
+    assert proc.terminate() in (0, -signal.SIGTERM)
+    watcher.wait_for("canbridge/api/status", "offline")
+    assert '"event": "mqtt_stopped"' in proc.log()
+
+
+def test_killed_service_is_reported_offline_by_its_will(service, probe):
+    watcher = probe()
+    watcher.subscribe("canbridge/api/status")
+    proc = start_api(service)
+    watcher.wait_for("canbridge/api/status", "online")
+    proc.kill()
+    msg = watcher.wait_for("canbridge/api/status", "offline", timeout=TIMEOUT)
+    assert msg.text == "offline"
+
+
+def test_invalid_config_exits_nonzero_naming_the_key(service):
+    proc = service(["-m", "services.api"], "api", {"CANBRIDGE_MQTT__PORT": "not-a-port"})
+    assert proc.proc.wait(TIMEOUT) == 2
+    assert "mqtt.port" in proc.log()
+
+
+def test_unreadable_password_file_exits_nonzero_naming_the_key(service, tmp_path):
+    proc = service(
+        ["-m", "services.api"], "api", {"CANBRIDGE_MQTT__PASSWORD_FILE": str(tmp_path / "missing")}
+    )
+    assert proc.proc.wait(TIMEOUT) == 2
+    assert "mqtt.password_file" in proc.log()

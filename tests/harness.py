@@ -1,0 +1,182 @@
+"""Test harness: MQTT probes and service processes against a real broker.
+
+Waiting is event-driven: a probe's `wait_for` blocks on a condition variable
+until a matching message arrives (or fails after a generous timeout).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from services.broker_setup.local_broker import LocalBroker
+
+PROJECT = Path(__file__).resolve().parents[1]
+TIMEOUT = 15.0
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+
+    @property
+    def text(self) -> str:
+        return self.payload.decode()
+
+
+class Probe:
+    """A plain paho v5 client that records what it receives and what the broker said."""
+
+    def __init__(
+        self,
+        broker: LocalBroker,
+        user: str | None,
+        password: str | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        self.messages: list[Received] = []
+        self.cond = threading.Condition()
+        self.connack: mqtt.ReasonCode | None = None
+        self.puback: dict[int, mqtt.ReasonCode] = {}
+        self.suback: dict[int, list] = {}
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"probe-{user}-{id(self)}",
+            protocol=mqtt.MQTTv5,
+        )
+        if user is not None:
+            self.client.username_pw_set(
+                user, password if password is not None else broker.passwords[user]
+            )
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self.client.on_subscribe = self._on_subscribe
+        self.client.connect(broker.host, broker.port, keepalive=30)
+        self.client.loop_start()
+
+    def _notify(self, fn: Callable[[], None]) -> None:
+        with self.cond:
+            fn()
+            self.cond.notify_all()
+
+    def _on_connect(self, client, userdata, flags, rc, props):
+        self._notify(lambda: setattr(self, "connack", rc))
+
+    def _on_message(self, client, userdata, msg):
+        self._notify(lambda: self.messages.append(Received(msg.topic, msg.payload, msg.retain)))
+
+    def _on_publish(self, client, userdata, mid, rc, props):
+        self._notify(lambda: self.puback.__setitem__(mid, rc))
+
+    def _on_subscribe(self, client, userdata, mid, rcs, props):
+        self._notify(lambda: self.suback.__setitem__(mid, rcs))
+
+    def wait(self, predicate: Callable[[], object], what: str, timeout: float = TIMEOUT):
+        with self.cond:
+            if not self.cond.wait_for(predicate, timeout):
+                raise AssertionError(
+                    f"timed out waiting for {what}; got "
+                    f"{[(m.topic, m.payload[:80]) for m in self.messages]}"
+                )
+            return predicate()
+
+    def wait_connack(self) -> mqtt.ReasonCode:
+        return self.wait(lambda: self.connack, "CONNACK")
+
+    def subscribe(self, topic: str, qos: int = 1) -> None:
+        self.wait_connack()
+        _rc, mid = self.client.subscribe(topic, qos)
+        self.wait(lambda: mid in self.suback, f"SUBACK for {topic}")
+
+    def publish(self, topic: str, payload, qos: int = 1, retain: bool = False) -> mqtt.ReasonCode:
+        """Publish with QoS 1 and return the broker's PUBACK reason code."""
+        self.wait_connack()
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        return self.wait(lambda: self.puback.get(info.mid), f"PUBACK for {topic}")
+
+    def wait_for(
+        self,
+        topic: str,
+        payload: str | None = None,
+        where: Callable[[Received], bool] | None = None,
+        timeout: float = TIMEOUT,
+    ) -> Received:
+        def match():
+            for m in self.messages:
+                if (
+                    mqtt.topic_matches_sub(topic, m.topic)
+                    and (payload is None or m.text == payload)
+                    and (where is None or where(m))
+                ):
+                    return m
+            return None
+
+        return self.wait(match, f"{topic} {payload or ''}", timeout)
+
+    def received(self, topic: str) -> list[Received]:
+        with self.cond:
+            return [m for m in self.messages if mqtt.topic_matches_sub(topic, m.topic)]
+
+    def clear(self) -> None:
+        with self.cond:
+            self.messages.clear()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class ServiceProcess:
+    """`python -m <module>` (or a script) as a subprocess against the test broker."""
+
+    def __init__(
+        self,
+        args: list[str],
+        broker: LocalBroker,
+        user: str,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.log_path = log_dir / f"{user}-{int(time.monotonic() * 1000)}.log"
+        full_env = {
+            **os.environ,
+            **broker.env_for(user),
+            "CANBRIDGE_LOG_FORMAT": "json",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(PROJECT),
+            **(env or {}),
+        }
+        full_env.pop("CANBRIDGE_CONFIG", None)
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, *args],
+                cwd=PROJECT,
+                env=full_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, so only the broker's last will can say `offline`."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(TIMEOUT)
+
+    def terminate(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(TIMEOUT)
