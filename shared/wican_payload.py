@@ -1,0 +1,145 @@
+"""WiCAN MQTT payloads: parse `can/rx` and status messages, build `can/tx` messages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+MAX_STD_ID = 0x7FF
+MAX_EXT_ID = 0x1FFFFFFF
+
+
+@dataclass(frozen=True)
+class CanFrame:
+    """One classic CAN frame; `extended` marks a 29-bit id."""
+
+    id: int
+    extended: bool
+    data: bytes
+
+    def __post_init__(self) -> None:
+        limit = MAX_EXT_ID if self.extended else MAX_STD_ID
+        if not 0 <= self.id <= limit:
+            bits = 29 if self.extended else 11
+            raise ValueError(f"CAN id 0x{self.id:X} does not fit {bits} bits")
+        if len(self.data) > 8:
+            raise ValueError(f"CAN frame data has {len(self.data)} bytes, at most 8")
+
+
+def _load(payload: bytes | str) -> Any:
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"payload is not JSON: {exc}") from None
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} must be an integer, got {value!r}")
+    return value
+
+
+def _bus(value: Any) -> int:
+    """Bus number, given as "0" or 0 depending on the firmware."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError(f"'bus' must be a bus number like \"0\" or 0, got {value!r}")
+
+
+def _frame(raw: Any, where: str) -> CanFrame | None:
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: must be an object, got {type(raw).__name__}")
+    missing = [key for key in ("id", "dlc", "extd", "data") if key not in raw]
+    if missing:
+        raise ValueError(f"{where}: missing key(s) {', '.join(missing)}")
+    rtr = raw.get("rtr", False)
+    extd = raw["extd"]
+    if not isinstance(rtr, bool) or not isinstance(extd, bool):
+        raise ValueError(f"{where}: 'rtr' and 'extd' must be true or false")
+    can_id = _int(raw["id"], f"{where}.id")
+    dlc = _int(raw["dlc"], f"{where}.dlc")
+    if not 0 <= dlc <= 8:
+        raise ValueError(f"{where}: dlc {dlc} is outside 0..8")
+    if rtr:
+        return None  # a remote request carries no data for us
+    data = raw["data"]
+    if not isinstance(data, list):
+        raise ValueError(f"{where}: 'data' must be a list of bytes")
+    if len(data) != dlc:
+        raise ValueError(f"{where}: dlc is {dlc} but data has {len(data)} bytes")
+    for index, byte in enumerate(data):
+        if not 0 <= _int(byte, f"{where}.data[{index}]") <= 0xFF:
+            raise ValueError(f"{where}: data[{index}] = {byte} is outside 0..255")
+    try:
+        return CanFrame(can_id, extd, bytes(data))
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def parse_rx(payload: bytes | str) -> list[CanFrame]:
+    """Frames of one `can/rx` message (remote-request frames are skipped)."""
+    message = _load(payload)
+    if not isinstance(message, dict):
+        raise ValueError("rx payload must be a JSON object")
+    if "bus" not in message:
+        raise ValueError("rx payload: missing key 'bus'")
+    _bus(message["bus"])
+    kind = message.get("type", "rx")
+    if kind != "rx":
+        raise ValueError(f"rx payload: 'type' is {kind!r}, expected 'rx'")
+    if "frame" not in message:
+        raise ValueError("rx payload: missing key 'frame'")
+    raw_frames = message["frame"]
+    if not isinstance(raw_frames, list):
+        raise ValueError("rx payload: 'frame' must be a list")
+    frames = [_frame(raw, f"frame[{index}]") for index, raw in enumerate(raw_frames)]
+    return [frame for frame in frames if frame is not None]
+
+
+def tx_message(frames: Iterable[CanFrame], bus: str = "0") -> dict[str, Any]:
+    """The `can/tx` message for `frames`, in the adapter's format."""
+    return {
+        "bus": bus,
+        "type": "tx",
+        "frame": [
+            {
+                "id": frame.id,
+                "dlc": len(frame.data),
+                "rtr": False,
+                "extd": frame.extended,
+                "data": list(frame.data),
+            }
+            for frame in frames
+        ],
+    }
+
+
+def tx_payload(frames: Iterable[CanFrame], bus: str = "0") -> bytes:
+    """`tx_message` as compact JSON bytes, ready to publish."""
+    return json.dumps(tx_message(frames, bus), separators=(",", ":")).encode()
+
+
+def parse_status(payload: bytes | str) -> Literal["online", "offline"] | None:
+    """State from a status message (`{"status": "online"}` or bare text); None if unknown."""
+    try:
+        text = payload.decode() if isinstance(payload, bytes) else payload
+    except UnicodeDecodeError:
+        return None
+    try:
+        message = json.loads(text)
+    except json.JSONDecodeError:
+        message = text
+    if isinstance(message, dict):
+        message = message.get("status")
+    if not isinstance(message, str):
+        return None
+    state = message.strip().lower()
+    if state == "online":
+        return "online"
+    if state == "offline":
+        return "offline"
+    return None

@@ -1,0 +1,300 @@
+"""Built-in vehicle profiles, their test vectors, and the profile loader."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.wican_soc.decode import decode_values
+from services.wican_soc.profiles import (
+    BUILTIN_DIR,
+    Profile,
+    ProfileError,
+    load_profile,
+    load_profiles,
+)
+from shared.isotp import Message, SendFlowControl, TransferError
+from shared.wican_payload import parse_rx
+
+VECTORS = Path(__file__).parent / "vectors"
+BUILTINS = load_profiles()
+LEAF_ZE1 = BUILTIN_DIR / "nissan-leaf-ze1.yaml"
+
+
+def receive(profile: Profile, frames: list[bytes]) -> tuple[list[Message], list[SendFlowControl]]:
+    """Feed reply frames (interleaved with bus noise) into the profile's receiver."""
+    receiver = profile.new_receiver()
+    messages, flow_controls = [], []
+    noise_id = 0x5C0 if profile.response_id != 0x5C0 else 0x5C1
+    for index, data in enumerate(frames):
+        for can_id, extended, frame in [
+            (noise_id, False, bytes.fromhex("21 00 00 00 00 00 00 00")),
+            (profile.response_id, not profile.extended, data),
+            (profile.response_id, profile.extended, data),
+        ]:
+            for event in receiver.feed(can_id, extended, frame, index * 0.01):
+                assert not isinstance(event, TransferError), event
+                if isinstance(event, Message):
+                    messages.append(event)
+                else:
+                    flow_controls.append(event)
+    return messages, flow_controls
+
+
+def test_at_least_sixteen_vehicle_profiles_across_makes() -> None:
+    assert len(BUILTINS) >= 16
+    makes = {key.split("-")[0] for key in BUILTINS}
+    assert {"nissan", "hyundai", "vw", "renault", "byd", "mg", "volvo"} <= makes
+    assert {"nissan-leaf-ze0", "nissan-leaf-ze1"} <= set(BUILTINS)
+
+
+@pytest.mark.parametrize("key", sorted(BUILTINS))
+def test_builtin_profile_is_complete(key: str) -> None:
+    profile = BUILTINS[key]
+    assert profile.path == BUILTIN_DIR / f"{key}.yaml"
+    assert profile.source.strip()
+    assert profile.values[0].name == "soc"
+    assert profile.values[0].unit == "%"
+    assert (profile.values[0].min, profile.values[0].max) == (0.0, 100.0)
+    assert set(profile.test_vector.expected) == {value.name for value in profile.values}
+    if profile.vector_kind == "documented-layout":
+        assert "no capture" in profile.description
+    else:
+        assert key == "nissan-leaf-ze1"
+
+
+@pytest.mark.parametrize("key", sorted(BUILTINS))
+def test_builtin_request_frame_is_a_padded_single_frame(key: str) -> None:
+    profile = BUILTINS[key]
+    frame = profile.request_frame()
+    assert len(frame) == 8
+    assert frame[0] == len(profile.request)
+    assert frame[1 : 1 + len(profile.request)] == profile.request
+    assert frame[1 + len(profile.request) :] == bytes([profile.pad_byte]) * (
+        7 - len(profile.request)
+    )
+
+
+@pytest.mark.parametrize("key", sorted(BUILTINS))
+def test_builtin_test_vector_decodes_to_expected_values(key: str) -> None:
+    profile = BUILTINS[key]
+    messages, flow_controls = receive(profile, profile.test_vector.frames)
+    assert len(messages) == 1
+    multi_frame = profile.test_vector.frames[0][0] >> 4 == 1
+    assert len(flow_controls) == (1 if multi_frame else 0)
+    if multi_frame:
+        assert flow_controls[0].data[:3] == bytes(
+            [0x30, profile.flow_control.block_size, profile.flow_control.st_min]
+        )
+    result = decode_values(profile, messages[0].payload)
+    assert result.rejected == []
+    assert list(result.values) == [value.name for value in profile.values]
+    for name, expected in profile.test_vector.expected.items():
+        assert result.values[name] == pytest.approx(expected, abs=1e-6), name
+
+
+def test_real_leaf_ze1_capture_decodes_to_lbc_soc() -> None:
+    profile = BUILTINS["nissan-leaf-ze1"]
+    lines = (VECTORS / "nissan-leaf-ze1.rx.jsonl").read_bytes().splitlines()
+    receiver = profile.new_receiver()
+    events = []
+    for index, line in enumerate(lines):
+        for frame in parse_rx(line):
+            events += receiver.feed(frame.id, frame.extended, frame.data, index * 0.012)
+    assert events[0] == SendFlowControl(bytes.fromhex("30 00 00 00 00 00 00 00"))
+    assert isinstance(events[-1], Message) and len(events) == 2
+    payload = events[-1].payload
+    assert len(payload) == 53 and payload[:2] == bytes.fromhex("61 01")
+    result = decode_values(profile, payload)
+    assert result.soc == pytest.approx(82.1002)
+    assert result.values["soc_display"] == pytest.approx(1.211 * 82.1002 - 15)
+    assert round(result.values["soc_display"], 2) == 84.42
+    assert result.values["soh"] == pytest.approx(0x2242 / 102.4)
+
+
+def test_leaf_ze1_test_vector_is_the_real_capture() -> None:
+    profile = BUILTINS["nissan-leaf-ze1"]
+    lines = (VECTORS / "nissan-leaf-ze1.rx.jsonl").read_bytes().splitlines()
+    captured = [frame.data for line in lines for frame in parse_rx(line)]
+    assert profile.test_vector.frames == captured
+    assert profile.vector_kind == "captured"
+    assert profile.request_frame() == bytes.fromhex("02 21 01 00 00 00 00 00")
+
+
+def test_leaf_generations_differ_in_payload_length() -> None:
+    ze0 = BUILTINS["nissan-leaf-ze0"]
+    messages, _ = receive(ze0, ze0.test_vector.frames)
+    assert len(messages[0].payload) == 41
+    assert decode_values(BUILTINS["nissan-leaf-ze1"], messages[0].payload).soc is None
+
+
+# --- loader -------------------------------------------------------------------------
+
+
+def leaf_raw() -> dict:
+    return yaml.safe_load(LEAF_ZE1.read_text())
+
+
+def write(folder: Path, name: str, raw: object) -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump(raw) if not isinstance(raw, str) else raw)
+    return path
+
+
+def test_user_folder_overrides_builtin_and_adds_profiles(tmp_path: Path) -> None:
+    custom = leaf_raw()
+    custom["name"] = "My Leaf"
+    custom["values"][0]["expr"] = "1.211 * be(P33, P34, P35) / 10000 - 15"
+    custom["test_vector"]["expected"] = {"soc": 84.4233422}
+    write(tmp_path, "nissan-leaf-ze1.yaml", custom)
+    extra = copy.deepcopy(custom)
+    extra["name"] = "Another car"
+    write(tmp_path, "another-car.yml", extra)
+    (tmp_path / "notes.txt").write_text("not a profile")
+    profiles = load_profiles(tmp_path)
+    assert profiles["nissan-leaf-ze1"].name == "My Leaf"
+    assert profiles["nissan-leaf-ze1"].path == tmp_path / "nissan-leaf-ze1.yaml"
+    assert profiles["another-car"].name == "Another car"
+    assert profiles["vw-meb"].path == BUILTIN_DIR / "vw-meb.yaml"
+    assert len(profiles) == len(BUILTINS) + 1
+
+
+def test_missing_user_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="does not exist"):
+        load_profiles(tmp_path / "nope")
+
+
+def test_same_name_twice_in_one_folder_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "car.yaml", leaf_raw())
+    write(tmp_path, "car.yml", leaf_raw())
+    with pytest.raises(ProfileError, match="same profile name"):
+        load_profiles(tmp_path)
+
+
+def test_bad_user_profile_fails_loading_with_its_path(tmp_path: Path) -> None:
+    raw = leaf_raw()
+    del raw["source"]
+    path = write(tmp_path, "broken.yaml", raw)
+    with pytest.raises(ProfileError) as info:
+        load_profiles(tmp_path)
+    assert str(path) in str(info.value) and "source" in str(info.value)
+
+
+def test_ids_may_be_hex_strings_and_init_frames_parse(tmp_path: Path) -> None:
+    raw = leaf_raw()
+    raw["request_id"] = "0x79B"
+    raw["response_id"] = "7BB"
+    raw["init_frames"] = [
+        {"id": "0x79B", "data": "02 10 C0"},
+        {"id": 0x18DADBF1, "extended": True, "data": "02 3E 00"},
+    ]
+    profile = load_profile(write(tmp_path, "x.yaml", raw))
+    assert (profile.request_id, profile.response_id) == (0x79B, 0x7BB)
+    assert profile.init_frames[0].data == bytes.fromhex("02 10 C0")
+    assert profile.init_frames[1].extended
+
+
+def test_plausibility_defaults(tmp_path: Path) -> None:
+    raw = leaf_raw()
+    raw["values"].append({"name": "aux_voltage", "unit": "V", "expr": "P3 / 10"})
+    raw["values"][0]["max"] = 105
+    profile = load_profile(write(tmp_path, "x.yaml", raw))
+    ranges = {value.name: (value.min, value.max) for value in profile.values}
+    assert ranges["soc"] == (0.0, 105.0)
+    assert ranges["soc_display"] == (0.0, 100.0)
+    assert ranges["aux_voltage"] == (None, None)
+
+
+def _set(path: str, value: object):
+    def mutate(raw: dict) -> None:
+        *parents, last = path.split(".")
+        node = raw
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[int(last) if last.isdigit() else last] = value
+
+    return mutate
+
+
+def _delete(key: str):
+    return lambda raw: raw.pop(key)
+
+
+def _append_value(raw: dict) -> None:
+    raw["values"].append(dict(raw["values"][2]))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "reason"),
+    [
+        (_delete("source"), "source", "Field required"),
+        (_set("source", ""), "source", "at least 1 character"),
+        (_delete("values"), "values", "Field required"),
+        (_set("vector_kind", "guessed"), "vector_kind", "'captured' or 'documented-layout'"),
+        (_set("request", 2101), "request", "quoted hex string"),
+        (_set("request", "21 0G"), "request", "not hex bytes"),
+        (_set("request", "22 01 02 03 04 05 06 07"), "request", "at most 7"),
+        (_set("request", ""), "request", "at least 1"),
+        (_set("response_id", 0x800), "response_id", "0x800 does not fit 11 bits"),
+        (_set("request_id", "0xZZ"), "request_id", "not hex"),
+        (_set("request_id", 0x20000000), "request_id", "less than or equal"),
+        (_set("pad_byte", 256), "pad_byte", "less than or equal to 255"),
+        (_set("colour", "red"), "colour", "Extra inputs are not permitted"),
+        (_set("values.1.expr", "P3 +"), "values[1].expr", "syntax error"),
+        (_set("values.1.expr", "open('x')"), "values[1].expr", "function 'open' is not allowed"),
+        (_set("values.2.unit", None), "values[2].unit", "valid string"),
+        (_set("values.2.name", "State Of Health"), "values[2].name", "pattern"),
+        (_set("values.0.name", "soh"), "values", "first value must be 'soc'"),
+        (_append_value, "values", "duplicate value name(s): soh"),
+        (_set("values.2.min", 200), "values[2]", "min 200.0 is larger than max 110.0"),
+        (_set("values.0.offset", 1), "values[0].offset", "Extra inputs"),
+        (_set("flow_control.st_min", 0x80), "flow_control.st_min", "STmin"),
+        (_set("flow_control.block_size", -1), "flow_control.block_size", "greater than"),
+        (
+            _set("test_vector.frames.0", "10 35 61 01 FF FF FC 18 00"),
+            "test_vector.frames[0]",
+            "at most 8",
+        ),
+        (_set("test_vector.frames", []), "test_vector.frames", "at least 1"),
+        (
+            _set("test_vector.expected", {"soc": 1, "range": 2}),
+            "test_vector",
+            "unknown value(s): range",
+        ),
+        (_delete("test_vector"), "test_vector", "Field required"),
+        (_set("init_frames", [{"id": 0x7E4, "data": "zz"}]), "init_frames[0].data", "not hex"),
+        (_set("init_frames", [{"id": 0x18DADBF1, "data": "02"}]), "init_frames[0]", "extended"),
+    ],
+)
+def test_malformed_profile_names_file_field_and_reason(
+    tmp_path: Path, mutate, field: str, reason: str
+) -> None:
+    raw = leaf_raw()
+    mutate(raw)
+    path = write(tmp_path, "bad-car.yaml", raw)
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert f"{field}: " in message
+    assert reason in message
+
+
+def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", "name: [unclosed\n")
+    with pytest.raises(ProfileError, match="invalid YAML") as info:
+        load_profile(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "just text\n", ""])
+def test_profile_must_be_a_mapping(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, "bad.yaml", text)
+    with pytest.raises(ProfileError, match="must be a YAML mapping"):
+        load_profile(path)
+
+
+def test_unreadable_profile(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="cannot read"):
+        load_profile(tmp_path / "missing.yaml")
