@@ -1,0 +1,244 @@
+"""Power setpoint -> register plan, as a pure function (reference sections 4.1, 4.2, 5.2, 10).
+
+Sign convention: positive = charge (AC->DC), negative = discharge (DC->AC). Watts are DC-side
+(battery terminal) power and are converted with the measured battery voltage; AC-side efficiency is
+the controller's business.
+
+Decisions, in order (each produces the plan's ``reason``):
+1. The battery window must fit the model: window max is used as VOUT_SET, window min as
+   REVERSE_VOUT_SET, so both must be valid setpoints (else ``SetpointRejected``).
+2. Zero -> idle.
+3. Charging is refused at/above the window max, discharging at/below the window min -> idle.
+4. The current magnitude is quantised *down* to 0.01 A (never more than asked) and limited to the
+   smaller of the model maximum and the configured maximum for that direction.
+5. Below the minimum current (the larger of the model minimum and the configured minimum) -> idle.
+6. VOUT_SET = window max and REVERSE_VOUT_SET = window min. With the battery inside the window this
+   keeps VOUT_SET above and REVERSE_VOUT_SET below the battery voltage, so the unit never produces
+   its 5 % wrong-way trickle current.
+7. The inactive direction's current limit is set to the minimum, so a wrong DIRECTION_CTRL can
+   only ever move the minimum current.
+
+Idle is "charge direction at minimum current" (the unit stays on: OPERATION and direction flips are
+wear-relevant writes). VOUT_SET stays at the window max, so idle never charges above the window and
+never commands a discharge. If the battery is already above the window max, the unit's own
+wrong-way trickle will pull it down towards the max -- the reason says so; a caller that must avoid
+even that has to switch OPERATION off.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from enum import Enum
+
+from .flags import DirectionCtrl
+from .limits import check_setpoint
+from .models import DeviceModel
+
+CURRENT_STEP = Decimal("0.01")  # A, the IOUT resolution
+
+
+class SetpointUnit(Enum):
+    WATT = "W"
+    AMPERE = "A"
+
+
+class PlanDirection(Enum):
+    CHARGE = "charge"
+    DISCHARGE = "discharge"
+    IDLE = "idle"
+
+
+@dataclass(frozen=True)
+class BatteryWindow:
+    """Battery voltage window: no discharge at/below ``min_v``, no charge at/above ``max_v``."""
+
+    min_v: float
+    max_v: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.min_v) and math.isfinite(self.max_v)):
+            raise ValueError("battery window bounds must be finite")
+        if not self.min_v < self.max_v:
+            raise ValueError(f"battery window min {self.min_v} V must be below max {self.max_v} V")
+
+
+@dataclass(frozen=True)
+class CurrentLimits:
+    """Configured current limits in A; None = use the model's documented limit."""
+
+    max_charge_a: float | None = None
+    max_discharge_a: float | None = None
+    min_current_a: float | None = None  # e.g. to follow a source that says 20 % instead of 1 %
+
+
+@dataclass(frozen=True)
+class EffectiveLimits:
+    min_a: float
+    max_charge_a: float
+    max_discharge_a: float
+
+
+def _quantise(value: float, rounding: str) -> float:
+    return float(Decimal(repr(value)).quantize(CURRENT_STEP, rounding=rounding))
+
+
+def effective_limits(model: DeviceModel, limits: CurrentLimits) -> EffectiveLimits:
+    """Model limits tightened by configuration; raises ValueError for an impossible combination."""
+    charge = model.setpoint_range("IOUT_SET")
+    discharge = model.setpoint_range("REVERSE_IOUT_SET")
+    for name in ("max_charge_a", "max_discharge_a", "min_current_a"):
+        configured = getattr(limits, name)
+        if configured is not None and not (math.isfinite(configured) and configured >= 0):
+            raise ValueError(f"{name} must be a finite, non-negative current, got {configured}")
+
+    def tighter_max(documented: float, configured: float | None) -> float:
+        return documented if configured is None else min(documented, configured)
+
+    min_a = max(charge.minimum, discharge.minimum, limits.min_current_a or 0.0)
+    result = EffectiveLimits(
+        min_a=_quantise(min_a, ROUND_CEILING),
+        max_charge_a=_quantise(tighter_max(charge.maximum, limits.max_charge_a), ROUND_FLOOR),
+        max_discharge_a=_quantise(
+            tighter_max(discharge.maximum, limits.max_discharge_a), ROUND_FLOOR
+        ),
+    )
+    if result.min_a > min(result.max_charge_a, result.max_discharge_a):
+        raise ValueError(
+            f"minimum current {result.min_a} A exceeds a maximum "
+            f"(charge {result.max_charge_a} A, discharge {result.max_discharge_a} A)"
+        )
+    return result
+
+
+def checked_window(model: DeviceModel, window: BatteryWindow) -> BatteryWindow:
+    """The window quantised to 0.01 V; raises SetpointRejected if the model cannot hold it."""
+    return BatteryWindow(
+        min_v=check_setpoint(model, "REVERSE_VOUT_SET", window.min_v),
+        max_v=check_setpoint(model, "VOUT_SET", window.max_v),
+    )
+
+
+@dataclass(frozen=True)
+class SetpointPlan:
+    direction: PlanDirection
+    current_a: float  # commanded current magnitude; 0 for idle
+    direction_ctrl: DirectionCtrl
+    vout_set: float
+    iout_set: float
+    reverse_vout_set: float
+    reverse_iout_set: float
+    reason: str
+
+    @property
+    def signed_current_a(self) -> float:
+        return -self.current_a if self.direction is PlanDirection.DISCHARGE else self.current_a
+
+    def register_values(self) -> dict[str, float | int]:
+        """Register -> value in a safe write order: voltages, currents, then DIRECTION_CTRL.
+
+        Writing both current limits before the direction means the newly active direction already
+        has its intended limit when it takes over. Combine with wear.needs_write to skip no-ops.
+        """
+        return {
+            "VOUT_SET": self.vout_set,
+            "REVERSE_VOUT_SET": self.reverse_vout_set,
+            "IOUT_SET": self.iout_set,
+            "REVERSE_IOUT_SET": self.reverse_iout_set,
+            "DIRECTION_CTRL": int(self.direction_ctrl),
+        }
+
+    @classmethod
+    def idle(cls, window: BatteryWindow, limits: EffectiveLimits, reason: str) -> SetpointPlan:
+        return cls(
+            direction=PlanDirection.IDLE,
+            current_a=0.0,
+            direction_ctrl=DirectionCtrl.CHARGE,
+            vout_set=window.max_v,
+            iout_set=limits.min_a,
+            reverse_vout_set=window.min_v,
+            reverse_iout_set=limits.min_a,
+            reason=reason,
+        )
+
+    @classmethod
+    def safe_idle(
+        cls,
+        model: DeviceModel,
+        window: BatteryWindow,
+        limits: CurrentLimits | None = None,
+        reason: str = "safe idle",
+    ) -> SetpointPlan:
+        """Minimum current, charge direction, no discharge; needs no battery voltage (watchdog)."""
+        return cls.idle(
+            checked_window(model, window),
+            effective_limits(model, limits or CurrentLimits()),
+            f"{reason}: charge direction at minimum current, VOUT_SET at window max, no discharge",
+        )
+
+
+def plan_setpoint(
+    setpoint: float,
+    unit: SetpointUnit,
+    battery_v: float,
+    model: DeviceModel,
+    window: BatteryWindow,
+    limits: CurrentLimits | None = None,
+) -> SetpointPlan:
+    """Plan the registers for a signed setpoint (+ charge, - discharge); see module docstring."""
+    if not math.isfinite(setpoint):
+        raise ValueError(f"setpoint must be finite, got {setpoint}")
+    if not (math.isfinite(battery_v) and battery_v > 0):
+        raise ValueError(f"battery voltage must be finite and positive, got {battery_v}")
+    window = checked_window(model, window)
+    effective = effective_limits(model, limits or CurrentLimits())
+
+    requested_a = setpoint if unit is SetpointUnit.AMPERE else setpoint / battery_v
+    asked = f"setpoint {setpoint:+g} {unit.value} at {battery_v:.2f} V = {requested_a:+.3f} A"
+    at_bat = f"battery {battery_v:.2f} V"
+
+    def idle(why: str) -> SetpointPlan:
+        note = ""
+        if battery_v > window.max_v:
+            note = (
+                f"; {at_bat} is above window max {window.max_v:.2f} V, the unit's wrong-way "
+                f"trickle (~{model.reverse_trickle_a:g} A) may discharge towards it"
+            )
+        return SetpointPlan.idle(window, effective, f"{asked}: {why} -> idle{note}")
+
+    if requested_a == 0:
+        return idle("zero setpoint")
+    charging = requested_a > 0
+    if charging and battery_v >= window.max_v:
+        return idle(f"charging refused, {at_bat} at/above window max {window.max_v:.2f} V")
+    if not charging and battery_v <= window.min_v:
+        return idle(f"discharging refused, {at_bat} at/below window min {window.min_v:.2f} V")
+
+    maximum = effective.max_charge_a if charging else effective.max_discharge_a
+    magnitude = _quantise(abs(requested_a), ROUND_DOWN)
+    limited = ""
+    if magnitude > maximum:
+        magnitude = maximum
+        limited = f", limited to maximum {maximum:.2f} A"
+    if magnitude < effective.min_a:
+        return idle(f"{magnitude:.2f} A is below the minimum current {effective.min_a:.2f} A")
+
+    if charging:
+        guard = f"VOUT_SET {window.max_v:.2f} V above {at_bat}"
+    else:
+        guard = f"REVERSE_VOUT_SET {window.min_v:.2f} V below {at_bat}"
+    reason = (
+        f"{asked}: {'charge' if charging else 'discharge'} {magnitude:.2f} A{limited}; {guard}; "
+        f"other direction held at {effective.min_a:.2f} A"
+    )
+    return SetpointPlan(
+        direction=PlanDirection.CHARGE if charging else PlanDirection.DISCHARGE,
+        current_a=magnitude,
+        direction_ctrl=DirectionCtrl.CHARGE if charging else DirectionCtrl.DISCHARGE,
+        vout_set=window.max_v,
+        iout_set=magnitude if charging else effective.min_a,
+        reverse_vout_set=window.min_v,
+        reverse_iout_set=effective.min_a if charging else magnitude,
+        reason=reason,
+    )
