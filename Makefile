@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Compose v2 plugin when present, else v1's docker-compose.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
 
 .PHONY: test lint unit deps mosquitto demo up down logs passwords bench bench-control clean
 
@@ -37,16 +39,16 @@ demo: deps mosquitto
 	$(PY) -m services.devstack
 
 up:
-	docker compose up -d --build
+	$(COMPOSE) up -d --build
 
 down:
-	docker compose down
+	$(COMPOSE) down
 
 logs:
-	docker compose logs -f --tail=100
+	$(COMPOSE) logs -f --tail=100
 
 passwords:
-	docker compose run --rm --no-deps broker-setup show
+	$(COMPOSE) run --rm --no-deps broker-setup python -m services.broker_setup show
 
 bench: bench-control
 

@@ -8,9 +8,11 @@ a CAN answer, a setpoint); services call `mark_activity()` for that.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from shared import TOPIC_API_VERSION, __version__
 from shared.mqtt_client import MqttClient, heartbeat_topic
@@ -21,8 +23,11 @@ def iso_now() -> str:
 
 
 class Heartbeat:
-    def __init__(self, client: MqttClient, interval_s: float) -> None:
+    def __init__(
+        self, client: MqttClient, interval_s: float, health_file: Path | None = None
+    ) -> None:
         self._client = client
+        self.health_file = health_file
         self.interval_s = interval_s
         self.topic = heartbeat_topic(client.base, client.service)
         self._started = time.monotonic()
@@ -47,6 +52,8 @@ class Heartbeat:
     def beat(self) -> None:
         expiry = max(1, round(3 * self.interval_s))
         self._client.publish_json(self.topic, self.payload(), qos=0, expiry_s=expiry)
+        if self.health_file is not None:
+            touch(self.health_file)
 
     def start(self) -> None:
         self._thread.start()
@@ -62,3 +69,13 @@ class Heartbeat:
             if self._client.wait_connected(timeout=0.5):
                 self.beat()
                 self._stop.wait(self.interval_s)
+
+
+def touch(path: Path) -> None:
+    """Create or refresh `path`'s mtime (the container healthcheck reads it)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        os.utime(path)
+    except OSError:
+        pass  # a read-only or missing /tmp must not stop the service; the check will say so

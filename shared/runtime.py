@@ -51,7 +51,11 @@ def build_runtime(name: str, settings: ServiceSettings) -> ServiceRuntime:
     cid = f"{settings.base_topic}-{name}" + (f"-{settings.instance}" if settings.instance else "")
     client = MqttClient(settings.mqtt, name, settings.base_topic, client_id=cid, password=password)
     return ServiceRuntime(
-        name, settings, client, Heartbeat(client, settings.heartbeat_interval_s), log
+        name,
+        settings,
+        client,
+        Heartbeat(client, settings.heartbeat_interval_s, settings.health_file),
+        log,
     )
 
 

@@ -69,6 +69,8 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     heartbeat_interval_s: float = Field(10.0, gt=0, le=3600)
     instance: str = ""  # suffix for the MQTT client id when two copies must coexist
+    #: touched on every heartbeat while connected; `python -m shared.healthcheck` reads it
+    health_file: Path | None = Path("/tmp/canbridge-heartbeat")
 
     @field_validator("base_topic")
     @classmethod

@@ -95,7 +95,13 @@ class LocalBroker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {self.log_path.read_text()[-2000:]}")
+                hint = (
+                    " (started as root, mosquitto reads its files as user `mosquitto`: "
+                    f"every folder above {self.root} must be reachable by it)"
+                    if os.geteuid() == 0
+                    else ""
+                )
+                raise RuntimeError(f"mosquitto exited{hint}: {self.log_path.read_text()[-2000:]}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
                     return self

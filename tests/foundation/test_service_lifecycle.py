@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 
 from harness import TIMEOUT
 
 from services.broker_setup.local_broker import free_port
+from shared.healthcheck import check
 
 
 def start_api(service, **env):
@@ -71,3 +75,39 @@ def test_unreadable_password_file_exits_nonzero_naming_the_key(service, tmp_path
     )
     assert proc.proc.wait(TIMEOUT) == 2
     assert "mqtt.password_file" in proc.log()
+
+
+def test_heartbeat_file_feeds_the_container_healthcheck(service, probe, tmp_path):
+    health = tmp_path / "hb"
+    env = {
+        **os.environ,
+        "CANBRIDGE_HEALTH_FILE": str(health),
+        "CANBRIDGE_HEARTBEAT_INTERVAL_S": "0.5",
+    }
+
+    def healthcheck():
+        return subprocess.run(
+            [sys.executable, "-m", "shared.healthcheck"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+
+    before = healthcheck()
+    assert before.returncode == 1 and "missing" in before.stdout
+    watcher = probe()
+    watcher.subscribe("canbridge/api/heartbeat")
+    start_api(service, CANBRIDGE_HEALTH_FILE=str(health))
+    watcher.wait_for("canbridge/api/heartbeat")
+    watcher.wait(health.exists, "heartbeat file")
+    assert healthcheck().returncode == 0
+
+
+def test_healthcheck_says_stale_after_three_intervals(tmp_path):
+    health = tmp_path / "hb"
+    health.touch()
+    mtime = health.stat().st_mtime
+    assert check(health, 10, now=mtime + 29)[0] is True
+    ok, reason = check(health, 10, now=mtime + 31)
+    assert ok is False and "limit 30 s" in reason

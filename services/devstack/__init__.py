@@ -1,0 +1,1 @@
+"""`make demo`: the whole stack as local processes."""

@@ -1,0 +1,39 @@
+"""Container healthcheck for services without HTTP: `python -m shared.healthcheck`.
+
+Healthy when the service's heartbeat file was touched within 3 heartbeat
+intervals: the service is running, connected to the broker and its heartbeat
+thread is alive. Exit 0 healthy, 1 not (with the reason on stdout).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from shared.settings import ServiceSettings, load_settings
+
+
+def check(path: Path, interval_s: float, now: float | None = None) -> tuple[bool, str]:
+    try:
+        age = (time.time() if now is None else now) - path.stat().st_mtime
+    except FileNotFoundError:
+        return False, f"{path} missing: not yet connected to the broker"
+    limit = 3 * interval_s
+    if age > limit:
+        return False, f"last heartbeat {age:.0f} s ago (limit {limit:.0f} s)"
+    return True, f"last heartbeat {age:.0f} s ago"
+
+
+def main() -> int:
+    # same env vars and config file as the service itself, so the interval matches
+    settings = load_settings(ServiceSettings)
+    if settings.health_file is None:
+        print("health_file is off (CANBRIDGE_HEALTH_FILE empty); nothing to check")
+        return 1
+    ok, reason = check(settings.health_file, settings.heartbeat_interval_s)
+    print(reason)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
