@@ -1,0 +1,369 @@
+"""Pure control law turning grid-power samples into BIC-2200 power setpoints.
+
+Sign conventions (used throughout the charge controller):
+
+* grid power ``grid_w``: > 0 import from the grid, < 0 export to the grid.
+* battery AC power (``measured_w`` and every setpoint): > 0 **charging** (the BIC draws
+  power from the grid, like a load), < 0 **discharging** (the BIC feeds power into the house).
+
+With these signs an extra watt of charging adds a watt of grid import, so the law is
+
+    new_setpoint = measured_battery_ac_w - gain * (grid_w - target_w)
+
+i.e. "measured actuator power plus gain times the grid error" with the battery counted as a
+load. Using the *measured* power as the base (not the last command) means the controller
+cannot wind up while the battery is saturated, full, empty or ignores a command.
+
+Around that law the controller adds, in this order: dead-time gating (a sample is only used
+if it was taken ``settle_s`` after the last write), a deadband, limits, a slew limit per
+write, a direction-change hold, idling below a minimum power (start/stop hysteresis), a
+"battery not following" hold, and a minimum change per write. Every call returns a
+:class:`Decision` whose ``reason`` explains what happened. No I/O, no clock: all times are
+sample timestamps passed in by the caller (seconds, any monotonic origin).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class PidParams(BaseModel):
+    """Gains for the optional PID mode (applied on top of the measured battery power)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kp: float = Field(0.5, ge=0.0, le=2.0, description="proportional gain (W per W of error)")
+    ki: float = Field(
+        0.0, ge=0.0, le=1.0, description="integral gain (1/s); usually 0, >0.015 tends to wind up"
+    )
+    kd: float = Field(0.0, ge=0.0, le=10.0, description="derivative gain (s); usually 0")
+    integral_limit_w: float = Field(
+        300.0, ge=0.0, le=10000.0, description="clamp of the integral contribution (W)"
+    )
+
+
+class ControlParams(BaseModel):
+    """Tuning of the charge/discharge controller. Defaults fit a 1-5 s meter and a BIC-2200."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target_w: float = Field(
+        0.0, ge=-5000.0, le=5000.0, description="grid power to hold (W, >0 = keep importing)"
+    )
+    gain: float = Field(
+        1.0, gt=0.0, le=1.0, description="fraction of the grid error corrected per write"
+    )
+    settle_s: float = Field(
+        2.0,
+        ge=0.0,
+        le=120.0,
+        description="a sample must have been taken this long after the last write to be used "
+        "(actuator dead time + most of its lag)",
+    )
+    meter_latency_s: float = Field(
+        0.5,
+        ge=0.0,
+        le=30.0,
+        description="sample taken = arrival - this; also picks the battery reading to pair with",
+    )
+    deadband_w: float = Field(
+        15.0, ge=0.0, le=500.0, description="no action while |grid - target| <= this"
+    )
+    min_change_w: float = Field(
+        10.0, ge=0.0, le=500.0, description="skip writes that change the setpoint less than this"
+    )
+    direction_hold_s: float = Field(
+        5.0,
+        ge=0.0,
+        le=600.0,
+        description="reversing is only allowed this long after the last write in the old "
+        "direction; sooner reversals idle instead",
+    )
+    max_step_w: float = Field(
+        500.0, gt=0.0, le=20000.0, description="slew limit: max setpoint change per write (W)"
+    )
+    min_power_w: float = Field(
+        25.0,
+        ge=0.0,
+        le=2000.0,
+        description="stop threshold: setpoints smaller than this idle (BIC minimum current)",
+    )
+    start_power_w: float = Field(
+        40.0, ge=0.0, le=2000.0, description="start threshold when idle (>= min_power_w)"
+    )
+    max_charge_w: float = Field(2200.0, ge=0.0, le=50000.0, description="hardware charge cap")
+    max_discharge_w: float = Field(
+        1700.0, ge=0.0, le=50000.0, description="hardware discharge cap (AC output)"
+    )
+    follow_tolerance_w: float = Field(
+        40.0,
+        ge=0.0,
+        le=2000.0,
+        description="measured power further than this from the last setpoint = not following",
+    )
+    mode: Literal["proportional", "pid"] = Field(
+        "proportional", description="'proportional' uses gain; 'pid' uses the pid gains"
+    )
+    pid: PidParams = Field(default_factory=PidParams)
+
+    @model_validator(mode="after")
+    def _start_above_stop(self) -> ControlParams:
+        if self.start_power_w < self.min_power_w:
+            raise ValueError("start_power_w must be >= min_power_w")
+        return self
+
+
+@dataclass(frozen=True)
+class PowerLimits:
+    """Externally computed limits (protections, schedules); both are magnitudes >= 0."""
+
+    max_charge_w: float
+    max_discharge_w: float
+
+    def __post_init__(self) -> None:
+        if self.max_charge_w < 0 or self.max_discharge_w < 0:
+            raise ValueError("limits are magnitudes and must be >= 0")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of one controller call: ``setpoint_w`` to write, or None for "no write"."""
+
+    setpoint_w: float | None
+    reason: str
+
+    @property
+    def writes(self) -> bool:
+        return self.setpoint_w is not None
+
+
+class CorrectionLaw(Protocol):
+    """Turns the grid error into a correction subtracted from the measured battery power."""
+
+    def correction(self, error_w: float, dt_s: float | None) -> float: ...
+
+    def commit(self, accepted: bool) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+class ProportionalLaw:
+    """correction = gain * error; the plant (measured base) provides the integration."""
+
+    def __init__(self, gain: float) -> None:
+        self.gain = gain
+
+    def correction(self, error_w: float, dt_s: float | None) -> float:
+        return self.gain * error_w
+
+    def commit(self, accepted: bool) -> None:
+        return None
+
+    def reset(self) -> None:
+        return None
+
+
+class PidLaw:
+    """PID on the grid error added to the measured base, with conditional integration.
+
+    ``commit(False)`` undoes the last integral increment (anti-windup when the result was
+    clamped, held or not followed by the battery).
+    """
+
+    def __init__(self, params: PidParams) -> None:
+        self.params = params
+        self.integral_w = 0.0
+        self._prev_error: float | None = None
+        self._pending_increment = 0.0
+
+    def correction(self, error_w: float, dt_s: float | None) -> float:
+        p = self.params
+        increment = 0.0
+        derivative = 0.0
+        if dt_s is not None and dt_s > 0:
+            increment = p.ki * error_w * dt_s
+            if self._prev_error is not None:
+                derivative = p.kd * (error_w - self._prev_error) / dt_s
+        new_integral = _clamp(self.integral_w + increment, -p.integral_limit_w, p.integral_limit_w)
+        self._pending_increment = new_integral - self.integral_w
+        self.integral_w = new_integral
+        self._prev_error = error_w
+        return p.kp * error_w + self.integral_w + derivative
+
+    def commit(self, accepted: bool) -> None:
+        if not accepted:
+            self.integral_w -= self._pending_increment
+        self._pending_increment = 0.0
+
+    def reset(self) -> None:
+        self.integral_w = 0.0
+        self._prev_error = None
+        self._pending_increment = 0.0
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return low if value < low else high if value > high else value
+
+
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
+
+
+class ChargeController:
+    """Stateful but pure controller: feed it samples, write the setpoints it returns.
+
+    The caller must actually send every returned setpoint (the controller assumes it was
+    written at the arrival time of the sample it was decided on). Battery readings are either
+    passed to :meth:`update` directly or recorded with :meth:`record_battery`; in the latter
+    case the reading paired with a grid sample is interpolated at the time the grid sample
+    was taken (arrival - ``meter_latency_s``), so grid and battery describe the same instant and
+    the law estimates the house load consistently even while a command is in flight.
+    """
+
+    def __init__(self, params: ControlParams | None = None) -> None:
+        self.params = params or ControlParams()
+        self._law: CorrectionLaw = (
+            PidLaw(self.params.pid)
+            if self.params.mode == "pid"
+            else ProportionalLaw(self.params.gain)
+        )
+        self.setpoint_w = 0.0
+        self._last_write_time: float | None = None
+        self._last_sample_time: float | None = None
+        self._last_direction = 0
+        self._last_active_time: float | None = None
+        self._battery: deque[tuple[float, float]] = deque(maxlen=64)
+
+    @property
+    def last_write_time(self) -> float | None:
+        return self._last_write_time
+
+    def record_battery(self, time_s: float, ac_w: float) -> None:
+        """Store a timestamped battery AC power reading (+ charging)."""
+        if math.isfinite(ac_w) and (not self._battery or time_s >= self._battery[-1][0]):
+            self._battery.append((time_s, ac_w))
+
+    def battery_at(self, time_s: float) -> float | None:
+        """Battery power at ``time_s``, interpolated between the recorded readings around it
+        (the nearest end reading outside their span); None before the first reading."""
+        readings = self._battery
+        if not readings:
+            return None
+        later_time, later_w = readings[-1]
+        if time_s >= later_time:
+            return later_w
+        for reading_time, ac_w in reversed(readings):
+            if reading_time <= time_s:
+                span = later_time - reading_time
+                return ac_w + (later_w - ac_w) * (time_s - reading_time) / span
+            later_time, later_w = reading_time, ac_w
+        return later_w
+
+    def _bounds(self, limits: PowerLimits | None) -> tuple[float, float]:
+        p = self.params
+        high, low = p.max_charge_w, p.max_discharge_w
+        if limits is not None:
+            high = min(high, limits.max_charge_w)
+            low = min(low, limits.max_discharge_w)
+        return -low, high
+
+    def _write(self, setpoint: float, time_s: float, reason: str) -> Decision:
+        if setpoint != 0.0:
+            self._last_direction = _sign(setpoint)
+            self._last_active_time = time_s
+        self.setpoint_w = setpoint
+        self._last_write_time = time_s
+        return Decision(setpoint, reason)
+
+    def idle(self, time_s: float, reason: str) -> Decision:
+        """Force idle (e.g. meter stale); writes 0 once, afterwards returns no write."""
+        self._law.reset()
+        if self.setpoint_w == 0.0:
+            return Decision(None, f"{reason}; already idle")
+        return self._write(0.0, time_s, f"{reason}; going idle")
+
+    def update(
+        self,
+        sample_time: float,
+        grid_w: float,
+        measured_w: float | None = None,
+        limits: PowerLimits | None = None,
+    ) -> Decision:
+        """Decide on one meter sample.
+
+        ``sample_time``: arrival time of the grid sample (s); ``grid_w``: grid power;
+        ``measured_w``: battery AC power (+ charging) at the time the sample was taken, or
+        None to look it up in the readings given to :meth:`record_battery`; ``limits``:
+        optional narrower charge/discharge caps.
+        """
+        p = self.params
+        if measured_w is None:
+            measured_w = self.battery_at(sample_time - p.meter_latency_s)
+            if measured_w is None:
+                return Decision(None, "no battery power reading yet; ignored")
+        if not (math.isfinite(grid_w) and math.isfinite(measured_w)):
+            return Decision(None, "non-finite grid or battery power; ignored")
+        if self._last_sample_time is not None and sample_time <= self._last_sample_time:
+            return Decision(None, "sample not newer than the last one used; ignored")
+        taken = sample_time - p.meter_latency_s
+        if self._last_write_time is not None and taken < self._last_write_time + p.settle_s:
+            age = taken - self._last_write_time
+            return Decision(
+                None, f"dead time: sample taken {age:.1f} s after last write (< {p.settle_s} s)"
+            )
+        dt = None if self._last_sample_time is None else sample_time - self._last_sample_time
+        self._last_sample_time = sample_time
+
+        low, high = self._bounds(limits)
+        last = self.setpoint_w
+        forced = not (low <= last <= high)
+        error = grid_w - p.target_w
+        if abs(error) <= p.deadband_w and not forced:
+            return Decision(None, f"grid {grid_w:.0f} W within deadband ±{p.deadband_w:.0f} W")
+
+        raw = measured_w - self._law.correction(error, dt)
+        new = _clamp(raw, low, high)
+        notes = [f"grid {grid_w:.0f} W, battery {measured_w:.0f} W -> {raw:.0f} W"]
+        if new != raw:
+            notes.append(f"limited to [{low:.0f}, {high:.0f}]")
+        stepped = _clamp(new, last - p.max_step_w, last + p.max_step_w)
+        if stepped != new:
+            notes.append(f"slew-limited to ±{p.max_step_w:.0f} W")
+            new = _clamp(stepped, low, high)
+
+        direction = _sign(new)
+        if (
+            direction != 0
+            and direction == -self._last_direction
+            and self._last_active_time is not None
+            and sample_time - self._last_active_time < p.direction_hold_s
+        ):
+            new = 0.0
+            notes.append(f"direction change within {p.direction_hold_s:.0f} s: idle")
+        if new != 0.0:
+            threshold = p.start_power_w if last == 0.0 else p.min_power_w
+            if abs(new) < threshold:
+                notes.append(f"|{new:.0f}| W below {threshold:.0f} W: idle")
+                new = 0.0
+        new = float(round(new))
+
+        shortfall = last - measured_w
+        if (
+            not forced
+            and abs(shortfall) > p.follow_tolerance_w
+            and _sign(new - measured_w) == _sign(shortfall)
+        ):
+            self._law.commit(False)
+            notes.append("battery not following last setpoint (saturated/full/empty): hold")
+            return Decision(None, "; ".join(notes))
+        if new == last or (not forced and new != 0.0 and abs(new - last) < p.min_change_w):
+            self._law.commit(abs(new - raw) <= 0.5)
+            notes.append(f"change {new - last:+.0f} W below {p.min_change_w:.0f} W: no write")
+            return Decision(None, "; ".join(notes))
+        self._law.commit(abs(new - raw) <= 0.5)
+        return self._write(new, sample_time, "; ".join(notes))
