@@ -94,6 +94,7 @@ class MqttClient:
         self.status_topic = status_topic(base_topic, service)
         self._availability = availability
         self._subs: list[_Subscription] = []
+        self._connect_hooks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self.connected = threading.Event()
         self._connects = threading.Condition()
@@ -156,6 +157,10 @@ class MqttClient:
         self._client.loop_stop()
         self.connected.clear()
         self._log.info("mqtt_stopped")
+
+    def add_connect_hook(self, hook: Callable[[], None]) -> None:
+        """Call `hook()` (on the network thread) after every successful (re)connect."""
+        self._connect_hooks.append(hook)
 
     # --- subscriptions ---------------------------------------------------------
     def subscribe(self, topic_filter: str, handler: MessageHandler, qos: int = 1) -> None:
@@ -238,6 +243,13 @@ class MqttClient:
             subscriptions=[t for t, _ in subs],
             connects=self.connect_count + 1,
         )
+        # hooks publish before anyone waiting on `connected` proceeds, so what they
+        # send (e.g. discovery) is ordered before the waiter's own messages
+        for hook in list(self._connect_hooks):
+            try:
+                hook()
+            except Exception:  # a hook bug must not break the connection
+                self._log.exception("connect_hook_failed")
         with self._connects:
             self.connect_count += 1
             self.connected.set()
