@@ -1,7 +1,8 @@
 """The heartbeat every service publishes on `<base>/<service>/heartbeat`.
 
 Payload (JSON, not retained, expires after 3 intervals):
-`{"service", "version", "topic_api", "time", "uptime_s", "interval_s", "last_activity"}`.
+`{"service", "version", "topic_api", "time", "uptime_s", "interval_s", "last_activity",
+"last_error"}`; `last_error` is the latest error-level log event `{time, event, reason}` or null.
 `last_activity` is the ISO time the service last did its job (a decoded SoC,
 a CAN answer, a setpoint); services call `mark_activity()` for that.
 """
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shared import TOPIC_API_VERSION, __version__
+from shared.logging_setup import LastError
 from shared.mqtt_client import MqttClient, heartbeat_topic
 
 
@@ -47,6 +49,7 @@ class Heartbeat:
             "uptime_s": round(time.monotonic() - self._started, 1),
             "interval_s": self.interval_s,
             "last_activity": self._last_activity,
+            "last_error": LastError.value,
         }
 
     def beat(self) -> None:

@@ -32,6 +32,25 @@ def level_number(level: str) -> int:
         raise ValueError(f"unknown log level {level!r}; use one of {', '.join(_LEVELS)}") from None
 
 
+class LastError:
+    """The most recent error-level event of this process (the heartbeat reports it)."""
+
+    value: dict | None = None
+
+    @classmethod
+    def processor(cls, _logger, method_name, event_dict):
+        if method_name in ("error", "critical", "exception") or event_dict.get("level") in (
+            "error",
+            "critical",
+        ):
+            cls.value = {
+                "time": event_dict.get("timestamp"),
+                "event": event_dict.get("event"),
+                "reason": event_dict.get("reason"),
+            }
+        return event_dict
+
+
 def configure_logging(
     service: str, level: str = "info", fmt: LogFormat = "auto", stream=None
 ) -> None:
@@ -59,6 +78,7 @@ def configure_logging(
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_service,
+        LastError.processor,
         structlog.processors.StackInfoRenderer(),
     ]
     exc = [structlog.processors.dict_tracebacks] if fmt == "json" else []

@@ -97,6 +97,9 @@ class MqttClient:
         self._connect_hooks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self.connected = threading.Event()
+        #: set once the broker acknowledged the subscriptions made on the latest connect
+        self.subscribed = threading.Event()
+        self._pending_sub_mid: int | None = None
         self._connects = threading.Condition()
         self._stopping = False
         self.connect_count = 0
@@ -133,6 +136,10 @@ class MqttClient:
 
     def wait_connected(self, timeout: float | None = None) -> bool:
         return self.connected.wait(timeout)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Connected and every registered subscription acknowledged by the broker."""
+        return self.connected.wait(timeout) and self.subscribed.wait(timeout)
 
     def wait_connects(self, count: int, timeout: float | None = None) -> bool:
         """Wait until the client has connected `count` times in all (reconnects included)."""
@@ -235,8 +242,11 @@ class MqttClient:
             subs = [(s.topic_filter, s.qos) for s in self._subs]
         if self._availability:
             client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        self.subscribed.clear()
         if subs:
-            client.subscribe(subs)
+            _rc, self._pending_sub_mid = client.subscribe(subs)
+        else:
+            self.subscribed.set()
         self._log.info(
             "mqtt_connected",
             session_present=bool(flags.session_present),
@@ -257,6 +267,7 @@ class MqttClient:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         if self._stopping:
             return
         self._log.warning(
@@ -267,6 +278,8 @@ class MqttClient:
         for rc in reason_codes:
             if rc.is_failure:
                 self._log.error("mqtt_subscribe_refused", reason=str(rc), mid=mid)
+        if mid == self._pending_sub_mid:
+            self.subscribed.set()
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         if reason_code.is_failure:

@@ -50,6 +50,11 @@ def build_runtime(name: str, settings: ServiceSettings) -> ServiceRuntime:
         raise SystemExit(2) from exc
     cid = f"{settings.base_topic}-{name}" + (f"-{settings.instance}" if settings.instance else "")
     client = MqttClient(settings.mqtt, name, settings.base_topic, client_id=cid, password=password)
+    # the effective configuration (secrets redacted), retained, for the API's GET /config
+    config_topic = f"{settings.base_topic}/{name}/config"
+    client.add_connect_hook(
+        lambda: client.publish_json(config_topic, settings.redacted(), qos=1, retain=True)
+    )
     return ServiceRuntime(
         name,
         settings,

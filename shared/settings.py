@@ -72,6 +72,10 @@ class ServiceSettings(BaseSettings):
     #: touched on every heartbeat while connected; `python -m shared.healthcheck` reads it
     health_file: Path | None = Path("/tmp/canbridge-heartbeat")
 
+    def redacted(self) -> dict[str, Any]:
+        """The effective settings as JSON-ready data, secrets replaced by "***"."""
+        return redact(self.model_dump(mode="json"))
+
     @field_validator("base_topic")
     @classmethod
     def _plain_topic(cls, v: str) -> str:
@@ -124,6 +128,25 @@ _SECTIONS = {
     "sim-bic",
     "sim-meter",
 }
+
+
+SECRET_WORDS = ("password", "token", "secret")
+
+
+def redact(data: Any) -> Any:
+    """Replace the value of every key naming a secret (but not a *_file path) with "***"."""
+    if isinstance(data, dict):
+        return {
+            k: ("***" if v is not None and _is_secret(k) else redact(v)) for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [redact(v) for v in data]
+    return data
+
+
+def _is_secret(key: str) -> bool:
+    key = key.lower()
+    return any(w in key for w in SECRET_WORDS) and not key.endswith("_file")
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

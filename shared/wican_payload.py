@@ -82,20 +82,29 @@ def _frame(raw: Any, where: str) -> CanFrame | None:
 
 def parse_rx(payload: bytes | str) -> list[CanFrame]:
     """Frames of one `can/rx` message (remote-request frames are skipped)."""
+    return _parse_frames(payload, "rx")
+
+
+def parse_tx(payload: bytes | str) -> list[CanFrame]:
+    """Frames of one `can/tx` message (what the adapter is asked to send)."""
+    return _parse_frames(payload, "tx")
+
+
+def _parse_frames(payload: bytes | str, expected: str) -> list[CanFrame]:
     message = _load(payload)
     if not isinstance(message, dict):
-        raise ValueError("rx payload must be a JSON object")
+        raise ValueError(f"{expected} payload must be a JSON object")
     if "bus" not in message:
-        raise ValueError("rx payload: missing key 'bus'")
+        raise ValueError(f"{expected} payload: missing key 'bus'")
     _bus(message["bus"])
-    kind = message.get("type", "rx")
-    if kind != "rx":
-        raise ValueError(f"rx payload: 'type' is {kind!r}, expected 'rx'")
+    kind = message.get("type", expected)
+    if kind != expected:
+        raise ValueError(f"{expected} payload: 'type' is {kind!r}, expected {expected!r}")
     if "frame" not in message:
-        raise ValueError("rx payload: missing key 'frame'")
+        raise ValueError(f"{expected} payload: missing key 'frame'")
     raw_frames = message["frame"]
     if not isinstance(raw_frames, list):
-        raise ValueError("rx payload: 'frame' must be a list")
+        raise ValueError(f"{expected} payload: 'frame' must be a list")
     frames = [_frame(raw, f"frame[{index}]") for index, raw in enumerate(raw_frames)]
     return [frame for frame in frames if frame is not None]
 

@@ -15,7 +15,7 @@ from shared import TOPIC_API_VERSION, __version__
 from shared.runtime import ServiceRuntime
 
 
-def create_app(runtime: ServiceRuntime, settings: ApiSettings) -> FastAPI:
+def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None = None) -> FastAPI:
     registry = ServiceRegistry(settings.stale_after_missed, settings.expected_services)
     lock = threading.Lock()
     base = settings.base_topic
@@ -37,8 +37,15 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings) -> FastAPI:
         if not ok:
             log.warning("heartbeat_ignored", topic=topic, reason="not a JSON object")
 
+    configs: dict[str, object] = {}
+
+    def on_config(topic, data, _msg) -> None:
+        with lock:
+            configs[service_of(topic)] = data
+
     client.subscribe(f"{base}/+/status", on_status)
     client.subscribe_json(f"{base}/+/heartbeat", on_heartbeat)
+    client.subscribe_json(f"{base}/+/config", on_config)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -80,5 +87,12 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings) -> FastAPI:
             "services": services,
         }
         return JSONResponse(body, status_code=200 if all_up else 503)
+
+    @app.get("/config", summary="Effective configuration of every service, secrets redacted")
+    def config() -> dict:
+        with lock:
+            services = dict(configs)
+        services["api"] = settings.redacted()
+        return {"services": dict(sorted(services.items()))}
 
     return app

@@ -40,9 +40,6 @@ class ServiceRegistry:
         entry.heartbeat_wall = datetime.now(UTC).isoformat(timespec="seconds")
         return True
 
-    def forget(self, service: str) -> None:
-        self._entries.pop(service, None)
-
     def snapshot(self, now: float) -> dict[str, dict[str, Any]]:
         return {name: self._describe(entry, now) for name, entry in sorted(self._entries.items())}
 
@@ -73,6 +70,7 @@ class ServiceRegistry:
             "version": hb.get("version"),
             "uptime_s": hb.get("uptime_s"),
             "last_activity": hb.get("last_activity"),
+            "last_error": hb.get("last_error"),
             "last_heartbeat": entry.heartbeat_wall,
             "heartbeat_age_s": age,
             "heartbeat_interval_s": interval,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from services.broker_setup.broker_files import MOSQUITTO_DIR, render_acl
 from services.broker_setup.credentials import ensure_passwords, write_password_file
-from services.broker_setup.users import HUMAN_USERS, USERS
+from services.broker_setup.users import HUMAN_USERS, TOKENS, USERS
 
 
 def _chown_tree(path: Path, uid: int, gid: int) -> None:
@@ -29,6 +29,7 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     secrets_dir, auth_dir = Path(args.secrets_dir), Path(args.auth_dir)
     passwords = ensure_passwords(secrets_dir, USERS)
+    ensure_passwords(secrets_dir, TOKENS)  # not broker users: kept out of the password file
     auth_dir.mkdir(parents=True, exist_ok=True)
     write_password_file(auth_dir / "passwd", passwords)
     template = (Path(args.config_dir) / "acl.template").read_text()
@@ -56,6 +57,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"{path} is missing: start the stack once (docker compose up)", file=sys.stderr)
             return 1
         print(f"{user:10} {path.read_text().strip():34} {USERS[user]}")
+    token = secrets_dir / "api-token"
+    if token.exists():
+        print(f"{'api-token':10} {token.read_text().strip():34} API write endpoints (Bearer)")
     return 0
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from services.broker_setup.broker_files import CONF_TEMPLATE, render_acl, rewrite_conf
 from services.broker_setup.credentials import ensure_passwords, write_password_file
-from services.broker_setup.users import USERS
+from services.broker_setup.users import TOKENS, USERS
 
 
 def free_port() -> int:
@@ -55,6 +55,7 @@ class LocalBroker:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "data").mkdir(exist_ok=True)
         self.passwords = ensure_passwords(self.secrets_dir, USERS, environ={})
+        self.tokens = ensure_passwords(self.secrets_dir, TOKENS, environ={})
         write_password_file(self.root / "passwd", self.passwords)
         (self.root / "acl").write_text(render_acl(self.base_topic))
         conf = rewrite_conf(
@@ -125,7 +126,9 @@ class LocalBroker:
 
     def env_for(self, user: str) -> dict[str, str]:
         """Environment variables that point a service at this broker as `user`."""
+        token = {"CANBRIDGE_TOKEN_FILE": str(self.secrets_dir / "api-token")}
         return {
+            **(token if user == "api" else {}),
             "CANBRIDGE_MQTT__HOST": self.host,
             "CANBRIDGE_MQTT__PORT": str(self.port),
             "CANBRIDGE_MQTT__USERNAME": user,

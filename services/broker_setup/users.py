@@ -18,3 +18,6 @@ USERS: dict[str, str] = {
 
 #: users a person configures elsewhere (printed by `show`)
 HUMAN_USERS = ("admin", "consumer", "wican")
+
+#: secrets that are not broker users, generated the same way (the API's write token)
+TOKENS = ("api-token",)

@@ -129,3 +129,24 @@ def test_openapi_is_served(service, probe):
     answering(api, watcher)
     paths = api.get("/openapi.json").json()["paths"]
     assert {"/livez", "/readyz", "/health"} <= set(paths)
+
+
+def test_config_lists_every_service_with_secrets_redacted(service, probe):
+    watcher = probe()
+    watcher.subscribe("canbridge/+/config")
+    api = Api(service)
+    other = service(
+        ["tests/fake_service.py", "wican-status"],
+        "wican-status",
+        {"CANBRIDGE_MQTT__PASSWORD": "inline-secret", "CANBRIDGE_LOG_LEVEL": "debug"},
+    )
+    watcher.wait_for("canbridge/wican-status/config")
+    answering(api, watcher)
+    body = api.get("/config").json()["services"]
+    assert body["wican-status"]["log_level"] == "debug"
+    assert body["wican-status"]["mqtt"]["password"] == "***"
+    assert body["wican-status"]["mqtt"]["username"] == "wican-status"
+    assert "inline-secret" not in api.get("/config").text
+    assert body["api"]["token"] is None  # the API reads its token from a file
+    assert body["api"]["token_file"].endswith("api-token")
+    other.terminate()

@@ -94,7 +94,7 @@ def test_published_retained_on_connect_and_again_when_ha_restarts(publisher_clie
     pub = ha.DiscoveryPublisher(publisher_client, delay_s=(0.0, 0.01))
     pub.register("canbridge_leaf", lambda: ha.device_config(DEVICE, {"soc": soc_sensor()}, AVAIL))
     publisher_client.start()
-    assert publisher_client.wait_connected(TIMEOUT)
+    assert publisher_client.wait_ready(TIMEOUT)  # subscribed to homeassistant/status
     ha_side = probe(user="consumer")
     ha_side.subscribe("homeassistant/device/#")
     first = ha_side.wait_for("homeassistant/device/canbridge_leaf/config")

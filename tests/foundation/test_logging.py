@@ -86,3 +86,18 @@ def test_auto_picks_console_on_a_tty():
 def test_unknown_level_names_the_choices():
     with pytest.raises(ValueError, match="debug, info"):
         level_number("loud")
+
+
+def test_last_error_is_remembered_for_the_heartbeat():
+    from shared.logging_setup import LastError
+
+    out = io.StringIO()
+    configure_logging("api", "info", "json", stream=out)
+    LastError.value = None
+    structlog.get_logger().warning("not_an_error")
+    assert LastError.value is None
+    structlog.get_logger().error("can_timeout", reason="unit 0 did not answer")
+    logging.getLogger("paho").info("fine")
+    assert LastError.value["event"] == "can_timeout"
+    assert LastError.value["reason"] == "unit 0 did not answer"
+    assert LastError.value["time"].endswith("Z")

@@ -41,7 +41,7 @@ def client(broker):
 def test_online_retained_on_connect_and_offline_on_stop(client, probe):
     c = client()
     c.start()
-    assert c.wait_connected(TIMEOUT)
+    assert c.wait_ready(TIMEOUT)
     watcher = probe()
     watcher.subscribe("canbridge/api/status")
     first = watcher.wait_for("canbridge/api/status", "online")
@@ -62,7 +62,7 @@ def test_json_handler_gets_parsed_objects_and_bad_payloads_are_dropped(client, p
     c = client()
     c.subscribe_json("canbridge/api/set/#", handler)
     c.start()
-    assert c.wait_connected(TIMEOUT)
+    assert c.wait_ready(TIMEOUT)
     sender = probe()
     with capture_logs() as logs:
         sender.publish("canbridge/api/set/x", b"{not json")
@@ -89,7 +89,7 @@ def test_retained_commands_are_ignored_when_asked(client, probe):
     c = client()
     c.subscribe_json("canbridge/api/set/#", handler, ignore_retained=True)
     c.start()
-    assert c.wait_connected(TIMEOUT)
+    assert c.wait_ready(TIMEOUT)
     probe().publish("canbridge/api/set/mode", json.dumps("fresh"))
     assert done.wait(TIMEOUT)
     assert got == ["fresh"]
@@ -108,7 +108,7 @@ def test_handler_exception_does_not_stop_delivery(client, probe):
     c = client()
     c.subscribe("canbridge/api/set/x", handler)
     c.start()
-    assert c.wait_connected(TIMEOUT)
+    assert c.wait_ready(TIMEOUT)
     sender = probe()
     with capture_logs() as logs:
         sender.publish("canbridge/api/set/x", b"boom")
@@ -129,7 +129,7 @@ def test_publish_json_rejects_what_json_cannot_carry(client):
 def test_refused_publish_is_logged(client):
     c = client()
     c.start()
-    assert c.wait_connected(TIMEOUT)
+    assert c.wait_ready(TIMEOUT)
     with capture_logs() as logs:
         info = c.publish("wican/84f703406f75/can/tx", b"{}", qos=1)
         info.wait_for_publish(TIMEOUT)
@@ -149,14 +149,26 @@ def test_reconnects_and_resubscribes_after_broker_restart(broker, client, probe)
     c = client(reconnect_min_s=0.2, reconnect_max_s=1.0)
     c.subscribe("canbridge/api/set/ping", handler)
     c.start()
-    assert c.wait_connected(TIMEOUT)
+    assert c.wait_ready(TIMEOUT)
     broker.stop()
     broker.start()
     # a second CONNACK, and the subscription made again from on_connect
     assert c.wait_connects(2, TIMEOUT)
+    assert c.subscribed.wait(TIMEOUT)
     probe().publish("canbridge/api/set/ping", b"after-restart")
     assert arrived.wait(TIMEOUT)
     assert received == [b"after-restart"]
+
+
+def test_wait_ready_means_the_subscriptions_are_acknowledged(client, probe):
+    got = threading.Event()
+    c = client()
+    c.subscribe("canbridge/api/set/now", lambda msg: got.set())
+    c.start()
+    assert c.wait_ready(TIMEOUT)
+    # published right after ready, from another client: must already be routed to us
+    probe().publish("canbridge/api/set/now", b"x")
+    assert got.wait(TIMEOUT)
 
 
 def test_json_codec_round_trip_and_reasons():

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import pytest
 
-from shared.settings import ConfigError, MqttSettings, ServiceSettings, load_settings
+from shared.settings import ConfigError, MqttSettings, ServiceSettings, load_settings, redact
 
 
 class DemoSettings(ServiceSettings):
@@ -110,3 +110,14 @@ def test_password_file_wins_and_is_stripped(tmp_path):
 
 def test_password_is_not_in_repr():
     assert "hunter2" not in repr(MqttSettings(password="hunter2"))
+
+
+def test_redacted_hides_secrets_but_not_their_file_paths(tmp_path):
+    s = DemoSettings(mqtt={"password": "hunter2", "password_file": str(tmp_path / "pw")})
+    data = s.redacted()
+    assert data["mqtt"]["password"] == "***"
+    assert data["mqtt"]["password_file"] == str(tmp_path / "pw")
+    assert "hunter2" not in repr(data)
+    assert redact({"a": [{"api_token": "x", "secret_key": None}]}) == {
+        "a": [{"api_token": "***", "secret_key": None}]
+    }
