@@ -7,9 +7,12 @@ STAMP := $(VENV)/.installed
 # Compose v2 plugin when present, else v1's docker-compose.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
 
-.PHONY: test lint unit deps mosquitto demo up down logs passwords bench bench-control clean
+APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq \
+	&& DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
-test: deps mosquitto lint
+.PHONY: test lint unit deps mosquitto chromium demo up down logs passwords bench bench-control clean
+
+test: deps mosquitto chromium lint
 	$(PY) -m pytest -q
 
 lint: deps
@@ -28,10 +31,15 @@ $(STAMP): pyproject.toml
 mosquitto:
 	@if ! command -v mosquitto >/dev/null && ! test -x /usr/sbin/mosquitto; then \
 	  echo "installing mosquitto with apt"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mosquitto mosquitto-clients >/dev/null; \
-	  $$SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true; \
+	  $(APT_INSTALL) mosquitto mosquitto-clients >/dev/null; \
+	  systemctl disable --now mosquitto >/dev/null 2>&1 || true; \
+	fi
+
+# The status page is tested in a real headless browser: Debian's chromium.
+chromium:
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing chromium with apt"; \
+	  $(APT_INSTALL) chromium >/dev/null; \
 	fi
 
 # The whole stack as local processes (broker with the project config, services, simulators).
@@ -56,4 +64,4 @@ bench-control: deps
 	$(PY) -m bench.control
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-output

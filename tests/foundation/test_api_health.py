@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from harness import Probe
 
@@ -150,3 +152,28 @@ def test_config_lists_every_service_with_secrets_redacted(service, probe):
     assert body["api"]["token"] is None  # the API reads its token from a file
     assert body["api"]["token_file"].endswith("api-token")
     other.terminate()
+
+
+def test_live_state_endpoints_follow_the_retained_topics(service, probe):
+    watcher = probe()
+    watcher.subscribe("canbridge/+/heartbeat")
+    api = Api(service)
+    answering(api, watcher)
+    probe(user="wican-soc").publish(
+        "canbridge/vehicle/leaf/state", json.dumps({"soc": 82.1, "time": "t"}), retain=True
+    )
+    gw = probe(user="bic-gateway")
+    gw.publish("canbridge/bic/0/state", json.dumps({"dc_w": -500}), retain=True)
+    gw.publish("canbridge/bic/0/info", json.dumps({"model": "BIC-2200-48"}), retain=True)
+    wait_until(watcher, lambda: "leaf" in api.get("/vehicles").json()["vehicles"], "vehicle")
+    leaf = api.get("/vehicles").json()["vehicles"]["leaf"]
+    assert leaf["value"]["soc"] == 82.1 and leaf["age_s"] >= 0
+    wait_until(watcher, lambda: api.get("/bic").json()["units"].get("0", {}).get("info"), "bic")
+    unit = api.get("/bic").json()["units"]["0"]
+    assert unit["state"]["value"] == {"dc_w": -500}
+    assert unit["info"]["value"]["model"] == "BIC-2200-48"
+    assert unit["fault"] is None
+    # an empty retained payload removes the vehicle (its value was deleted or expired)
+    probe(user="wican-soc").publish("canbridge/vehicle/leaf/state", b"", retain=True)
+    wait_until(watcher, lambda: api.get("/vehicles").json()["vehicles"] == {}, "vehicle gone")
+    assert api.get("/controller").json() == {"controller": None}

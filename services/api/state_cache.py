@@ -1,0 +1,41 @@
+"""Latest retained state of vehicles, BIC units and the controller, as the API serves it. No I/O."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass
+class _Entry:
+    data: Any
+    at: float  # monotonic receive time
+    received: str  # wall-clock receive time, ISO 8601
+
+
+class StateCache:
+    """`kind` (vehicles, bic, controller) -> key (vehicle name, unit, part) -> latest JSON."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[str, dict[str, _Entry]] = {}
+
+    def update(self, kind: str, key: str, data: Any, now: float) -> None:
+        entry = _Entry(data, now, datetime.now(UTC).isoformat(timespec="seconds"))
+        with self._lock:
+            self._data.setdefault(kind, {})[key] = entry
+
+    def clear(self, kind: str, key: str) -> None:
+        """An empty retained payload removed the value (e.g. it expired or was deleted)."""
+        with self._lock:
+            self._data.get(kind, {}).pop(key, None)
+
+    def view(self, kind: str, now: float) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            entries = dict(self._data.get(kind, {}))
+        return {
+            key: {"value": e.data, "received": e.received, "age_s": round(now - e.at, 1)}
+            for key, e in sorted(entries.items())
+        }
