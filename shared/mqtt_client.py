@@ -95,11 +95,12 @@ class MqttClient:
         self._availability = availability
         self._subs: list[_Subscription] = []
         self._connect_hooks: list[Callable[[], None]] = []
+        self._session_live = False  # CONNACK seen and subscriptions snapshotted (under _lock)
         self._lock = threading.Lock()
         self.connected = threading.Event()
-        #: set once the broker acknowledged the subscriptions made on the latest connect
+        #: set while every SUBSCRIBE sent since the latest connect has been acknowledged
         self.subscribed = threading.Event()
-        self._pending_sub_mid: int | None = None
+        self._pending_mids: set[int] = set()
         self._connects = threading.Condition()
         self._stopping = False
         self.connect_count = 0
@@ -174,8 +175,14 @@ class MqttClient:
         """Register a handler; subscribed now if connected and again on every reconnect."""
         with self._lock:
             self._subs.append(_Subscription(topic_filter, handler, qos))
-        if self.connected.is_set():
-            self._client.subscribe(topic_filter, qos)
+            # Decided under the lock on_connect takes its snapshot with: either that
+            # snapshot has this filter, or the session is live and we subscribe now.
+            live = self._session_live
+        if live:
+            with self._lock:
+                self.subscribed.clear()
+                _rc, mid = self._client.subscribe(topic_filter, qos)
+                self._pending_mids.add(mid)
 
     def subscribe_json(
         self, topic_filter: str, handler: JsonHandler, qos: int = 1, ignore_retained: bool = False
@@ -240,13 +247,17 @@ class MqttClient:
             return
         with self._lock:
             subs = [(s.topic_filter, s.qos) for s in self._subs]
+            self._session_live = True
         if self._availability:
             client.publish(self.status_topic, ONLINE, qos=1, retain=True)
-        self.subscribed.clear()
-        if subs:
-            _rc, self._pending_sub_mid = client.subscribe(subs)
-        else:
-            self.subscribed.set()
+        with self._lock:
+            self._pending_mids.clear()
+            if subs:
+                self.subscribed.clear()
+                _rc, mid = client.subscribe(subs)
+                self._pending_mids.add(mid)
+            else:
+                self.subscribed.set()
         self._log.info(
             "mqtt_connected",
             session_present=bool(flags.session_present),
@@ -266,6 +277,8 @@ class MqttClient:
             self._connects.notify_all()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._lock:
+            self._session_live = False
         self.connected.clear()
         self.subscribed.clear()
         if self._stopping:
@@ -278,8 +291,10 @@ class MqttClient:
         for rc in reason_codes:
             if rc.is_failure:
                 self._log.error("mqtt_subscribe_refused", reason=str(rc), mid=mid)
-        if mid == self._pending_sub_mid:
-            self.subscribed.set()
+        with self._lock:
+            self._pending_mids.discard(mid)
+            if not self._pending_mids:
+                self.subscribed.set()
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         if reason_code.is_failure:

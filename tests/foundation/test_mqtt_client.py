@@ -177,3 +177,23 @@ def test_json_codec_round_trip_and_reasons():
         decode_json(b"\xff\xfe")
     with pytest.raises(ValueError, match="Infinity"):
         decode_json(b"[Infinity]")
+
+
+def test_subscribe_racing_the_connect_is_not_lost(client, probe):
+    """A handler registered while the client connects is subscribed exactly once in effect."""
+    arrived = threading.Event()
+    c = client()
+    c.start()
+    # register many filters while the CONNACK may arrive at any point among them
+    for i in range(50):
+        c.subscribe(f"canbridge/api/set/race{i}", lambda msg: arrived.set())
+    assert c.wait_ready(TIMEOUT)
+    # each of them must be live: the last one registered is the most likely to be lost
+    late = threading.Event()
+    c.subscribe("canbridge/api/set/last", lambda msg: late.set())
+    assert c.wait_ready(TIMEOUT)  # ready again once that SUBSCRIBE is acknowledged too
+    sender = probe()
+    sender.publish("canbridge/api/set/race49", b"x")
+    assert arrived.wait(TIMEOUT)
+    sender.publish("canbridge/api/set/last", b"x")
+    assert late.wait(TIMEOUT)
