@@ -79,9 +79,9 @@ class ServiceSettings(BaseSettings):
     @field_validator("base_topic")
     @classmethod
     def _plain_topic(cls, v: str) -> str:
-        if not v or any(c in v for c in "#+") or v.startswith("/") or v.endswith("/"):
-            raise ValueError("must be a topic prefix without wildcards or leading/trailing '/'")
-        return v
+        if not v:
+            raise ValueError("must not be empty")
+        return check_topic(v)
 
     @classmethod
     def settings_customise_sources(
@@ -163,11 +163,18 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def describe_validation_error(exc: ValidationError) -> str:
+def check_topic(value: str) -> str:
+    """A publishable topic or prefix: no wildcards, no leading or trailing '/'."""
+    if any(c in value for c in "#+") or value.startswith("/") or value.endswith("/"):
+        raise ValueError("must be a topic without wildcards or leading/trailing '/'")
+    return value
+
+
+def describe_validation_error(exc: ValidationError, root: str = "<root>") -> str:
     """One line per problem: `key.path: message (got value)`."""
     lines = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "<root>"
+        key = ".".join(str(p) for p in err["loc"]) or root
         got = err.get("input")
         shown = "" if isinstance(got, dict) else f" (got {got!r})"
         lines.append(f"{key}: {err['msg']}{shown}")

@@ -1,0 +1,1 @@
+"""WiCAN adapter + car simulator (`python -m services.sim.wican`)."""

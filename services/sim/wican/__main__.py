@@ -1,0 +1,25 @@
+"""`python -m services.sim.wican`: a WiCAN adapter in a car that answers SoC requests."""
+
+from __future__ import annotations
+
+import signal
+
+from services.sim.wican.service import WicanSimulator
+from services.sim.wican.settings import SimWicanSettings
+from shared.logging_setup import configure_logging
+from shared.settings import load_settings
+
+
+def main() -> None:
+    settings = load_settings(SimWicanSettings)
+    configure_logging("sim-wican", settings.log_level, settings.log_format)
+    sim = WicanSimulator(settings)
+    signal.signal(signal.SIGTERM, lambda *_: sim.stop_event.set())
+    signal.signal(signal.SIGINT, lambda *_: sim.stop_event.set())
+    sim.log.info("sim_starting", profile=settings.profile, soc=settings.soc)
+    sim.run()
+    sim.log.info("sim_stopped")
+
+
+if __name__ == "__main__":
+    main()

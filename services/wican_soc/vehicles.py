@@ -1,0 +1,120 @@
+"""The vehicle list: which WiCAN adapter sits in which car, and where its values go.
+
+One model for wican-status, wican-soc and the WiCAN simulator. Both services read
+the same `vehicles:` list (in the YAML config a list under `wican-status:` can be
+reused under `wican-soc:` with a YAML anchor). Errors name the vehicle and the field,
+e.g. `vehicles.0: Value error, vehicle 'leaf': poll_interval_s: Input should be ...`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from services.wican_soc.profiles import Profile, ProfileError, load_profiles
+from shared.settings import ServiceSettings, check_topic, describe_validation_error
+
+#: WiCAN device ids are 12 hex digits; anything that is one MQTT topic level is accepted
+DeviceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+#: used as a topic level under <base>/vehicle/
+VehicleName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+DEFAULT_SOC_TOPIC = "car/soc"
+DEFAULT_EXPIRY_S = 7 * 24 * 3600
+
+
+class VehicleConfig(BaseModel):
+    """One car with a WiCAN adapter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: VehicleName
+    device_id: DeviceId
+    profile: Annotated[str, Field(min_length=1)]  # file name of a profile, without .yaml
+    poll_interval_s: float = Field(60.0, ge=1.0, le=86400.0)  # re-request while online
+    #: retained JSON {"soc", "time", ...}; "" turns it off. Two vehicles need two topics.
+    soc_topic: str = DEFAULT_SOC_TOPIC
+    #: retained plain numbers on <base>/vehicle/<name>/<value> (for evcc)
+    value_topics: bool = True
+    #: MQTT v5 message expiry of the retained values; 0 keeps them forever
+    expiry_s: int = Field(DEFAULT_EXPIRY_S, ge=0, le=4294967295)
+
+    @field_validator("soc_topic")
+    @classmethod
+    def _soc_topic(cls, value: str) -> str:
+        return check_topic(value) if value else value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _name_the_vehicle(cls, data: Any, handler: Any) -> VehicleConfig:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            name = data.get("name") if isinstance(data, dict) else None
+            raise ValueError(
+                f"vehicle {name!r}: {describe_validation_error(exc, '(vehicle)')}"
+            ) from None
+
+    @property
+    def expiry(self) -> int | None:
+        """Expiry for MqttClient.publish (None = never)."""
+        return self.expiry_s or None
+
+
+def check_fleet(vehicles: list[VehicleConfig], profiles: dict[str, Profile]) -> None:
+    """Cross-vehicle rules: unique names, adapters and SoC topics; known profiles."""
+    seen: dict[str, dict[str, str]] = {"name": {}, "device_id": {}, "soc_topic": {}}
+    for vehicle in vehicles:
+        if vehicle.profile not in profiles:
+            known = ", ".join(sorted(profiles))
+            raise ValueError(
+                f"vehicle {vehicle.name!r}: profile: unknown profile {vehicle.profile!r} "
+                f"(known: {known})"
+            )
+        for field in seen:
+            value = getattr(vehicle, field)
+            if not value:
+                continue
+            if value in seen[field]:
+                hint = " (set soc_topic, e.g. car/<name>/soc)" if field == "soc_topic" else ""
+                raise ValueError(
+                    f"vehicle {vehicle.name!r}: {field}: {value!r} is already used by "
+                    f"vehicle {seen[field][value]!r}{hint}"
+                )
+            seen[field][value] = vehicle.name
+
+
+class FleetSettings(ServiceSettings):
+    """Settings shared by wican-status and wican-soc: the vehicles and their profiles."""
+
+    vehicles: list[VehicleConfig] = []
+    #: extra profile folder; its files add to (or override) the built-in profiles
+    profiles_dir: Path | None = None
+
+    _profiles: dict[str, Profile] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fleet(self) -> FleetSettings:
+        try:
+            self._profiles = load_profiles(self.profiles_dir)
+        except ProfileError as exc:
+            raise ValueError(f"profile file: {exc}") from None
+        check_fleet(self.vehicles, self._profiles)
+        return self
+
+    @property
+    def profiles(self) -> dict[str, Profile]:
+        return self._profiles
+
+    def profile_of(self, vehicle: VehicleConfig) -> Profile:
+        return self._profiles[vehicle.profile]

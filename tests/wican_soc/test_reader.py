@@ -1,0 +1,134 @@
+"""VehicleReader: WiCAN frames in, Flow Control and decoded values out."""
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from services.wican_soc.profiles import load_profiles
+from services.wican_soc.publication import publications, soc_message
+from services.wican_soc.reader import Dropped, Reading, SendFrame, VehicleReader
+from services.wican_soc.vehicles import VehicleConfig
+from shared.wican_payload import CanFrame, parse_rx
+
+PROFILES = load_profiles()
+LEAF = PROFILES["nissan-leaf-ze1"]
+VECTOR = Path(__file__).parent / "vectors" / "nissan-leaf-ze1.rx.jsonl"
+
+
+def leaf_frames() -> list[CanFrame]:
+    return [CanFrame(0x7BB, False, data) for data in LEAF.test_vector.frames]
+
+
+def readings(outcomes):
+    return [o for o in outcomes if isinstance(o, Reading)]
+
+
+def test_first_frame_asks_for_flow_control_to_the_request_id():
+    reader = VehicleReader(LEAF)
+    outcomes = reader.feed(leaf_frames()[:1], 0.0)
+    assert outcomes == [SendFrame(CanFrame(0x79B, False, bytes([0x30, 0, 0, 0, 0, 0, 0, 0])))]
+
+
+def test_capture_decodes_to_the_documented_soc():
+    reader = VehicleReader(LEAF)
+    outcomes = []
+    for line in VECTOR.read_text().splitlines():
+        outcomes += reader.feed(parse_rx(line), 0.0)
+    (reading,) = readings(outcomes)
+    assert reading.result.soc == pytest.approx(82.1002)
+
+
+def test_frames_batched_in_one_message_with_unrelated_traffic():
+    noise = [CanFrame(0x5C0, False, bytes(8)), CanFrame(0x7BB, True, bytes(8))]
+    frames = leaf_frames()
+    batch = [noise[0], *frames[:4], noise[1], *frames[4:]]
+    outcomes = VehicleReader(LEAF).feed(batch, 0.0)
+    assert len([o for o in outcomes if isinstance(o, SendFrame)]) == 1
+    assert readings(outcomes)[0].result.soc == pytest.approx(82.1002)
+    assert not [o for o in outcomes if isinstance(o, Dropped)]
+
+
+def test_wrong_sequence_number_drops_the_transfer():
+    frames = leaf_frames()
+    bad = CanFrame(0x7BB, False, bytes([0x24]) + frames[2].data[1:])
+    outcomes = VehicleReader(LEAF).feed([frames[0], frames[1], bad, *frames[3:]], 0.0)
+    assert not readings(outcomes)
+    assert "sequence mismatch" in [o for o in outcomes if isinstance(o, Dropped)][0].reason
+
+
+def test_stalled_transfer_is_dropped_after_the_timeout():
+    reader = VehicleReader(LEAF, n_cr_timeout_s=1.0)
+    reader.feed(leaf_frames()[:3], 0.0)
+    assert reader.poll(0.9) == []
+    (dropped,) = reader.poll(1.1)
+    assert "timeout" in dropped.reason
+
+
+def test_reset_forgets_a_transfer():
+    reader = VehicleReader(LEAF)
+    reader.feed(leaf_frames()[:3], 0.0)
+    reader.reset()
+    assert reader.poll(100.0) == []
+
+
+def test_negative_response_is_rejected_with_the_nrc():
+    reply = CanFrame(0x7BB, False, bytes([0x03, 0x7F, 0x21, 0x31, 0, 0, 0, 0]))
+    (reading,) = readings(VehicleReader(LEAF).feed([reply], 0.0))
+    assert reading.result.soc is None
+    assert "requestOutOfRange" in reading.result.rejected[0].reason
+
+
+def test_implausible_soc_is_rejected():
+    dacia = PROFILES["dacia-spring"]  # soc = P3 / 2
+    reply = CanFrame(dacia.response_id, False, bytes([0x04, 0x62, 0x90, 0x02, 0xFA, 0, 0, 0]))
+    (reading,) = readings(VehicleReader(dacia).feed([reply], 0.0))
+    assert reading.result.soc is None
+    assert "implausible" in reading.result.rejected[0].reason
+
+
+# --- publication ------------------------------------------------------------------------
+
+VEHICLE = VehicleConfig(name="leaf", device_id="84f703406f75", profile="nissan-leaf-ze1")
+WHEN = datetime(2025, 5, 1, 18, 2, 11, 500000, tzinfo=timezone(timedelta(hours=2)))
+VALUES = {"soc": 82.10024, "soc_display": 84.423342, "soh": 85.644531}
+
+
+def test_soc_message_layout():
+    assert soc_message(VEHICLE, VALUES, WHEN) == {
+        "soc": 82.1002,
+        "time": "2025-05-01T18:02:11+02:00",
+        "soc_display": 84.4233,
+        "soh": 85.6445,
+        "vehicle": "leaf",
+    }
+
+
+def test_publications_are_retained_with_expiry_and_car_soc_last():
+    out = publications("canbridge", VEHICLE, LEAF, VALUES, WHEN)
+    topics = [o.topic for o in out]
+    assert topics == [
+        "canbridge/vehicle/leaf/soc",
+        "canbridge/vehicle/leaf/soc_display",
+        "canbridge/vehicle/leaf/soh",
+        "canbridge/vehicle/leaf/state",
+        "car/soc",
+    ]
+    assert all(o.retain and o.expiry_s == 7 * 24 * 3600 for o in out)
+    assert out[0].payload == b"82.1002"
+    assert b'"units":{"soc":"%"' in out[3].payload
+
+
+def test_outputs_can_be_switched_off():
+    quiet = VEHICLE.model_copy(update={"soc_topic": "", "value_topics": False, "expiry_s": 0})
+    out = publications("canbridge", quiet, LEAF, VALUES, WHEN)
+    assert [o.topic for o in out] == ["canbridge/vehicle/leaf/state"]
+    assert out[0].expiry_s is None
+
+
+def test_no_publication_without_soc_or_zone():
+    with pytest.raises(ValueError):
+        publications("canbridge", VEHICLE, LEAF, {"soh": 90.0}, WHEN)
+    with pytest.raises(ValueError):
+        publications("canbridge", VEHICLE, LEAF, VALUES, WHEN.replace(tzinfo=None))
+    assert publications("canbridge", VEHICLE, LEAF, VALUES, WHEN.astimezone(UTC))

@@ -1,0 +1,45 @@
+"""docs/vehicles.md lists exactly the vehicles of the profile folder."""
+
+from pathlib import Path
+
+import pytest
+
+from services.wican_soc.profiles import load_profiles
+from services.wican_soc.vehicle_table import END, START, markdown_table, replace_table
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "vehicles.md"
+
+
+def test_supported_vehicles_table_matches_the_profiles():
+    table = markdown_table(load_profiles())
+    document = DOC.read_text()
+    assert replace_table(document, table) == document, (
+        "docs/vehicles.md is out of date: run "
+        "python -m services.wican_soc.vehicle_table --write docs/vehicles.md"
+    )
+
+
+def test_every_profile_has_a_row():
+    profiles = load_profiles()
+    table = markdown_table(profiles)
+    for key in profiles:
+        assert f"`{key}`" in table
+
+
+def test_markers_are_required():
+    with pytest.raises(ValueError, match="markers"):
+        replace_table("no table here", "| x |")
+    assert replace_table(f"a\n{START}\nold\n{END}\nb", "new") == f"a\n{START}\nnew\n{END}\nb"
+
+
+def test_configuration_example_is_valid(monkeypatch, tmp_path):
+    from services.wican_soc.settings import WicanSocSettings
+    from services.wican_status.settings import WicanStatusSettings
+
+    example = DOC.read_text().split("```yaml\nwican-status:", 1)[1].split("```", 1)[0]
+    config = tmp_path / "canbridge.yaml"
+    config.write_text("wican-status:" + example)
+    monkeypatch.setenv("CANBRIDGE_CONFIG", str(config))
+    status, soc = WicanStatusSettings(), WicanSocSettings()
+    assert [v.name for v in status.vehicles] == ["leaf", "ioniq5"]
+    assert soc.vehicles == status.vehicles
