@@ -1,0 +1,272 @@
+"""BIC gateway benchmark: setpoint latency (MQTT message -> CAN frame) and polling bus load.
+
+Run from the repo root: ``python -m bench.bic`` (``--samples N``). Starts a real mosquitto with the
+project config (``LocalBroker``), the BIC simulator and the gateway as subprocesses on a private
+udp_multicast bus, and listens on that bus itself.
+
+* Latency: a ``set/current`` message (as the charge controller) with a new value each time, at
+  random moments so they land anywhere in the poll cycle; measured from just before ``publish``
+  to the arrival of the IOUT_SET write frame at the bench's own bus listener (same clock).
+  Includes the broker hop, the gateway's queueing behind an in-flight poll request and the
+  manual's 20 ms request pacing.
+* Bus load: frames seen during a quiet window with the gateway's default polling (1 s
+  measurements, 10 s setpoints/config), converted to bits at 250 kbit/s (29-bit frames: 67 bits
+  + 8 per data byte, plus worst-case bit stuffing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import can
+import paho.mqtt.client as mqtt
+
+from services.bic_gateway.can_bus import id_filter
+from services.broker_setup.local_broker import LocalBroker
+
+RESULTS = Path(__file__).parent / "results" / "bic.json"
+PROJECT = Path(__file__).resolve().parents[1]
+BITRATE = 250_000
+FRAME_OVERHEAD_BITS = 67  # extended frame without data, incl. ACK, EOF and interframe space
+STUFFING = 1.2  # worst-case-ish bit stuffing allowance
+GOAL_P99_MS = 20.0
+IOUT_SET_WRITE = b"\x30\x00"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def frame_bits(dlc: int) -> float:
+    return (FRAME_OVERHEAD_BITS + 8 * dlc) * STUFFING
+
+
+def private_bus() -> dict[str, str]:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("", 0))
+        port = s.getsockname()[1]
+    return {
+        "CANBRIDGE_CAN__INTERFACE": "udp_multicast",
+        "CANBRIDGE_CAN__CHANNEL": f"239.74.199.{os.getpid() % 250 + 1}",
+        "CANBRIDGE_CAN__PORT": str(port),
+    }
+
+
+class BusListener:
+    """Every frame on the bus with its arrival time (perf_counter)."""
+
+    def __init__(self, bus: can.BusABC) -> None:
+        self.bus = bus
+        self.frames: list[tuple[float, can.Message]] = []
+        self.cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            msg = self.bus.recv(0.1)
+            if msg is not None:
+                with self.cond:
+                    self.frames.append((time.perf_counter(), msg))
+                    self.cond.notify_all()
+
+    def wait_frame(self, after: float, match, timeout: float) -> float | None:
+        def found():
+            for t, msg in reversed(self.frames):
+                if t < after:
+                    return None
+                if match(msg):
+                    return t
+            return None
+
+        with self.cond:
+            self.cond.wait_for(lambda: found() is not None, timeout)
+            return found()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def start(module: str, user: str, broker: LocalBroker, env: dict[str, str], log: Path):
+    full = {
+        **os.environ,
+        **broker.env_for(user),
+        "PYTHONPATH": str(PROJECT),
+        "CANBRIDGE_LOG_FORMAT": "json",
+        **env,
+    }
+    full.pop("CANBRIDGE_CONFIG", None)
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", module], cwd=PROJECT, env=full, stdout=out, stderr=out
+        )
+
+
+def connect(
+    broker: LocalBroker, user: str
+) -> tuple[mqtt.Client, dict[str, bytes], threading.Condition]:
+    seen: dict[str, bytes] = {}
+    cond = threading.Condition()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, f"bench-{user}", protocol=mqtt.MQTTv5)
+    client.username_pw_set(user, broker.passwords[user])
+
+    def on_message(_c, _u, msg):
+        with cond:
+            seen[msg.topic] = msg.payload
+            cond.notify_all()
+
+    client.on_message = on_message
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    return client, seen, cond
+
+
+def run(samples: int, quiet_s: float) -> dict:
+    broker = LocalBroker().start()
+    work = Path(broker.root) / "bench"
+    work.mkdir()
+    bus_env = private_bus()
+    procs = [
+        start("services.sim.bic", "sim", broker,
+              {**bus_env, "CANBRIDGE_HEALTH_FILE": str(work / "sim-hb")}, work / "sim.log"),
+        start("services.bic_gateway", "bic-gateway", broker,
+              {**bus_env, "CANBRIDGE_HEALTH_FILE": str(work / "gw-hb"),
+               "CANBRIDGE_STATE_FILE": str(work / "state.json"),
+               "CANBRIDGE_WATCHDOG__TIMEOUT_S": "3600"}, work / "gateway.log"),
+    ]  # fmt: skip
+    listen_bus = can.Bus(
+        interface="udp_multicast",
+        channel=bus_env["CANBRIDGE_CAN__CHANNEL"],
+        port=int(bus_env["CANBRIDGE_CAN__PORT"]),
+        can_filters=[id_filter(0x000C0300), id_filter(0x000C0200)],
+    )
+    listener = BusListener(listen_bus)
+    client, seen, cond = connect(broker, "charge-controller")
+    watcher, wseen, wcond = connect(broker, "admin")
+    watcher.subscribe("canbridge/bic/0/#", qos=1)
+    try:
+        with wcond:
+            if not wcond.wait_for(lambda: "canbridge/bic/0/state" in wseen, 30):
+                raise RuntimeError(f"gateway did not come up; see {work}")
+        # steady-state polling load (no commands)
+        time.sleep(1.0)
+        t_start = time.perf_counter()
+        time.sleep(quiet_s)
+        t_end = time.perf_counter()
+        with listener.cond:
+            window = [m for t, m in listener.frames if t_start <= t < t_end]
+        bits = sum(frame_bits(len(m.data)) for m in window)
+        requests = sum(1 for m in window if m.arbitration_id & 0xFFFF00 == 0x0C0300)
+        load = {
+            "window_s": round(t_end - t_start, 2),
+            "frames": len(window),
+            "requests": requests,
+            "frames_per_s": round(len(window) / (t_end - t_start), 2),
+            "bits_per_s": round(bits / (t_end - t_start), 1),
+            "bus_load_pct": round(100 * bits / (t_end - t_start) / BITRATE, 3),
+        }
+        # setpoint latency
+        rng = random.Random(1)
+        latencies: list[float] = []
+        lost = 0
+        for i in range(samples):
+            amps = 2.0 + (i % 50) * 0.1  # a different value each time, so a write is due
+            raw = round(amps * 100).to_bytes(2, "little")
+            time.sleep(rng.uniform(0.05, 0.25))
+            t0 = time.perf_counter()
+            client.publish("canbridge/bic/0/set/current", f"{amps:.2f}", qos=1)
+            t1 = listener.wait_frame(
+                t0,
+                lambda m, raw=raw: (
+                    bytes(m.data) == IOUT_SET_WRITE + raw and m.arbitration_id == 0x000C0300
+                ),
+                2.0,
+            )
+            if t1 is None:
+                lost += 1
+            else:
+                latencies.append((t1 - t0) * 1000)
+        latency = {
+            "samples": len(latencies),
+            "lost": lost,
+            "p50_ms": round(statistics.median(latencies), 2),
+            "p90_ms": round(percentile(latencies, 90), 2),
+            "p99_ms": round(percentile(latencies, 99), 2),
+            "max_ms": round(max(latencies), 2),
+            "mean_ms": round(statistics.fmean(latencies), 2),
+            "goal_p99_ms": GOAL_P99_MS,
+            "goal_met": percentile(latencies, 99) < GOAL_P99_MS,
+        }
+    finally:
+        client.loop_stop()
+        watcher.loop_stop()
+        listener.stop()
+        listen_bus.shutdown()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        broker.stop()
+        shutil.rmtree(broker.root, ignore_errors=True)
+    return {
+        "setup": {
+            "transport": "udp_multicast (simulated bus), real mosquitto",
+            "poll_interval_s": 1.0,
+            "slow_poll_interval_s": 10.0,
+            "request_period_s": 0.02,
+            "bitrate": BITRATE,
+        },
+        "latency": latency,
+        "bus_load": load,
+    }
+
+
+def table(result: dict) -> str:
+    lat, load = result["latency"], result["bus_load"]
+    rows = [
+        ("setpoint -> CAN frame p50", f"{lat['p50_ms']:.2f} ms"),
+        ("setpoint -> CAN frame p90", f"{lat['p90_ms']:.2f} ms"),
+        ("setpoint -> CAN frame p99", f"{lat['p99_ms']:.2f} ms (goal < {GOAL_P99_MS:g} ms: "
+                                      f"{'met' if lat['goal_met'] else 'NOT met'})"),
+        ("setpoint -> CAN frame max", f"{lat['max_ms']:.2f} ms"),
+        ("samples / lost", f"{lat['samples']} / {lat['lost']}"),
+        ("polling frames/s", f"{load['frames_per_s']}"),
+        ("polling bus load @250k", f"{load['bus_load_pct']} %"),
+    ]  # fmt: skip
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bic")
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--quiet-s", type=float, default=12.0)
+    args = parser.parse_args(argv)
+    result = run(args.samples, args.quiet_s)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    print(f"written {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""`python -m services.bic_gateway`: the only process on the BIC-2200 CAN bus."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+
+from shared.runtime import ServiceRuntime, build_runtime, run_service
+from shared.settings import load_settings
+
+from .can_bus import open_bus
+from .codec import BIC_IDS
+from .gateway import Gateway
+from .ledger_store import StateStore
+from .pacing import Pacer
+from .settings import BicGatewaySettings
+from .topics import set_filter
+from .transport import CanTransport
+
+RETRY_BUS_S = 5.0
+
+
+def open_transport(settings: BicGatewaySettings, runtime: ServiceRuntime) -> CanTransport | None:
+    """The bus, retried until it opens (a USB adapter may appear late) or a stop is asked."""
+    timing = settings.timing
+    while not runtime.stop_event.is_set():
+        try:
+            bus = open_bus(settings.can, accept_base=BIC_IDS.response_base)
+        except Exception as exc:  # python-can raises OSError, CanError, ValueError...
+            runtime.log.error(
+                "can_bus_unavailable",
+                interface=settings.can.interface,
+                channel=settings.can.resolved_channel(),
+                reason=str(exc),
+                retry_s=RETRY_BUS_S,
+            )
+            runtime.stop_event.wait(RETRY_BUS_S)
+            continue
+        runtime.log.info(
+            "can_bus_open",
+            interface=settings.can.interface,
+            channel=settings.can.resolved_channel(),
+        )
+        return CanTransport(
+            bus,
+            Pacer(timing.request_period_s, timing.response_margin_s),
+            timeout_s=timing.response_timeout_s,
+            retries=timing.retries,
+        )
+    return None
+
+
+def main() -> None:
+    settings = load_settings(BicGatewaySettings)
+    runtime = build_runtime("bic-gateway", settings)
+
+    def setup(rt: ServiceRuntime):
+        store = StateStore(settings.state_file).load()
+        ready = threading.Event()
+        holder: dict[str, Gateway] = {}
+        early: list[mqtt.MQTTMessage] = []  # e.g. the retained controller status
+        lock = threading.Lock()
+
+        def dispatch(name: str) -> Callable[[mqtt.MQTTMessage], None]:
+            def handle(msg: mqtt.MQTTMessage) -> None:
+                with lock:
+                    if not ready.is_set():
+                        if name == "controller_status":
+                            early.append(msg)
+                        elif msg.retain:
+                            rt.log.warning("retained_command_ignored", topic=msg.topic)
+                        else:
+                            rt.log.warning(
+                                "command_dropped", topic=msg.topic, reason="CAN bus not open yet"
+                            )
+                        return
+                getattr(holder["gateway"], f"on_{name}")(msg)
+
+            return handle
+
+        # subscribed before connecting, so no message can slip past the first subscription
+        rt.client.subscribe(set_filter(settings.base_topic), dispatch("set"))
+        if settings.controller_status_topic():
+            rt.client.subscribe(settings.controller_status_topic(), dispatch("controller_status"))
+
+        def start_gateway() -> None:
+            transport = open_transport(settings, rt)
+            if transport is None:
+                return
+            gateway = Gateway(
+                settings, rt.client, transport, store, on_activity=rt.heartbeat.mark_activity
+            )
+            gateway.start()
+            with lock:
+                holder["gateway"] = gateway
+                for msg in early:
+                    gateway.on_controller_status(msg)
+                ready.set()
+
+        starter = threading.Thread(target=start_gateway, name="bic-start", daemon=True)
+        starter.start()
+
+        def stop() -> None:
+            starter.join(timeout=RETRY_BUS_S + 1)
+            if "gateway" in holder:
+                holder["gateway"].stop()
+
+        return stop
+
+    run_service(runtime, setup)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,536 @@
+"""The gateway: one bus worker thread that owns the CAN bus; MQTT handlers only enqueue.
+
+Each loop of the worker does, in this order: queued commands (setpoints first, so they never wait
+behind a poll cycle), watchdog checks, one pending poll read, starting the next due poll cycle,
+else sleep until something is due. A poll cycle is read one register per loop, so a command
+arriving mid-cycle waits for at most one request (plus the manual's 20 ms pacing).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import structlog
+
+from shared.mqtt_client import MqttClient, decode_json
+
+from .availability import OFFLINE, Availability
+from .commands import COMMANDS, CommandError, run_command
+from .flags import system_status_problems
+from .ledger_store import StateStore
+from .limits import RangePolicy, SetpointRejected
+from .models import UnknownModel
+from .provisioning import provision
+from .scheduler import PollScheduler
+from .setpoint import BatteryWindow, CurrentLimits, SetpointPlan, plan_setpoint
+from .setpoint_request import (
+    SetpointRequest,
+    check_request,
+    parse_setpoint,
+    parse_state,
+    too_old,
+)
+from .settings import BicGatewaySettings
+from .telemetry import FaultCounter, plain_values, state_payload
+from .topics import (
+    SET_CHARGE,
+    SET_CMD,
+    SET_CURRENT,
+    SET_POWER,
+    SET_PROVISION,
+    SET_STATE,
+    UnitTopics,
+    parse_set_topic,
+    set_filter,
+)
+from .transport import CanTransport, NoResponse
+from .unit import FAN_REGISTERS, UnitDriver
+from .watchdog import Watchdog
+from .wear import WearPolicy
+from .write_path import Action
+
+log = structlog.get_logger("bic_gateway")
+
+Job = Callable[[], None]
+
+
+def iso_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class UnitRuntime:
+    driver: UnitDriver
+    topics: UnitTopics
+    availability: Availability
+    scheduler: PollScheduler
+    watchdog: Watchdog
+    faults: FaultCounter
+    identified: bool = False
+    next_identify: float = float("-inf")
+    pending_reads: list[str] = field(default_factory=list)
+    cycle_publishes_state: bool = False
+    pending_plan: SetpointPlan | None = None  # writes deferred by the wear guard
+    plan_safety: bool = False
+    latest_request: tuple[SetpointRequest, str] | None = None
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: BicGatewaySettings,
+        client: MqttClient,
+        transport: CanTransport,
+        store: StateStore,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        on_activity: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.transport = transport
+        self.store = store
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.on_activity = on_activity
+        self.window = BatteryWindow(settings.battery.min_v, settings.battery.max_v)
+        self.limits = CurrentLimits(
+            settings.battery.max_charge_a,
+            settings.battery.max_discharge_a,
+            settings.battery.min_current_a,
+        )
+        self._jobs: queue.Queue[Job] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bic-bus", daemon=True)
+        self._lock = threading.Lock()
+        now = clock()
+        timing = settings.timing
+        wear = WearPolicy(settings.wear.min_interval_s, settings.wear.budget)
+        self.units: dict[int, UnitRuntime] = {}
+        for address in settings.units:
+            record = store.unit(address)
+            driver = UnitDriver(
+                transport,
+                address,
+                record,
+                store,
+                wear,
+                RangePolicy(settings.range_policy),
+                wall_clock,
+            )
+            faults = FaultCounter(counts=dict(record.fault_counts))
+            self.units[address] = UnitRuntime(
+                driver,
+                UnitTopics(settings.base_topic, address),
+                Availability(timing.offline_after_failures),
+                PollScheduler(timing.poll_interval_s, timing.slow_poll_interval_s),
+                Watchdog(settings.watchdog.timeout_s, last_refresh=now),
+                faults,
+            )
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def handlers(self) -> dict[str, Callable[[mqtt.MQTTMessage], None]]:
+        """Topic filter -> handler; the caller subscribes them (before connecting)."""
+        subscriptions = {set_filter(self.settings.base_topic): self.on_set}
+        topic = self.settings.controller_status_topic()
+        if topic:
+            subscriptions[topic] = self.on_controller_status
+        return subscriptions
+
+    def start(self) -> None:
+        for unit in self.units.values():
+            self._publish(unit.topics.availability, OFFLINE, retain=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the worker, drive every unit to safe idle, announce `offline`."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for unit in self.units.values():
+            if unit.identified and unit.availability.online:
+                try:
+                    self._safe_idle(unit, "gateway stopping")
+                except Exception:  # the bus may be gone; still announce offline
+                    log.exception("safe_idle_on_stop_failed", unit=unit.driver.address)
+            self._publish(unit.topics.availability, OFFLINE, retain=True)
+        self.transport.close()
+
+    # --- MQTT handlers (network thread: parse, then enqueue) -----------------------------------
+    def on_controller_status(self, msg: mqtt.MQTTMessage) -> None:
+        status = msg.payload.decode("utf-8", "replace")
+        self._jobs.put(partial(self._controller_status, status))
+
+    def on_set(self, msg: mqtt.MQTTMessage) -> None:
+        parsed = parse_set_topic(self.settings.base_topic, msg.topic)
+        if parsed is None:
+            return
+        address, name = parsed
+        unit = self.units.get(address)
+        if unit is None:
+            log.warning("command_for_unknown_unit", topic=msg.topic)
+            return
+        if msg.retain:
+            log.warning("retained_command_ignored", topic=msg.topic)
+            return
+        if not msg.payload:
+            return  # clearing a (retained) command topic is not a command
+        try:
+            if name in (SET_POWER, SET_CURRENT, SET_CHARGE):
+                request = parse_setpoint(name, msg.payload)
+                stale = too_old(request.ts, self.wall_clock(), self.settings.max_command_age_s)
+                if stale:
+                    raise ValueError(stale)
+                with self._lock:
+                    queued = unit.latest_request is not None
+                    unit.latest_request = (request, name)  # newer replaces older
+                if not queued:
+                    self._jobs.put(partial(self._setpoint_job, unit))
+            elif name == SET_STATE:
+                self._jobs.put(partial(self._operation, unit, parse_state(msg.payload)))
+            elif name == SET_CMD:
+                data = decode_json(msg.payload)
+                if not isinstance(data, dict) or not isinstance(data.get("cmd"), str):
+                    raise ValueError('expected {"id": ..., "cmd": "<command>", "value": ...}')
+                self._jobs.put(partial(self._command, unit, data))
+            elif name == SET_PROVISION:
+                data = decode_json(msg.payload)
+                if not (isinstance(data, dict) and data.get("confirm") is True):
+                    raise ValueError('provisioning needs {"confirm": true}')
+                self._jobs.put(partial(self._command, unit, {"cmd": "init_mode", "id": None}))
+            else:
+                raise ValueError(f"unknown command topic set/{name}")
+        except ValueError as exc:
+            self._error(unit, name, str(exc), msg.payload[:200].decode("utf-8", "replace"))
+
+    # --- publishing ------------------------------------------------------------------------------
+    def _publish(self, topic: str, payload: Any, *, retain: bool = False, qos: int = 1) -> None:
+        if isinstance(payload, dict | list):
+            self.client.publish_json(topic, payload, qos=qos, retain=retain)
+        else:
+            self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    def _error(self, unit: UnitRuntime, command: str, message: str, value: Any = None) -> None:
+        log.warning("command_error", unit=unit.driver.address, command=command, error=message)
+        self._publish(
+            unit.topics.error,
+            {"time": iso_now(), "command": command, "error": message, "value": value},
+        )
+
+    def _publish_info(self, unit: UnitRuntime) -> None:
+        info = unit.driver.info
+        if info is None:
+            return
+        self._publish(
+            unit.topics.info, {**info.to_json(), **unit.driver.config_json()}, retain=True
+        )
+
+    def _publish_wear(self, unit: UnitRuntime) -> None:
+        driver = unit.driver
+        ledger = driver.record.ledger
+        self._publish(
+            unit.topics.wear,
+            {
+                "time": iso_now(),
+                "writes": ledger.writes,
+                "eeprom_writes": ledger.eeprom_writes,
+                "eeprom_total": ledger.eeprom_total,
+                "budget": driver.wear_policy.budget,
+                "eep_off_active": driver.eep_off,
+                "eep_off_supported": driver.record.eep_off_supported,
+                "min_interval_s": None if driver.eep_off else driver.wear_policy.min_interval_s,
+            },
+            retain=True,
+        )
+
+    def _publish_setpoint(self, unit: UnitRuntime, plan: SetpointPlan | None, **extra: Any) -> None:
+        payload: dict[str, Any] = {"time": iso_now(), **extra}
+        if plan is not None:
+            payload.update(
+                direction=plan.direction.value,
+                current_a=plan.signed_current_a,
+                registers=plan.register_values(),
+                reason=plan.reason,
+            )
+        payload["watchdog"] = "tripped" if unit.watchdog.tripped else "armed"
+        payload["watchdog_timeout_s"] = unit.watchdog.timeout_s
+        self._publish(unit.topics.setpoint, payload, retain=True)
+
+    def _set_availability(self, unit: UnitRuntime, changed: str | None) -> None:
+        if changed is None:
+            return
+        log.info("unit_availability", unit=unit.driver.address, state=changed)
+        self._publish(unit.topics.availability, changed, retain=True)
+        if changed == OFFLINE:
+            unit.identified = False  # re-identify when it answers again (may be power-cycled)
+            unit.pending_reads.clear()
+
+    def _publish_state(self, unit: UnitRuntime) -> None:
+        driver = unit.driver
+        state = state_payload(driver.values, self.settings.battery.efficiency, iso_now())
+        self._publish(unit.topics.state, state, retain=True)
+        for suffix, value in plain_values(state).items():
+            self._publish(f"{unit.topics.root}/{suffix}", value, retain=True, qos=0)
+        fault_raw = driver.raw.get("FAULT_STATUS")
+        if fault_raw is not None and unit.faults.update(fault_raw):
+            driver.record.fault_counts = dict(unit.faults.counts)
+            self.store.save()
+            self._publish(unit.topics.fault, unit.faults.payload(fault_raw, iso_now()), retain=True)
+        status_raw = driver.raw.get("SYSTEM_STATUS")
+        if status_raw is not None and "eeprom_error" in system_status_problems(status_raw):
+            log.error("unit_eeprom_error", unit=driver.address)
+
+    # --- worker ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception:  # keep the bus worker alive whatever one step did
+                log.exception("bus_worker_step_failed")
+                self._stop.wait(0.5)
+
+    def _step(self) -> None:
+        try:
+            self._jobs.get_nowait()()
+            return
+        except queue.Empty:
+            pass
+        now = self.clock()
+        for unit in self.units.values():
+            reason = unit.watchdog.check(now)
+            if reason is not None:
+                self._safe_idle(unit, reason)
+        for unit in self.units.values():
+            if unit.pending_reads:
+                # wait out the request pacing here, not inside the transport, so that a
+                # setpoint arriving meanwhile goes first instead of queueing behind this read
+                delay = self.transport.pacer.delay(unit.driver.address, now)
+                if delay > 0:
+                    self._run_job_within(delay)
+                else:
+                    self._poll_one(unit)
+                return
+        waits = []
+        for unit in self.units.values():
+            if not unit.identified:
+                if now >= unit.next_identify:
+                    self._identify(unit)
+                    return
+                waits.append(unit.next_identify - now)
+                continue
+            due = unit.scheduler.due(now)
+            if due:
+                unit.pending_reads = due
+                unit.cycle_publishes_state = True
+                return
+            waits.append(unit.scheduler.seconds_until_due(now))
+            waits.append(unit.watchdog.next_check(now))
+        self._run_job_within(min([0.5, *waits]))
+
+    def _run_job_within(self, timeout: float) -> None:
+        try:
+            job = self._jobs.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return
+        job()
+
+    def _identify(self, unit: UnitRuntime) -> None:
+        driver = unit.driver
+        try:
+            info = driver.identify()
+        except NoResponse:
+            unit.next_identify = self.clock() + self.settings.timing.poll_interval_s
+            self._set_availability(unit, unit.availability.failed())
+            return
+        except UnknownModel as exc:
+            unit.next_identify = self.clock() + self.settings.timing.slow_poll_interval_s
+            self._error(unit, "identify", str(exc))
+            return
+        unit.identified = True
+        if not info.fans_supported:
+            unit.scheduler.unsupported.update(FAN_REGISTERS)
+        log.info(
+            "unit_identified",
+            unit=driver.address,
+            model=info.model.name,
+            serial=info.serial,
+            controllable=driver.controllable,
+            eep_off=driver.eep_off,
+        )
+        self.store.save()
+        self._publish_info(unit)
+        self._publish_wear(unit)
+        self._set_availability(unit, unit.availability.answered())
+        self.on_activity()
+        if not driver.controllable:
+            self._error(
+                unit,
+                "identify",
+                "unit is not provisioned for CAN control in battery "
+                "mode: setpoints are refused; run `init_mode` and power-cycle it",
+            )
+        if unit.watchdog.tripped:
+            self._safe_idle(unit, unit.watchdog.reason)
+
+    def _poll_one(self, unit: UnitRuntime) -> None:
+        name = unit.pending_reads.pop(0)
+        try:
+            unit.driver.read(name)
+        except NoResponse:
+            log.info("poll_unanswered", unit=unit.driver.address, register=name)
+            unit.pending_reads.clear()
+            self._set_availability(unit, unit.availability.failed())
+            return
+        self._set_availability(unit, unit.availability.answered())
+        if not unit.pending_reads:
+            self.on_activity()
+            if unit.cycle_publishes_state:
+                self._publish_state(unit)
+            if unit.pending_plan is not None:
+                self._apply_plan(unit, unit.pending_plan, safety=unit.plan_safety, source="retry")
+
+    # --- jobs (worker thread) -----------------------------------------------------------------
+    def _controller_status(self, status: str) -> None:
+        for unit in self.units.values():
+            unit.watchdog.controller_status(status)
+
+    def _ready(self, unit: UnitRuntime, command: str) -> bool:
+        if not unit.identified:
+            self._error(unit, command, "unit is offline or not identified yet")
+            return False
+        return True
+
+    def _setpoint_job(self, unit: UnitRuntime) -> None:
+        with self._lock:
+            latest, unit.latest_request = unit.latest_request, None
+        if latest is None or not self._ready(unit, latest[1]):
+            return
+        request, name = latest
+        driver = unit.driver
+        if not driver.controllable:
+            self._error(
+                unit,
+                name,
+                "unit is not provisioned (CAN control + battery mode); "
+                "run `init_mode` and power-cycle it",
+                request.value,
+            )
+            return
+        battery_v = driver.values.get("READ_VOUT")
+        if not battery_v:
+            self._error(unit, name, "battery voltage not known yet", request.value)
+            return
+        try:
+            if self.settings.range_policy == "reject":
+                check_request(request, battery_v, driver.model, self.limits)
+            plan = plan_setpoint(
+                request.value, request.unit, battery_v, driver.model, self.window, self.limits
+            )
+        except (SetpointRejected, ValueError) as exc:
+            self._error(unit, name, str(exc), request.value)
+            return
+        unit.watchdog.refresh(self.clock())
+        self._apply_plan(
+            unit,
+            plan,
+            safety=False,
+            source=name,
+            requested={"value": request.value, "unit": request.unit.value},
+        )
+
+    def _apply_plan(
+        self, unit: UnitRuntime, plan: SetpointPlan, *, safety: bool, source: str, **extra: Any
+    ) -> None:
+        results = unit.driver.apply(plan.register_values(), safety=safety)
+        deferred = [r.decision.register for r in results if r.decision.action is Action.DEFER]
+        failed = [r for r in results if r.error or r.decision.action is Action.REJECT]
+        unit.pending_plan = plan if deferred else None
+        unit.plan_safety = safety
+        for result in failed:
+            self._error(
+                unit,
+                source,
+                f"{result.decision.register}: {result.error or result.decision.reason}",
+                result.decision.value,
+            )
+        if any(r.decision.action is Action.WRITE for r in results):
+            self._publish_wear(unit)
+        self.on_activity()
+        self._publish_setpoint(
+            unit,
+            plan,
+            source=source,
+            written=[r.decision.register for r in results if r.decision.action is Action.WRITE],
+            skipped=[r.decision.register for r in results if r.decision.action is Action.SKIP],
+            deferred=deferred,
+            **extra,
+        )
+
+    def _safe_idle(self, unit: UnitRuntime, reason: str) -> None:
+        log.warning("safe_idle", unit=unit.driver.address, reason=reason)
+        if not unit.identified:
+            return  # applied when the unit is identified (the watchdog stays tripped)
+        try:
+            plan = SetpointPlan.safe_idle(unit.driver.model, self.window, self.limits, reason)
+        except (SetpointRejected, ValueError) as exc:
+            self._error(unit, "safe_idle", str(exc))
+            return
+        self._apply_plan(
+            unit, plan, safety=True, source="watchdog", mode="safe_idle", idle_reason=reason
+        )
+
+    def _operation(self, unit: UnitRuntime, value: int) -> None:
+        if not self._ready(unit, SET_STATE):
+            return
+        result = unit.driver.write("OPERATION", value, explicit=True)
+        if not result.ok:
+            self._error(unit, SET_STATE, result.error or result.decision.reason, value)
+        self._publish_wear(unit)
+
+    def _provision(self, driver: UnitDriver) -> dict[str, Any]:
+        prov = self.settings.provision
+        report = provision(
+            driver,
+            self.window,
+            self.limits,
+            eep_off=prov.eep_off,
+            operation_init=prov.operation_init,
+        )
+        return report
+
+    def _command(self, unit: UnitRuntime, data: dict[str, Any]) -> None:
+        name = data["cmd"]
+        request_id = data.get("id")
+        value = data.get("value")
+        reply: dict[str, Any] = {"id": request_id, "cmd": name, "time": iso_now()}
+        try:
+            if name not in COMMANDS:
+                raise CommandError(f"unknown command {name!r}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise CommandError(f"value must be a number, got {value!r}")
+            if not unit.identified:
+                self._identify(unit)
+                if not unit.identified:
+                    raise CommandError("unit does not answer")
+            if COMMANDS[name].takes_value or COMMANDS[name].fixed_value is not None:
+                unit.pending_plan = None  # a person's write wins over a deferred setpoint
+            result = run_command(unit.driver, name, value, provision=self._provision)
+            reply.update(ok=True, result=result)
+        except CommandError as exc:
+            reply.update(ok=False, error=str(exc))
+            self._error(unit, f"cmd {name}", str(exc), value)
+        self._publish(unit.topics.reply, reply)
+        if name == "init_mode" or COMMANDS.get(name, COMMANDS["dump"]).register:
+            self._publish_wear(unit)
+        if name in ("init_mode", "typeread"):
+            self._publish_info(unit)

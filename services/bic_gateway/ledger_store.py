@@ -1,0 +1,100 @@
+"""Persistence of per-unit write ledgers and fault counters in one JSON state file.
+
+Written atomically (temp file + rename) after every write, so a crash never loses more than the
+write in flight and never leaves a half-written file. An unreadable file is moved aside (kept for
+inspection) and counting starts again from zero, loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from .wear import LedgerFormatError, WriteLedger
+
+log = structlog.get_logger("bic_gateway.state")
+
+STATE_FORMAT_VERSION = 1
+
+
+@dataclass
+class UnitRecord:
+    ledger: WriteLedger = field(default_factory=WriteLedger)
+    fault_counts: dict[str, int] = field(default_factory=dict)
+    eep_off_supported: bool | None = None  # learned by provisioning (write-and-read-back)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ledger": self.ledger.to_json(),
+            "fault_counts": dict(self.fault_counts),
+            "eep_off_supported": self.eep_off_supported,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UnitRecord:
+        counts = data.get("fault_counts", {})
+        if not isinstance(counts, dict) or not all(isinstance(v, int) for v in counts.values()):
+            raise LedgerFormatError("fault_counts must map flag names to ints")
+        supported = data.get("eep_off_supported")
+        if supported is not None and not isinstance(supported, bool):
+            raise LedgerFormatError("eep_off_supported must be a bool or null")
+        return cls(WriteLedger.from_json(data.get("ledger", {})), dict(counts), supported)
+
+
+class StateStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.units: dict[int, UnitRecord] = {}
+
+    def load(self) -> StateStore:
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            log.info("state_file_new", path=str(self.path))
+            return self
+        try:
+            data = json.loads(text)
+            if data.get("version") != STATE_FORMAT_VERSION:
+                raise LedgerFormatError(f"unsupported state format {data.get('version')!r}")
+            self.units = {
+                int(address): UnitRecord.from_json(record)
+                for address, record in data.get("units", {}).items()
+            }
+        except (ValueError, AttributeError, TypeError) as exc:
+            aside = self.path.with_suffix(self.path.suffix + ".corrupt")
+            os.replace(self.path, aside)
+            log.error(
+                "state_file_unreadable",
+                path=str(self.path),
+                moved_to=str(aside),
+                reason=str(exc),
+                consequence="write counters restart from zero",
+            )
+            self.units = {}
+        return self
+
+    def unit(self, address: int) -> UnitRecord:
+        return self.units.setdefault(address, UnitRecord())
+
+    def save(self) -> None:
+        data = {
+            "version": STATE_FORMAT_VERSION,
+            "units": {str(a): r.to_json() for a, r in sorted(self.units.items())},
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(data, handle, indent=1, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

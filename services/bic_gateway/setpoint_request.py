@@ -1,0 +1,91 @@
+"""Parsing and checking setpoint commands from MQTT (pure).
+
+Accepted payloads:
+* ``set/power``: ``-800`` or ``{"value": -800, "ts": <epoch s>}`` (W, + charge, - discharge);
+* ``set/current``: ``12.5`` or ``{"value": 12.5, "ts": ...}`` (A);
+* ``set/charge`` (legacy bridge): ``{"var": "chargeP", "val": <W>}`` or
+  ``{"var": "chargeA", "val": <A>}``;
+* ``set/state`` (legacy bridge): ``0``/``1`` (also ``off``/``on``, ``false``/``true``).
+
+``ts`` is optional; a command older than ``max_command_age_s`` is dropped (MQTT v5 message expiry
+does the same on the broker side).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from shared.mqtt_client import decode_json
+
+from .limits import SetpointRejected
+from .models import DeviceModel
+from .setpoint import CurrentLimits, SetpointUnit, effective_limits
+
+LEGACY_VARS = {"chargeP": SetpointUnit.WATT, "chargeA": SetpointUnit.AMPERE}
+
+
+@dataclass(frozen=True)
+class SetpointRequest:
+    value: float
+    unit: SetpointUnit
+    ts: float | None = None
+
+
+def _number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _ts(data: dict) -> float | None:
+    ts = data.get("ts")
+    return None if ts is None else _number(ts, "ts")
+
+
+def parse_setpoint(name: str, payload: bytes) -> SetpointRequest:
+    data = decode_json(payload)
+    if name == "charge":
+        if not isinstance(data, dict) or data.get("var") not in LEGACY_VARS:
+            raise ValueError('expected {"var": "chargeA"|"chargeP", "val": <number>}')
+        return SetpointRequest(_number(data.get("val"), "val"), LEGACY_VARS[data["var"]], _ts(data))
+    unit = SetpointUnit.WATT if name == "power" else SetpointUnit.AMPERE
+    if isinstance(data, dict):
+        return SetpointRequest(_number(data.get("value"), "value"), unit, _ts(data))
+    return SetpointRequest(_number(data, name), unit)
+
+
+STATE_WORDS = {"0": 0, "1": 1, "off": 0, "on": 1, "false": 0, "true": 1}
+
+
+def parse_state(payload: bytes) -> int:
+    text = payload.decode("utf-8", "replace").strip().strip('"').lower()
+    if text in STATE_WORDS:
+        return STATE_WORDS[text]
+    raise ValueError(f"expected 0/1 (or off/on), got {text[:20]!r}")
+
+
+def too_old(ts: float | None, now: float, max_age_s: float) -> str | None:
+    if ts is None:
+        return None
+    age = now - ts
+    return f"command is {age:.1f} s old (limit {max_age_s:g} s)" if age > max_age_s else None
+
+
+def check_request(
+    request: SetpointRequest, battery_v: float, model: DeviceModel, limits: CurrentLimits
+) -> None:
+    """Reject (never silently clamp) a setpoint beyond the current limit for its direction."""
+    effective = effective_limits(model, limits)
+    amps = request.value if request.unit is SetpointUnit.AMPERE else request.value / battery_v
+    maximum = effective.max_charge_a if amps >= 0 else effective.max_discharge_a
+    if abs(amps) > maximum + 1e-9:
+        direction = "charge" if amps >= 0 else "discharge"
+        raise SetpointRejected(
+            f"setpoint {request.value:+g} {request.unit.value} = {amps:+.2f} A at "
+            f"{battery_v:.2f} V exceeds the {direction} maximum {maximum:.2f} A "
+            f"({maximum * battery_v:.0f} W)",
+            register="setpoint",
+            value=request.value,
+            unit=request.unit.value,
+        )

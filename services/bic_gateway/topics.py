@@ -1,0 +1,51 @@
+"""The gateway's MQTT topics (topic API v1; the table is in docs/bic2200.md).
+
+``<base>/bic/<unit>/...`` with ``<unit>`` the CAN address 0..63.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: command topics under <base>/bic/<unit>/set/<name>
+SET_POWER = "power"  # signed W (+ charge, - discharge), refreshes the watchdog
+SET_CURRENT = "current"  # signed A
+SET_CHARGE = "charge"  # legacy {"var": "chargeA"|"chargeP", "val": n}
+SET_STATE = "state"  # legacy 0/1 -> OPERATION off/on
+SET_CMD = "cmd"  # CLI request/response {"id", "cmd", "value"}
+SET_PROVISION = "provision"  # {"confirm": true}
+SET_NAMES = (SET_POWER, SET_CURRENT, SET_CHARGE, SET_STATE, SET_CMD, SET_PROVISION)
+
+
+@dataclass(frozen=True)
+class UnitTopics:
+    base: str
+    unit: int
+
+    @property
+    def root(self) -> str:
+        return f"{self.base}/bic/{self.unit}"
+
+    def __getattr__(self, name: str) -> str:  # info, state, fault, availability, ...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return f"{self.root}/{name}"
+
+    def set(self, name: str) -> str:
+        return f"{self.root}/set/{name}"
+
+
+def set_filter(base: str) -> str:
+    return f"{base}/bic/+/set/+"
+
+
+def parse_set_topic(base: str, topic: str) -> tuple[int, str] | None:
+    """(unit, command name) of a command topic, None if it is not one."""
+    parts = topic.split("/")
+    prefix = base.split("/")
+    if parts[: len(prefix)] != prefix:
+        return None
+    rest = parts[len(prefix) :]
+    if len(rest) != 4 or rest[0] != "bic" or rest[2] != "set" or not rest[1].isdigit():
+        return None
+    return int(rest[1]), rest[3]

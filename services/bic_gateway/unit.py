@@ -1,0 +1,318 @@
+"""One BIC unit on the bus: identification, reads with a value cache, verified writes.
+
+Thin I/O around the pure parts: ``write_path.decide_write`` decides, this sends, records the write
+in the persisted ledger and reads it back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from .codec import Response, ScalingFactors, resolve_scaling
+from .flags import (
+    decode_bidirectional_config,
+    decode_system_config,
+    system_config_flags,
+)
+from .ledger_store import StateStore, UnitRecord
+from .limits import RangePolicy
+from .models import (
+    DeviceModel,
+    decode_date,
+    decode_location,
+    decode_manufacturer,
+    decode_model_name,
+    decode_revisions,
+    decode_serial,
+    identify,
+)
+from .registers import Kind, RegisterRef, resolve
+from .transport import CanTransport, NoResponse
+from .wear import WearGuard, WearPolicy
+from .write_path import Action, WriteDecision, decide_write
+
+log = structlog.get_logger("bic_gateway.unit")
+
+FAN_REGISTERS = ("READ_FAN_SPEED_1", "READ_FAN_SPEED_2")
+
+
+class NotIdentified(RuntimeError):
+    """The unit has not answered the identification reads yet."""
+
+
+@dataclass
+class UnitInfo:
+    address: int
+    manufacturer: str
+    model: DeviceModel
+    revisions: tuple[str | None, ...]
+    location: str
+    date: str
+    serial: str
+    scaling: ScalingFactors
+    scaling_warnings: list[str]
+    fans_supported: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "manufacturer": self.manufacturer,
+            "model": self.model.name,
+            "nominal_voltage": self.model.nominal_voltage,
+            "rated_current_a": self.model.rated_current_a,
+            "firmware": [r for r in self.revisions if r is not None],
+            "location": self.location,
+            "date": self.date,
+            "serial": self.serial,
+            "scaling": {k: str(v) for k, v in vars(self.scaling).items()},
+            "scaling_warnings": self.scaling_warnings,
+            "fans_supported": self.fans_supported,
+            "ranges": {
+                name: [rng.minimum, rng.maximum]
+                for name in ("VOUT_SET", "IOUT_SET", "REVERSE_VOUT_SET", "REVERSE_IOUT_SET")
+                if (rng := self.model.setpoint_range(name))
+            },
+        }
+
+
+@dataclass
+class WriteResult:
+    decision: WriteDecision
+    verified: float | int | None = None  # value read back after the write
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.decision.action in (Action.WRITE, Action.SKIP)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "register": self.decision.register,
+            "action": self.decision.action.value,
+            "value": self.decision.value,
+            "reason": self.decision.reason,
+        }
+        if self.verified is not None:
+            out["read_back"] = self.verified
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class UnitDriver:
+    transport: CanTransport
+    address: int
+    record: UnitRecord
+    store: StateStore | None = None
+    wear_policy: WearPolicy = field(default_factory=WearPolicy)
+    range_policy: RangePolicy = RangePolicy.REJECT
+    wall_clock: Callable[[], float] = time.time
+    info: UnitInfo | None = None
+    raw: dict[str, int] = field(default_factory=dict)  # last raw int per register
+    values: dict[str, Any] = field(default_factory=dict)  # last engineering value per register
+
+    def __post_init__(self) -> None:
+        self.guard = WearGuard(self.record.ledger, self.wear_policy)
+
+    # --- reads -----------------------------------------------------------------------------
+    def read_response(self, ref: RegisterRef) -> Response:
+        register = resolve(ref)
+        response = self.transport.read(self.address, register)
+        if register.kind in (Kind.NUMBER, Kind.CHOICE, Kind.BITS):
+            self.raw[register.name] = response.raw_int
+        self.values[register.name] = response.value
+        return response
+
+    def read(self, ref: RegisterRef) -> Any:
+        return self.read_response(ref).value
+
+    def _bytes(self, ref: RegisterRef) -> bytes:
+        return self.read_response(ref).raw
+
+    def identify(self) -> UnitInfo:
+        """Read the manufacturer data, scaling and configuration; raises NoResponse/UnknownModel."""
+        try:
+            scaling_raw: bytes | None = self._bytes("SCALING_FACTOR")
+        except NoResponse:
+            scaling_raw = None
+        scaling, warnings = resolve_scaling(scaling_raw)
+        for warning in warnings:
+            log.warning("scaling_factor", unit=self.address, detail=warning)
+        self.transport.scaling[self.address] = scaling
+        model_name = decode_model_name(
+            self._bytes("MFR_MODEL_B0B5"), self._bytes("MFR_MODEL_B6B11")
+        )
+        model = identify(model_name)
+        manufacturer = decode_manufacturer(self._bytes("MFR_ID_B0B5"), self._bytes("MFR_ID_B6B11"))
+        revisions = decode_revisions(self._bytes("MFR_REVISION_B0B5"))
+        location = decode_location(self._bytes("MFR_LOCATION_B0B2"))
+        date_raw = self._bytes("MFR_DATE_B0B5")
+        try:
+            date = decode_date(date_raw).isoformat()
+        except ValueError:
+            date = date_raw.decode("ascii", "replace")
+        serial = decode_serial(self._bytes("MFR_SERIAL_B0B5"), self._bytes("MFR_SERIAL_B6B11"))
+        self.read("SYSTEM_CONFIG")
+        self.read("BIDIRECTIONAL_CONFIG")
+        fans = True
+        try:
+            self.read(FAN_REGISTERS[0])
+        except NoResponse:
+            fans = False  # firmware before ~2024 does not answer the fan registers
+        if self.record.ledger.device not in (None, serial):
+            log.warning(
+                "unit_replaced",
+                unit=self.address,
+                was=self.record.ledger.device,
+                now=serial,
+                note="write counters continue from the old unit's",
+            )
+        self.record.ledger.device = serial
+        self.info = UnitInfo(
+            self.address,
+            manufacturer,
+            model,
+            revisions,
+            location,
+            date,
+            serial,
+            scaling,
+            warnings,
+            fans,
+        )
+        return self.info
+
+    # --- derived state -----------------------------------------------------------------------
+    @property
+    def model(self) -> DeviceModel:
+        if self.info is None:
+            raise NotIdentified(f"unit {self.address} not identified yet")
+        return self.info.model
+
+    @property
+    def eep_off(self) -> bool:
+        raw = self.raw.get("SYSTEM_CONFIG")
+        return raw is not None and decode_system_config(raw).eep_off
+
+    @property
+    def controllable(self) -> bool:
+        """CAN control on and battery mode active (else setpoints would do nothing)."""
+        config, bidir = self.raw.get("SYSTEM_CONFIG"), self.raw.get("BIDIRECTIONAL_CONFIG")
+        return (
+            config is not None
+            and bidir is not None
+            and decode_system_config(config).can_control
+            and decode_bidirectional_config(bidir).battery_mode
+        )
+
+    def config_json(self) -> dict[str, Any]:
+        config = self.raw.get("SYSTEM_CONFIG")
+        bidir = self.raw.get("BIDIRECTIONAL_CONFIG")
+        return {
+            "system_config": system_config_flags(config) if config is not None else None,
+            "battery_mode": (
+                decode_bidirectional_config(bidir).battery_mode if bidir is not None else None
+            ),
+            "controllable": self.controllable,
+            "eep_off_active": self.eep_off,
+            "eep_off_supported": self.record.eep_off_supported,
+        }
+
+    # --- writes ------------------------------------------------------------------------------
+    def decide(
+        self,
+        ref: RegisterRef,
+        value: float | int,
+        *,
+        safety: bool = False,
+        explicit: bool = False,
+    ) -> WriteDecision:
+        register = resolve(ref)
+        return decide_write(
+            self.model,
+            register,
+            value,
+            self.raw.get(register.name),
+            self.guard,
+            self.wall_clock(),
+            eep_off=self.eep_off,
+            safety=safety,
+            explicit=explicit,
+            policy=self.range_policy,
+            scaling=self.transport.scaling_for(self.address),
+        )
+
+    def write(
+        self,
+        ref: RegisterRef,
+        value: float | int,
+        *,
+        safety: bool = False,
+        retry: bool = True,
+        explicit: bool = False,
+    ) -> WriteResult:
+        """Range check, read-compare, wear guard, write, read back (one bounded retry)."""
+        register = resolve(ref)
+        if register.name not in self.raw:
+            self.read(register)  # read-compare needs the current value
+        decision = self.decide(register, value, safety=safety, explicit=explicit)
+        if decision.action is not Action.WRITE:
+            if decision.action is Action.SKIP:
+                log.info(
+                    "write_skipped_identical",
+                    unit=self.address,
+                    register=register.name,
+                    value=decision.value,
+                )
+            return WriteResult(decision)
+        assert decision.raw is not None
+        for attempt in (1, 2) if retry else (1,):
+            self.transport.write(self.address, register, decision.raw)
+            self.record.ledger.record_write(register, self.wall_clock(), self.eep_off)
+            self._persist()
+            log.info(
+                "register_written",
+                unit=self.address,
+                register=register.name,
+                value=decision.value,
+                attempt=attempt,
+            )
+            try:
+                back = self.read_response(register)
+            except NoResponse as exc:
+                return WriteResult(decision, error=f"read-back failed: {exc}")
+            if back.raw_int == decision.raw:
+                return WriteResult(decision, verified=back.value)
+            log.warning(
+                "read_back_mismatch",
+                unit=self.address,
+                register=register.name,
+                wrote=decision.raw,
+                read=back.raw_int,
+                attempt=attempt,
+            )
+        return WriteResult(
+            decision,
+            verified=back.value,
+            error=f"read-back mismatch: wrote {decision.value}, unit holds {back.value}",
+        )
+
+    def apply(self, values: dict[str, float | int], *, safety: bool = False) -> list[WriteResult]:
+        """Write several registers in order; stops at the first failure or rejection."""
+        results: list[WriteResult] = []
+        for name, value in values.items():
+            result = self.write(name, value, safety=safety)
+            results.append(result)
+            if result.error or result.decision.action is Action.REJECT:
+                break
+        return results
+
+    def _persist(self) -> None:
+        if self.store is not None:
+            self.store.save()

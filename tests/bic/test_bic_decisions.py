@@ -1,0 +1,126 @@
+"""The pure decision classes of the gateway: pacing, watchdog, schedule, availability, writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.bic_gateway.availability import OFFLINE, ONLINE, Availability
+from services.bic_gateway.models import identify
+from services.bic_gateway.pacing import Pacer
+from services.bic_gateway.scheduler import FAST_REGISTERS, SLOW_REGISTERS, PollScheduler
+from services.bic_gateway.watchdog import Watchdog
+from services.bic_gateway.wear import WearGuard, WearPolicy, WriteLedger
+from services.bic_gateway.write_path import Action, decide_write
+
+BIC48 = identify("BIC-2200-48")
+
+
+def test_pacer_keeps_20_ms_per_unit_and_5_ms_after_a_response():
+    pacer = Pacer()
+    assert pacer.delay(0, 10.0) == 0
+    pacer.sent(0, 10.0)
+    assert pacer.delay(0, 10.005) == pytest.approx(0.015)
+    assert pacer.delay(1, 10.005) == 0  # another unit is independent
+    pacer.answered(10.003)
+    assert pacer.delay(1, 10.004) == pytest.approx(0.004)
+    assert pacer.delay(0, 10.020) == 0
+
+
+def test_pacer_broadcast_counts_for_every_unit():
+    pacer = Pacer()
+    pacer.sent(3, 1.0)
+    assert pacer.delay(None, 1.01) == pytest.approx(0.01)
+    pacer.sent(None, 1.02)
+    assert pacer.delay(5, 1.03) == pytest.approx(0.01)
+
+
+def test_watchdog_trips_once_after_the_timeout_and_rearms_on_refresh():
+    dog = Watchdog(timeout_s=30, last_refresh=100.0)
+    assert dog.check(129.9) is None
+    assert dog.next_check(120.0) == pytest.approx(10.0)
+    reason = dog.check(130.0)
+    assert reason and "no setpoint for 30.0 s" in reason and dog.tripped
+    assert dog.check(200.0) is None  # once, not every loop (EEPROM wear)
+    assert dog.next_check(200.0) == float("inf")
+    dog.refresh(201.0)
+    assert not dog.tripped and dog.check(230.0) is None and dog.check(231.0)
+
+
+def test_watchdog_trips_at_once_when_the_controller_is_offline():
+    dog = Watchdog(timeout_s=30, last_refresh=0.0)
+    dog.controller_status("online")
+    assert dog.check(1.0) is None
+    dog.controller_status("offline")
+    assert dog.check(1.0) == "controller is offline"
+    dog.refresh(2.0)
+    assert dog.check(2.0) == "controller is offline"  # still offline: stays idle
+
+
+def test_watchdog_zero_timeout_is_off():
+    dog = Watchdog(timeout_s=0, last_refresh=0.0)
+    assert dog.check(1e9) is None
+
+
+def test_scheduler_fast_and_slow_cadence_without_bursts():
+    sched = PollScheduler(fast_s=1.0, slow_s=10.0)
+    assert sched.due(0.0) == list(FAST_REGISTERS + SLOW_REGISTERS)
+    assert sched.due(0.5) == []
+    assert sched.seconds_until_due(0.5) == pytest.approx(0.5)
+    assert sched.due(1.0) == list(FAST_REGISTERS)
+    assert sched.due(60.0) == list(FAST_REGISTERS + SLOW_REGISTERS)  # after a stall: once
+    assert sched.due(60.5) == []
+    sched.unsupported.update({"READ_FAN_SPEED_1", "READ_FAN_SPEED_2"})
+    assert "READ_FAN_SPEED_1" not in sched.due(70.0)
+    assert sched.requests_per_second() == pytest.approx(8 / 1.0 + 6 / 10.0)
+
+
+def test_availability_goes_offline_after_n_failures_and_back_on_an_answer():
+    avail = Availability(offline_after_failures=2)
+    assert avail.answered() == ONLINE
+    assert avail.answered() is None
+    assert avail.failed() is None
+    assert avail.failed() == OFFLINE
+    assert avail.failed() is None
+    assert avail.answered() == ONLINE
+
+
+def guard(min_interval_s=26.3, budget=4_000_000):
+    return WearGuard(WriteLedger(), WearPolicy(min_interval_s, budget))
+
+
+def test_write_decision_rejects_out_of_range_and_never_writes():
+    decision = decide_write(BIC48, "VOUT_SET", 70.0, 5000, guard(), 0.0, eep_off=True)
+    assert decision.action is Action.REJECT and "38.00 V .. 65.00 V" in decision.reason
+    assert decision.raw is None
+
+
+def test_write_decision_skips_identical_values():
+    decision = decide_write(BIC48, "IOUT_SET", 5.0, 500, guard(), 0.0, eep_off=False)
+    assert decision.action is Action.SKIP and decision.raw == 500
+
+
+def test_write_decision_defers_setpoints_within_the_wear_interval_without_eep_off():
+    g = guard()
+    g.ledger.record_write("IOUT_SET", 100.0, eep_off=False)
+    decision = decide_write(BIC48, "IOUT_SET", 6.0, 500, g, 110.0, eep_off=False)
+    assert decision.action is Action.DEFER and "wait 16.3 s" in decision.reason
+    assert decide_write(BIC48, "IOUT_SET", 6.0, 500, g, 127.0, eep_off=False).action is Action.WRITE
+    # EEP_OFF: no wear, no interval; safety and explicit commands bypass it
+    assert decide_write(BIC48, "IOUT_SET", 6.0, 500, g, 110.0, eep_off=True).action is Action.WRITE
+    for kind in ({"safety": True}, {"explicit": True}):
+        assert (
+            decide_write(BIC48, "IOUT_SET", 6.0, 500, g, 110.0, eep_off=False, **kind).action
+            is Action.WRITE
+        )
+
+
+def test_write_decision_budget_stops_routine_and_explicit_writes_but_not_safety():
+    g = guard(budget=1)
+    g.ledger.record_write("OPERATION", 0.0, eep_off=True)
+    for kind in ({}, {"explicit": True}):
+        decision = decide_write(BIC48, "OPERATION", 0, 1, g, 1e6, eep_off=True, **kind)
+        assert decision.action is Action.DEFER and "budget used up" in decision.reason
+    assert (
+        decide_write(BIC48, "OPERATION", 0, 1, g, 1e6, eep_off=True, safety=True).action
+        is Action.WRITE
+    )
