@@ -36,6 +36,7 @@ import numpy as np
 from services.charge_controller.control_law import ChargeController, ControlParams
 from services.charge_controller.meter_input import MeterConfig, MeterInput, MeterSource
 from services.sim.bic_plant import BicPlant, BicPlantParams
+from services.sim.traces import read_rows
 
 DATA_DIR = Path(__file__).parent / "data"
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -58,9 +59,7 @@ CONTROL = ControlParams(max_charge_w=MAX_CHARGE_W, max_discharge_w=MAX_DISCHARGE
 
 def load_trace(name: str) -> np.ndarray:
     """CSV body (after '#' comments and the header row) as a float array."""
-    lines = (DATA_DIR / name).read_text().splitlines()
-    rows = [line for line in lines if line and not line.startswith("#")][1:]
-    return np.array([[float(v) for v in row.split(",")] for row in rows])
+    return np.array(read_rows(DATA_DIR / name))
 
 
 def cloud_factor(seconds: int, rng: np.random.Generator) -> np.ndarray:

@@ -243,6 +243,17 @@ class ChargeController:
     def last_write_time(self) -> float | None:
         return self._last_write_time
 
+    def retune(self, params: ControlParams) -> None:
+        """Use new parameters from the next sample on (runtime change, no restart).
+
+        The setpoint, write times and battery readings are kept; the correction law is only
+        rebuilt (and its PID state lost) when the mode, gain or PID gains changed.
+        """
+        old = self.params
+        self.params = params
+        if (old.mode, old.gain, old.pid) != (params.mode, params.gain, params.pid):
+            self._law = PidLaw(params.pid) if params.mode == "pid" else ProportionalLaw(params.gain)
+
     def record_battery(self, time_s: float, ac_w: float) -> None:
         """Store a timestamped battery AC power reading (+ charging)."""
         if math.isfinite(ac_w) and (not self._battery or time_s >= self._battery[-1][0]):
@@ -279,6 +290,17 @@ class ChargeController:
         self.setpoint_w = setpoint
         self._last_write_time = time_s
         return Decision(setpoint, reason)
+
+    def hold(self, time_s: float, setpoint_w: float, reason: str) -> Decision:
+        """Write a setpoint decided outside the law (manual, winter, a tightened limit).
+
+        Writes once; while the setpoint already equals ``setpoint_w`` it returns no write.
+        """
+        self._law.reset()
+        setpoint_w = float(round(setpoint_w))
+        if setpoint_w == self.setpoint_w:
+            return Decision(None, f"{reason}; already at {setpoint_w:.0f} W")
+        return self._write(setpoint_w, time_s, reason)
 
     def idle(self, time_s: float, reason: str) -> Decision:
         """Force idle (e.g. meter stale); writes 0 once, afterwards returns no write."""

@@ -1,0 +1,124 @@
+"""The part of the charge controller's configuration that may change at runtime.
+
+``ChargeControllerSettings`` (settings.py) extends this with what needs a restart (meter and
+gateway topics, MQTT). Runtime changes arrive as ``<base>/charge-controller/set/<key path>``
+commands and are validated here as a whole (``with_change``), so cross-field rules such as
+"start power >= stop power" hold after every change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from services.charge_controller.control_law import ControlParams
+from services.charge_controller.ev_guard import EvSettings
+from services.charge_controller.protections import BatterySettings, TemperatureSettings
+from services.charge_controller.schedules import ScheduleSettings
+from services.charge_controller.surplus_switches import SwitchesSettings
+from services.charge_controller.winter_mode import WinterSettings
+
+Mode = Literal["auto", "hold", "manual", "winter"]
+MODES: tuple[str, ...] = ("auto", "hold", "manual", "winter")
+
+#: keys whose change needs new subscriptions or topics: refused at runtime
+RESTART_ONLY = frozenset(
+    {
+        "battery.soc_topic",
+        "battery.soc_json_path",
+        "ev.wallbox_topic",
+        "ev.json_path",
+        "ev.scale",
+        "switches",
+    }
+)
+
+
+class ControllerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="false: safe idle, switches off")
+    mode: Mode = Field(
+        "auto",
+        description="auto: zero export/import; hold: like auto but never discharge; "
+        "manual: fixed manual_setpoint_w; winter: auto plus SoC floor (see winter)",
+    )
+    manual_setpoint_w: float = Field(
+        0.0, ge=-50000, le=50000, description="mode manual: + charge / - discharge (AC W)"
+    )
+    meter_timeout_s: float = Field(30.0, ge=2, le=3600, description="silence -> safe idle")
+    resume_samples: int = Field(3, ge=1, le=100, description="fresh samples before resuming")
+    control: ControlParams = ControlParams()
+    battery: BatterySettings = BatterySettings()
+    temperature: TemperatureSettings = TemperatureSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    winter: WinterSettings = WinterSettings()
+    ev: EvSettings = EvSettings()
+    switches: SwitchesSettings = SwitchesSettings()
+
+    def runtime_part(self) -> ControllerConfig:
+        return ControllerConfig.model_validate(
+            self.model_dump(include=set(ControllerConfig.model_fields))
+        )
+
+
+class CommandError(ValueError):
+    """A runtime change that was refused; the message says why."""
+
+
+def parse_value(payload: bytes) -> Any:
+    """JSON value if the payload is JSON, else the stripped text (``auto``, ``ON``)."""
+    text = payload.decode("utf-8", "replace").strip()
+    if not text:
+        raise CommandError("empty payload")
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    lowered = text.lower()
+    if lowered in ("on", "true", "enable", "enabled"):
+        return True
+    if lowered in ("off", "false", "disable", "disabled"):
+        return False
+    return text
+
+
+def with_change(config: ControllerConfig, path: str, value: Any) -> ControllerConfig:
+    """A validated copy of ``config`` with ``path`` (``control/gain`` or ``control.gain``) set.
+
+    A mapping value on a section merges into it (``set/control`` ``{"gain": 0.8}``).
+    """
+    keys = [k for k in path.replace("/", ".").split(".") if k]
+    if not keys:
+        raise CommandError("no parameter named")
+    dotted = ".".join(keys)
+    if any(dotted == r or dotted.startswith(r + ".") for r in RESTART_ONLY) or (
+        len(keys) == 1
+        and keys[0] in ("battery", "ev")
+        and isinstance(value, dict)
+        and any(f"{keys[0]}.{k}" in RESTART_ONLY for k in value)
+    ):
+        raise CommandError(f"{dotted} cannot change at runtime (restart with a new config)")
+    data = config.model_dump(mode="json")
+    node = data
+    for key in keys[:-1]:
+        child = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(child, dict):
+            raise CommandError(f"unknown parameter {dotted}")
+        node = child
+    last = keys[-1]
+    if not isinstance(node, dict) or last not in node:
+        raise CommandError(f"unknown parameter {dotted}")
+    if isinstance(node[last], dict) and isinstance(value, dict):
+        node[last] = {**node[last], **value}
+    else:
+        node[last] = value
+    try:
+        return ControllerConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or dotted}: {e['msg']}" for e in exc.errors()
+        )
+        raise CommandError(problems) from None

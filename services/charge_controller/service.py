@@ -1,0 +1,294 @@
+"""Thin MQTT adapter around the supervisor: subscriptions, setpoint writes, state, commands.
+
+Handlers run on paho's network thread, the periodic check on its own thread; both go through
+one lock. Nothing here decides anything: ``Supervisor`` does, and every decision's reason is
+logged and published in the retained ``<base>/charge-controller/state``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from services.charge_controller.control_law import Decision
+from services.charge_controller.controller_config import (
+    CommandError,
+    ControllerConfig,
+    parse_value,
+    with_change,
+)
+from services.charge_controller.gateway_link import parse_state, setpoint_payload
+from services.charge_controller.meter_input import MeterInput, extract_value
+from services.charge_controller.settings import ChargeControllerSettings
+from services.charge_controller.supervisor import Supervisor
+from services.charge_controller.surplus_switches import SurplusSwitches, SwitchAction
+from shared.heartbeat import iso_now
+from shared.runtime import ServiceRuntime
+
+SERVICE = "charge-controller"
+
+
+class ControllerService:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        settings: ChargeControllerSettings,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.client = runtime.client
+        self.log = runtime.log
+        self.base = settings.base_topic
+        self.own = f"{self.base}/{SERVICE}"
+        self.monotonic, self.wall = monotonic, wall
+        self.lock = threading.Lock()
+        self.supervisor = Supervisor(settings.runtime_part())
+        self.meter = MeterInput(settings.meter)
+        self.switches = SurplusSwitches(settings.switches)
+        gw = settings.gateway
+        self.setpoint_topic = gw.topic(gw.setpoint_topic, self.base)
+        self.state_topic = gw.topic(gw.state_topic, self.base)
+        self.availability_topic = gw.topic(gw.availability_topic, self.base)
+        self.gateway_online: bool | None = None
+        self.writes = 0
+        self.last_sent: float | None = None
+        self._published_summary: tuple | None = None
+        self._published_at: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
+
+    # --- wiring ---------------------------------------------------------------------
+    def setup(self) -> Callable[[], None]:
+        c = self.client
+        for topic in self.meter.topics:
+            c.subscribe(topic, self._on_meter, qos=0)
+        c.subscribe(self.state_topic, self._on_gateway_state, qos=0)
+        c.subscribe(self.availability_topic, self._on_gateway_availability, qos=1)
+        cfg = self.settings
+        if cfg.battery.soc_topic:
+            c.subscribe(cfg.battery.soc_topic, self._on_soc, qos=0)
+        if cfg.ev.wallbox_topic:
+            c.subscribe(cfg.ev.wallbox_topic, self._on_wallbox, qos=0)
+        c.subscribe(f"{self.own}/set/#", self._on_command, qos=1)
+        self._thread.start()
+        self.log.info(
+            "controller_configured",
+            meter_topics=self.meter.topics,
+            setpoint_topic=self.setpoint_topic,
+            gateway_state=self.state_topic,
+            mode=cfg.mode,
+            enabled=cfg.enabled,
+        )
+        return self.stop
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=3)
+        with self.lock:
+            now = self.monotonic()
+            decision = self.supervisor.controller.idle(now, "stopping")
+            self._send_setpoint(now, decision.setpoint_w or 0.0, force=True)
+            self._apply_switches(self.switches.all_off(now, "controller stopping"))
+
+    def _run(self) -> None:
+        self.client.wait_connected()
+        self._publish_config()
+        while not self._stop.wait(self.settings.tick_s):
+            with self.lock:
+                self._tick()
+
+    # --- handlers (network thread) --------------------------------------------------
+    def _on_meter(self, msg: mqtt.MQTTMessage) -> None:
+        now = self.monotonic()
+        with self.lock:
+            result = self.meter.ingest(msg.topic, msg.payload, now, retained=bool(msg.retain))
+            if result.sample is None:
+                self.log.debug("meter_value_not_used", topic=msg.topic, reason=result.reason)
+                return
+            decision = self.supervisor.on_grid(now, result.sample, self.wall().time())
+            self._handle(now, decision)
+            if self.supervisor.watchdog.health(now).ok and self.supervisor.config.enabled:
+                surplus = self.switches.surplus(result.sample.grid_w, self.supervisor.battery_w)
+                self._apply_switches(self.switches.update(now, surplus))
+
+    def _on_gateway_state(self, msg: mqtt.MQTTMessage) -> None:
+        reading = parse_state(msg.payload)
+        if reading is None:
+            self.log.warning("gateway_state_unreadable", topic=msg.topic)
+            return
+        with self.lock:
+            self.supervisor.record_battery(self.monotonic(), reading)
+
+    def _on_gateway_availability(self, msg: mqtt.MQTTMessage) -> None:
+        online = msg.payload.decode("utf-8", "replace").strip().lower() == "online"
+        with self.lock:
+            if online != self.gateway_online:
+                self.log.info("gateway_availability", online=online)
+            self.gateway_online = online
+
+    def _on_soc(self, msg: mqtt.MQTTMessage) -> None:
+        value = extract_value(msg.payload, self.settings.battery.soc_json_path)
+        if value is None:
+            self.log.warning("bms_soc_no_value", topic=msg.topic)
+            return
+        with self.lock:
+            self.supervisor.record_soc(self.monotonic(), value)
+
+    def _on_wallbox(self, msg: mqtt.MQTTMessage) -> None:
+        with self.lock:
+            problem = self.supervisor.record_wallbox(self.monotonic(), msg.payload)
+        if problem:
+            self.log.warning("wallbox_no_value", topic=msg.topic, reason=problem)
+
+    def _on_command(self, msg: mqtt.MQTTMessage) -> None:
+        path = msg.topic[len(f"{self.own}/set/") :]
+        if msg.retain:
+            self._command_result(path, None, "retained command ignored (may be stale)")
+            return
+        try:
+            value = parse_value(msg.payload)
+            with self.lock:
+                new = with_change(self.supervisor.config, path, value)
+                self.supervisor.reconfigure(new)
+                now = self.monotonic()
+                self._tick()
+                self._publish_state(now, force=True)
+        except CommandError as exc:
+            self._command_result(path, None, str(exc))
+            return
+        self.log.info("parameter_changed", parameter=path, value=value)
+        self._command_result(path, value, None)
+        self._publish_config()
+
+    # --- decisions ------------------------------------------------------------------
+    def _tick(self) -> None:
+        now = self.monotonic()
+        sup = self.supervisor
+        decision = sup.tick(now, self.wall().time())
+        self._handle(now, decision)
+        health = sup.watchdog.health(now)
+        if not sup.config.enabled or not health.ok:
+            why = "disabled" if not sup.config.enabled else health.reason
+            self._apply_switches(self.switches.all_off(now, why))
+        keepalive = self.settings.gateway.keepalive_s
+        if self.last_sent is None or now - self.last_sent >= keepalive:
+            self._send_setpoint(now, sup.controller.setpoint_w, force=True)
+        self._publish_state(now)
+
+    def _handle(self, now: float, decision: Decision) -> None:
+        if decision.writes:
+            self.log.info("setpoint", setpoint_w=decision.setpoint_w, reason=decision.reason)
+            self._send_setpoint(now, decision.setpoint_w or 0.0)
+            self.runtime.heartbeat.mark_activity()
+            self._publish_state(now, force=True)
+        else:
+            self.log.debug("no_write", reason=decision.reason)
+
+    def _send_setpoint(self, now: float, ac_w: float, force: bool = False) -> None:
+        gw = self.settings.gateway
+        self.client.publish(
+            self.setpoint_topic,
+            setpoint_payload(ac_w, gw.efficiency),
+            qos=1,
+            expiry_s=gw.command_expiry_s,
+        )
+        self.last_sent = now
+        if not force:
+            self.writes += 1
+
+    def _apply_switches(self, actions: list[SwitchAction]) -> None:
+        for action in actions:
+            cfg = next(s for s in self.settings.switches.items if s.name == action.name)
+            topic = (cfg.command_topic or f"{self.own}/switch/{cfg.name}/command").replace(
+                "{base}", self.base
+            )
+            payload = cfg.payload_on if action.on else cfg.payload_off
+            self.client.publish(topic, payload, qos=1)
+            self.client.publish(
+                f"{self.own}/switch/{cfg.name}", "ON" if action.on else "OFF", qos=1, retain=True
+            )
+            self.log.info("switch", name=action.name, on=action.on, reason=action.reason)
+
+    # --- reporting ------------------------------------------------------------------
+    def state(self, now: float) -> dict[str, Any]:
+        sup = self.supervisor
+        cfg = sup.config
+        limits = sup.last_limits
+        soc = sup.protection.soc(now)
+        health = sup.watchdog.health(now)
+        car, car_reason = sup.ev.charging(cfg.ev, now)
+        return {
+            "time": iso_now(),
+            "enabled": cfg.enabled,
+            "mode": cfg.mode,
+            "target_w": sup.controller.params.target_w,
+            "setpoint_w": sup.controller.setpoint_w,
+            "grid_w": sup.grid_w,
+            "battery_w": sup.battery_w,
+            "soc": None if soc is None else {"pct": round(soc.value, 1), "source": soc.source},
+            "meter": {
+                "ok": health.ok,
+                "reason": health.reason,
+                "period_s": self.meter.period_s,
+                "silences": sup.watchdog.silences,
+            },
+            "limits": None
+            if limits is None
+            else {
+                "max_charge_w": limits.limits.max_charge_w,
+                "max_discharge_w": limits.limits.max_discharge_w,
+                "profile": limits.profile,
+                "reasons": list(limits.reasons),
+            },
+            "last_decision": {
+                "setpoint_w": sup.last_decision.setpoint_w,
+                "reason": sup.last_decision.reason,
+            },
+            "ev": {"charging": car, "reason": car_reason},
+            "gateway_online": self.gateway_online,
+            "switches": {n: ("ON" if s.on else "OFF") for n, s in self.switches.states.items()},
+            "writes": self.writes,
+        }
+
+    def _publish_state(self, now: float, force: bool = False) -> None:
+        sup = self.supervisor
+        limits = sup.last_limits
+        summary = (
+            sup.config.enabled,
+            sup.config.mode,
+            sup.controller.setpoint_w,
+            sup.watchdog.health(now).ok,
+            None if limits is None else (limits.limits, limits.reasons),
+        )
+        due = self._published_at is None or now - self._published_at >= (
+            self.settings.state_interval_s
+        )
+        if not (force or due or summary != self._published_summary):
+            return
+        if summary != self._published_summary and self._published_summary is not None:
+            self.log.info("controller_state", reason=sup.last_decision.reason, summary=str(summary))
+        self._published_summary, self._published_at = summary, now
+        self.client.publish_json(f"{self.own}/state", self.state(now), qos=1, retain=True)
+
+    def _publish_config(self) -> None:
+        config: ControllerConfig = self.supervisor.config
+        self.client.publish_json(
+            f"{self.own}/config", config.model_dump(mode="json"), qos=1, retain=True
+        )
+
+    def _command_result(self, path: str, value: Any, error: str | None) -> None:
+        if error:
+            self.log.warning("parameter_rejected", parameter=path, reason=error)
+        self.client.publish_json(
+            f"{self.own}/command_result",
+            {"parameter": path, "ok": error is None, "value": value, "error": error},
+            qos=1,
+        )

@@ -1,0 +1,1 @@
+"""Smart-meter simulator: house load and PV replayed, simulated BIC added, grid published."""

@@ -1,0 +1,69 @@
+"""The controller process alone on a real broker: commands, reports, keepalive, idle at start."""
+
+from __future__ import annotations
+
+import json
+
+OWN = "canbridge/charge-controller"
+
+
+def start(service):
+    return service(
+        ["-m", "services.charge_controller"],
+        "charge-controller",
+        {"CANBRIDGE_HEARTBEAT_INTERVAL_S": "1", "CANBRIDGE_GATEWAY__KEEPALIVE_S": "1"},
+    )
+
+
+def test_runtime_parameters_are_validated_and_reported(service, probe):
+    watcher = probe()
+    watcher.subscribe(f"{OWN}/#")
+    admin = probe()
+    start(service)
+    watcher.wait_for(f"{OWN}/config")
+
+    admin.publish(f"{OWN}/set/control/gain", "0.5")
+    ok = json.loads(watcher.wait_for(f"{OWN}/command_result").payload)
+    assert ok == {"parameter": "control/gain", "ok": True, "value": 0.5, "error": None}
+    watcher.wait_for(
+        f"{OWN}/config", where=lambda m: json.loads(m.payload)["control"]["gain"] == 0.5
+    )
+
+    watcher.clear()
+    admin.publish(f"{OWN}/set/control/gain", "5")
+    bad = json.loads(watcher.wait_for(f"{OWN}/command_result").payload)
+    assert bad["ok"] is False and "control.gain" in bad["error"]
+
+    watcher.clear()
+    admin.publish(f"{OWN}/set/mode", "manual")
+    watcher.wait_for(f"{OWN}/command_result", where=lambda m: json.loads(m.payload)["ok"])
+    state = watcher.wait_for(
+        f"{OWN}/state", where=lambda m: json.loads(m.payload)["mode"] == "manual"
+    )
+    assert json.loads(state.payload)["enabled"] is True
+
+
+def test_a_retained_command_is_not_obeyed(service, probe):
+    admin = probe()
+    admin.publish(f"{OWN}/set/enabled", "false", retain=True)
+    watcher = probe()
+    watcher.subscribe(f"{OWN}/command_result")
+    watcher.subscribe(f"{OWN}/state")
+    start(service)
+    stale = json.loads(watcher.wait_for(f"{OWN}/command_result").payload)
+    assert stale["ok"] is False and "retained" in stale["error"]
+    assert json.loads(watcher.wait_for(f"{OWN}/state").payload)["enabled"] is True
+    admin.publish(f"{OWN}/set/enabled", "", retain=True)  # clear it
+
+
+def test_idle_until_the_meter_delivers_and_setpoint_kept_alive(service, probe):
+    watcher = probe()
+    watcher.subscribe(f"{OWN}/state")
+    watcher.subscribe("canbridge/bic/0/set/power")
+    start(service)
+    state = json.loads(watcher.wait_for(f"{OWN}/state").payload)
+    assert state["setpoint_w"] == 0 and state["meter"]["ok"] is False
+    assert state["meter"]["reason"] == "no meter sample yet"
+    watcher.wait(lambda: len(watcher.received("canbridge/bic/0/set/power")) >= 2, "two keepalives")
+    body = json.loads(watcher.received("canbridge/bic/0/set/power")[0].payload)
+    assert body["value"] == 0.0 and body["ts"] > 1.7e9
