@@ -14,8 +14,12 @@ COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY mosquitto ./mosquitto
+# the CC BY 4.0 load/PV traces the meter simulator replays (credits inside)
+COPY bench/__init__.py ./bench/__init__.py
+COPY bench/data ./bench/data
 RUN pip install --editable . \
- && useradd --system --uid 10001 --user-group --no-create-home canbridge
+ && useradd --system --uid 10001 --user-group --no-create-home canbridge \
+ && install -d -o 10001 -g 10001 /data
 
 USER 10001
 CMD ["python", "-m", "services.api"]

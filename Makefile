@@ -10,7 +10,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compos
 APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq \
 	&& DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
-.PHONY: test lint unit deps mosquitto chromium demo up down logs passwords bench bench-control clean
+.PHONY: test lint deps mosquitto chromium demo up down logs passwords bench bench-control bench-wican bench-bic clean
 
 test: deps mosquitto chromium lint
 	$(PY) -m pytest -q
@@ -58,10 +58,17 @@ logs:
 passwords:
 	$(COMPOSE) run --rm --no-deps broker-setup python -m services.broker_setup show
 
-bench: bench-control
+# Benchmarks; each prints a table and writes JSON (and plots) under bench/results/.
+bench: bench-control bench-wican bench-bic
 
 bench-control: deps
 	$(PY) -m bench.control
+
+bench-wican: deps mosquitto
+	$(PY) -m bench.wican
+
+bench-bic: deps mosquitto
+	$(PY) -m bench.bic
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-output

@@ -7,18 +7,21 @@ until a matching message arrives (or fails after a generous timeout).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import paho.mqtt.client as mqtt
 
-from services.broker_setup.local_broker import LocalBroker
+from services.broker_setup.local_broker import LocalBroker, free_port
 
 PROJECT = Path(__file__).resolve().parents[1]
 TIMEOUT = 15.0
@@ -180,3 +183,84 @@ class ServiceProcess:
         if self.proc.poll() is None:
             self.proc.terminate()
         return self.proc.wait(TIMEOUT)
+
+
+class Api:
+    def __init__(self, service, **env):
+        self.port = free_port()
+        self.proc = service(
+            ["-m", "services.api"],
+            "api",
+            {
+                "CANBRIDGE_HTTP_PORT": str(self.port),
+                "CANBRIDGE_HTTP_HOST": "127.0.0.1",
+                "CANBRIDGE_HEARTBEAT_INTERVAL_S": "0.5",
+                **env,
+            },
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=5)
+
+
+def wait_until(watcher: Probe, check, what: str):
+    """Re-check `check()` each time a status/heartbeat arrives (the API sees the same)."""
+    return watcher.wait(check, what)
+
+
+def answering(api: Api, watcher: Probe) -> None:
+    def up():
+        try:
+            return api.get("/livez").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    # the API publishes its own heartbeat; each one is a chance to retry
+    wait_until(watcher, up, "API answering /livez")
+
+
+SCREENSHOT_DIR = PROJECT / "test-output"
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "chromium is missing: `make test` installs Debian's chromium package"
+    return path
+
+
+def browse(url: str, *extra: str) -> subprocess.CompletedProcess:
+    profile = tempfile.mkdtemp(prefix="canbridge-chromium-")
+    try:
+        return subprocess.run(
+            [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def save_screenshot(url: str, name: str) -> Path:
+    """Render `url` in headless Chromium into test-output/<name>.png, for people to look at."""
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    shot = SCREENSHOT_DIR / f"{name}.png"
+    shot.unlink(missing_ok=True)
+    result = browse(url, f"--screenshot={shot}", "--window-size=1000,700")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert shot.stat().st_size > 5000  # a real rendering, not an empty image
+    print(f"screenshot: {shot}")
+    return shot

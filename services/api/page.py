@@ -9,8 +9,8 @@ REFRESH_S = 5
 
 #: first key present wins (payload field names of the services' state topics)
 SOC_KEYS = ("soc",)
-BATTERY_POWER_KEYS = ("ac_power_w", "ac_w", "dc_power_w", "power_w", "dc_w", "power")
-GRID_POWER_KEYS = ("grid_w", "grid_power_w", "grid")
+BATTERY_POWER_KEYS = ("ac_power", "dc_power")
+GRID_POWER_KEYS = ("grid_w",)
 
 
 def pick(data: Any, keys: tuple[str, ...]) -> float | None:

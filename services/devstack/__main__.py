@@ -36,11 +36,19 @@ class Component:
 COMPONENTS = [
     Component("services.api", "api"),
     Component("services.sim.wican", "wican"),
-    Component("services.sim.bic", "sim"),
+    Component("services.sim.bic", "sim", {"CANBRIDGE_CAN__INTERFACE": "udp_multicast"}),
     Component("services.sim.meter", "sim"),
     Component("services.wican_status", "wican-status"),
     Component("services.wican_soc", "wican-soc"),
-    Component("services.bic_gateway", "bic-gateway"),
+    Component(
+        "services.bic_gateway",
+        "bic-gateway",
+        {
+            "CANBRIDGE_CAN__INTERFACE": "udp_multicast",
+            "CANBRIDGE_CAN__CHANNEL": "239.74.163.2",  # the simulator's default group
+            "CANBRIDGE_STATE_FILE": ".demo/bic-gateway-state.json",
+        },
+    ),
     Component("services.charge_controller", "charge-controller"),
 ]
 

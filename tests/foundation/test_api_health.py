@@ -4,45 +4,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
-from harness import Probe
-
-from services.broker_setup.local_broker import free_port
-
-
-class Api:
-    def __init__(self, service, **env):
-        self.port = free_port()
-        self.proc = service(
-            ["-m", "services.api"],
-            "api",
-            {
-                "CANBRIDGE_HTTP_PORT": str(self.port),
-                "CANBRIDGE_HTTP_HOST": "127.0.0.1",
-                "CANBRIDGE_HEARTBEAT_INTERVAL_S": "0.5",
-                **env,
-            },
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def get(self, path: str) -> httpx.Response:
-        return httpx.get(self.url + path, timeout=5)
-
-
-def wait_until(watcher: Probe, check, what: str):
-    """Re-check `check()` each time a status/heartbeat arrives (the API sees the same)."""
-    return watcher.wait(check, what)
-
-
-def answering(api: Api, watcher: Probe) -> None:
-    def up():
-        try:
-            return api.get("/livez").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    # the API publishes its own heartbeat; each one is a chance to retry
-    wait_until(watcher, up, "API answering /livez")
+from harness import Api, Probe, answering, wait_until
 
 
 def test_health_reports_a_killed_service_as_down(broker, service, probe):
