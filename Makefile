@@ -10,7 +10,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compos
 APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq \
 	&& DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
-.PHONY: test lint deps mosquitto chromium demo up down logs passwords bench bench-control bench-wican bench-bic clean
+.PHONY: test lint deps mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic clean
 
 test: deps mosquitto chromium lint
 	$(PY) -m pytest -q
@@ -49,8 +49,12 @@ demo: deps mosquitto
 up:
 	$(COMPOSE) up -d --build
 
+# The stack with the simulators; the gateway talks to the simulated BIC over udp_multicast.
+up-sim:
+	BIC_CAN_INTERFACE=udp_multicast BIC_CAN_CHANNEL=239.74.163.2 $(COMPOSE) --profile sim up -d --build
+
 down:
-	$(COMPOSE) down
+	$(COMPOSE) --profile sim down
 
 logs:
 	$(COMPOSE) logs -f --tail=100
