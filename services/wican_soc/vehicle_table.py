@@ -1,7 +1,8 @@
 """The supported-vehicles table of docs/vehicles.md, generated from the profile folder.
 
 `python -m services.wican_soc.vehicle_table` prints it; `--write docs/vehicles.md` replaces
-the table between the markers. A test checks the document matches the profiles.
+the table between the markers (README.md has the same table). A test checks both match the
+profiles.
 """
 
 from __future__ import annotations

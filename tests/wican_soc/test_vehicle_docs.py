@@ -7,15 +7,16 @@ import pytest
 from services.wican_soc.profiles import load_profiles
 from services.wican_soc.vehicle_table import END, START, markdown_table, replace_table
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "vehicles.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "vehicles.md"
 
 
-def test_supported_vehicles_table_matches_the_profiles():
+@pytest.mark.parametrize("name", ["docs/vehicles.md", "README.md"])
+def test_supported_vehicles_table_matches_the_profiles(name):
     table = markdown_table(load_profiles())
-    document = DOC.read_text()
+    document = (ROOT / name).read_text()
     assert replace_table(document, table) == document, (
-        "docs/vehicles.md is out of date: run "
-        "python -m services.wican_soc.vehicle_table --write docs/vehicles.md"
+        f"{name} is out of date: run python -m services.wican_soc.vehicle_table --write {name}"
     )
 
 
