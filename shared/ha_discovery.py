@@ -15,8 +15,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, field_validator
+
 from shared import __version__
 from shared.mqtt_client import MqttClient
+from shared.settings import check_topic
 
 PREFIX = "homeassistant"
 ORIGIN = {
@@ -39,6 +42,27 @@ SENSOR_UNITS: dict[str, set[str | None]] = {
     "timestamp": {None},
 }
 STATE_CLASSES = {"measurement", "total", "total_increasing"}
+
+
+class HomeAssistantSettings(BaseModel):
+    """The `homeassistant:` key of every service that announces devices (same in all)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    discovery: bool = True  # false: publish no discovery at all
+    prefix: str = PREFIX  # HA's discovery prefix (MQTT integration options)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not v:
+            raise ValueError("must not be empty")
+        return check_topic(v)
+
+
+def slug(text: str) -> str:
+    """`text` with every character HA refuses in ids replaced by '_' (base topics have '/')."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)
 
 
 def topic_for(node_id: str, prefix: str = PREFIX) -> str:
@@ -270,6 +294,10 @@ class DiscoveryPublisher:
         if enabled:
             client.add_connect_hook(self.publish_all)
             client.subscribe(f"{prefix}/status", self._on_ha_status)
+
+    @classmethod
+    def from_settings(cls, client: MqttClient, settings: HomeAssistantSettings):
+        return cls(client, enabled=settings.discovery, prefix=settings.prefix)
 
     def register(self, node_id: str, build: Callable[[], dict[str, Any]]) -> None:
         """`build()` returns the device payload; it is called at each publication."""

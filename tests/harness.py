@@ -159,6 +159,8 @@ class ServiceProcess:
             "CANBRIDGE_LOG_FORMAT": "json",
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(PROJECT),
+            # the controller's persisted runtime changes: per test, never /data
+            "CANBRIDGE_RUNTIME_STATE_FILE": str(log_dir / "charge-controller-runtime.json"),
             **(env or {}),
         }
         full_env.pop("CANBRIDGE_CONFIG", None)

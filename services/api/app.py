@@ -6,9 +6,13 @@ import threading
 import time
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from services.api import controller_patch
+from services.api.auth import token_dependency
+from services.api.commands import CommandChannel, NotSent
 from services.api.page import render
 from services.api.registry import ServiceRegistry
 from services.api.settings import ApiSettings
@@ -45,10 +49,12 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
             log.warning("heartbeat_ignored", topic=topic, reason="not a JSON object")
 
     configs: dict[str, object] = {}
+    config_seen = threading.Condition(lock)
 
     def on_config(topic, data, _msg) -> None:
         with lock:
             configs[service_of(topic)] = data
+            config_seen.notify_all()
 
     cache = StateCache()
     # topic filter -> (kind, which topic level names the entry)
@@ -57,6 +63,7 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
         f"{base}/bic/+/state": ("bic", 2),
         f"{base}/bic/+/fault": ("bic_faults", 2),
         f"{base}/bic/+/info": ("bic_info", 2),
+        f"{base}/bic/+/wear": ("bic_wear", 2),
         f"{base}/charge-controller/state": ("controller", 1),
     }
 
@@ -78,6 +85,8 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
     client.subscribe(f"{base}/+/status", on_status)
     client.subscribe_json(f"{base}/+/heartbeat", on_heartbeat)
     client.subscribe_json(f"{base}/+/config", on_config)
+    controller_commands = CommandChannel(client, base, controller_patch.SERVICE)
+    patch_lock = threading.Lock()  # one write at a time: results are matched by parameter
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -140,10 +149,13 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
     def vehicles() -> dict:
         return {"vehicles": cache.view("vehicles", time.monotonic())}
 
-    @app.get("/bic", summary="Every BIC-2200 unit: info, state and faults, with their age")
+    @app.get(
+        "/bic",
+        summary="Every BIC-2200 unit: info, state, faults and write counters, with their age",
+    )
     def bic() -> dict:
         now = time.monotonic()
-        parts = {k: cache.view(k, now) for k in ("bic_info", "bic", "bic_faults")}
+        parts = {k: cache.view(k, now) for k in ("bic_info", "bic", "bic_faults", "bic_wear")}
         units = sorted({u for part in parts.values() for u in part}, key=_unit_order)
         return {
             "units": {
@@ -151,6 +163,7 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
                     "info": parts["bic_info"].get(u),
                     "state": parts["bic"].get(u),
                     "fault": parts["bic_faults"].get(u),
+                    "write_counters": parts["bic_wear"].get(u),
                 }
                 for u in units
             }
@@ -167,4 +180,146 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
         services["api"] = settings.redacted()
         return {"services": dict(sorted(services.items()))}
 
+    def published_controller_config():
+        with lock:
+            published = configs.get(controller_patch.SERVICE)
+        return None if published is None else controller_patch.runtime_part(published)
+
+    def apply_controller_patch(body: object) -> JSONResponse:
+        name = controller_patch.SERVICE
+        if not client.connected.is_set():
+            return JSONResponse({"detail": "the API is not connected to the broker"}, 503)
+        with patch_lock:
+            try:
+                current = published_controller_config()
+            except ValueError as exc:
+                return JSONResponse(
+                    {"detail": f"{name} published a configuration this API cannot read: {exc}"},
+                    502,
+                )
+            if current is None:
+                return JSONResponse(
+                    {"detail": f"{name} has not published its configuration (is it running?)"},
+                    503,
+                )
+            try:
+                plan = controller_patch.plan(current, body)
+            except controller_patch.PatchError as exc:
+                errors = [
+                    {
+                        "loc": ["body", *field.split(".")] if field != "body" else ["body"],
+                        "field": field,
+                        "msg": msg,
+                        "type": "invalid_configuration",
+                    }
+                    for field, msg in exc.problems
+                ]
+                log.info("config_patch_rejected", service=name, reason=str(exc))
+                return JSONResponse({"detail": errors}, 422)
+            with lock:
+                status = registry.snapshot(time.monotonic()).get(name, {}).get("status")
+            if status != "online":
+                return JSONResponse(
+                    {"detail": f"{name} is not online (status {status!r}); nothing was sent"},
+                    503,
+                )
+            if not plan.commands:
+                return JSONResponse({"applied": {}, "config": current.model_dump(mode="json")})
+            deadline = time.monotonic() + settings.command_timeout_s
+            try:
+                results = controller_commands.send(plan.commands, settings.command_timeout_s)
+            except NotSent as exc:
+                return JSONResponse({"detail": f"command not sent: {exc}"}, 503)
+            applied = plan.applied()
+            confirmed = {p: applied[p] for p, r in results.items() if r and r.get("ok")}
+            refused = {p: r.get("error") for p, r in results.items() if r and not r.get("ok")}
+            missing = [p for p, r in results.items() if r is None]
+            log.info(
+                "config_patch_sent",
+                service=name,
+                confirmed=confirmed,
+                refused=refused,
+                unconfirmed=missing,
+            )
+            if refused:
+                listed = "; ".join(f"{p}: {e}" for p, e in refused.items())
+                return JSONResponse(
+                    {
+                        "detail": f"{name} refused {listed}",
+                        "refused": refused,
+                        "applied": confirmed,
+                        "unconfirmed": missing,
+                    },
+                    502,
+                )
+            if missing:
+                return JSONResponse(
+                    {
+                        "detail": f"{name} did not confirm {', '.join(missing)} within "
+                        f"{settings.command_timeout_s:g} s",
+                        "unconfirmed": missing,
+                        "applied": confirmed,
+                    },
+                    504,
+                )
+
+            def config_shows_it() -> bool:
+                try:
+                    published = configs.get(name)
+                    return controller_patch.runtime_part(published) == plan.config
+                except ValueError:
+                    return False
+
+            # the controller re-publishes its config right after the results: wait for it so
+            # that a GET /config right after this answer shows the change (bounded, best effort)
+            with config_seen:
+                config_seen.wait_for(config_shows_it, max(0.0, deadline - time.monotonic()))
+            return JSONResponse({"applied": applied, "config": plan.config.model_dump(mode="json")})
+
+    @app.patch(
+        "/config/controller",
+        dependencies=[Depends(token_dependency(token))],
+        summary="Change the charge controller's runtime configuration (Bearer token)",
+        description="Merges the body onto the controller's runtime configuration, validates "
+        "the whole with the controller's own model, sends the changes over MQTT "
+        "(`<base>/charge-controller/set/<key>`) and waits for the controller to confirm them. "
+        "The controller keeps runtime changes across restarts (`runtime_state_file`).",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/ControllerConfigPatch"},
+                        "example": {"mode": "hold", "control": {"target_w": 20}},
+                    }
+                },
+            }
+        },
+        responses={
+            200: {"description": "Applied: `applied` (what changed) and `config` (all of it)"},
+            401: {"description": "Missing or wrong Bearer token"},
+            422: {"description": "Invalid: `detail[].field` names each key; nothing was sent"},
+            502: {"description": "The controller refused a change (`refused`)"},
+            503: {"description": "No token configured, broker or controller not reachable"},
+            504: {"description": "The controller did not confirm in time (`unconfirmed`)"},
+        },
+    )
+    async def patch_controller_config(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            error = {"loc": ["body"], "field": "body", "msg": "not JSON", "type": "json_invalid"}
+            return JSONResponse({"detail": [error]}, 422)
+        return await run_in_threadpool(apply_controller_patch, body)
+
+    base_openapi = app.openapi
+
+    def openapi_with_config_schema() -> dict:
+        if app.openapi_schema is None:
+            schema = base_openapi()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(controller_patch.patch_schemas())
+        return app.openapi_schema
+
+    app.openapi = openapi_with_config_schema
     return app

@@ -23,3 +23,5 @@ class ApiSettings(ServiceSettings):
     #: with neither set, every write endpoint answers 503
     token: str | None = Field(None, repr=False)
     token_file: Path | None = None
+    #: how long a write endpoint waits for the service to confirm its commands (then 504)
+    command_timeout_s: float = Field(5.0, gt=0, le=60)

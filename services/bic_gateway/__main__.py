@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
+from shared.ha_discovery import DiscoveryPublisher
 from shared.runtime import ServiceRuntime, build_runtime, run_service
 from shared.settings import load_settings
 
 from .can_bus import open_bus
 from .codec import BIC_IDS
+from .discovery import announcer
 from .gateway import Gateway
 from .ledger_store import StateStore
 from .pacing import Pacer
@@ -82,6 +84,7 @@ def main() -> None:
 
         # subscribed before connecting, so no message can slip past the first subscription
         rt.client.subscribe(set_filter(settings.base_topic), dispatch("set"))
+        discovery = DiscoveryPublisher.from_settings(rt.client, settings.homeassistant)
         if settings.controller_status_topic():
             rt.client.subscribe(settings.controller_status_topic(), dispatch("controller_status"))
 
@@ -90,7 +93,12 @@ def main() -> None:
             if transport is None:
                 return
             gateway = Gateway(
-                settings, rt.client, transport, store, on_activity=rt.heartbeat.mark_activity
+                settings,
+                rt.client,
+                transport,
+                store,
+                on_activity=rt.heartbeat.mark_activity,
+                on_identified=announcer(discovery, settings),
             )
             gateway.start()
             with lock:

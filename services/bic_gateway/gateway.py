@@ -24,6 +24,7 @@ from shared.mqtt_client import MqttClient, decode_json
 
 from .availability import OFFLINE, Availability
 from .commands import COMMANDS, CommandError, run_command
+from .energy import EnergyCounter
 from .flags import system_status_problems
 from .ledger_store import StateStore
 from .limits import RangePolicy, SetpointRejected
@@ -52,7 +53,7 @@ from .topics import (
     set_filter,
 )
 from .transport import CanTransport, NoResponse
-from .unit import FAN_REGISTERS, UnitDriver
+from .unit import FAN_REGISTERS, UnitDriver, UnitInfo
 from .watchdog import Watchdog
 from .wear import WearPolicy
 from .write_path import Action
@@ -74,6 +75,7 @@ class UnitRuntime:
     scheduler: PollScheduler
     watchdog: Watchdog
     faults: FaultCounter
+    energy: EnergyCounter
     identified: bool = False
     next_identify: float = float("-inf")
     pending_reads: list[str] = field(default_factory=list)
@@ -94,6 +96,7 @@ class Gateway:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         on_activity: Callable[[], None] = lambda: None,
+        on_identified: Callable[[UnitInfo], None] = lambda _info: None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -102,6 +105,7 @@ class Gateway:
         self.clock = clock
         self.wall_clock = wall_clock
         self.on_activity = on_activity
+        self.on_identified = on_identified  # e.g. announce the unit to Home Assistant
         self.window = BatteryWindow(settings.battery.min_v, settings.battery.max_v)
         self.limits = CurrentLimits(
             settings.battery.max_charge_a,
@@ -135,6 +139,7 @@ class Gateway:
                 PollScheduler(timing.poll_interval_s, timing.slow_poll_interval_s),
                 Watchdog(settings.watchdog.timeout_s, last_refresh=now),
                 faults,
+                EnergyCounter(max_gap_s=max(5 * timing.poll_interval_s, 10.0)),
             )
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -259,10 +264,17 @@ class Gateway:
                 current_a=plan.signed_current_a,
                 registers=plan.register_values(),
                 reason=plan.reason,
+                power_w=self._plan_power(unit, plan),
             )
         payload["watchdog"] = "tripped" if unit.watchdog.tripped else "armed"
         payload["watchdog_timeout_s"] = unit.watchdog.timeout_s
         self._publish(unit.topics.setpoint, payload, retain=True)
+
+    @staticmethod
+    def _plan_power(unit: UnitRuntime, plan: SetpointPlan) -> float | None:
+        """The applied setpoint in DC W (quantised current x measured battery voltage)."""
+        battery_v = unit.driver.values.get("READ_VOUT")
+        return round(plan.signed_current_a * battery_v, 1) if battery_v else None
 
     def _set_availability(self, unit: UnitRuntime, changed: str | None) -> None:
         if changed is None:
@@ -271,13 +283,15 @@ class Gateway:
         self._publish(unit.topics.availability, changed, retain=True)
         if changed == OFFLINE:
             unit.identified = False  # re-identify when it answers again (may be power-cycled)
+            unit.energy.pause()
             unit.pending_reads.clear()
 
     def _publish_state(self, unit: UnitRuntime) -> None:
         driver = unit.driver
         state = state_payload(driver.values, self.settings.battery.efficiency, iso_now())
         self._publish(unit.topics.state, state, retain=True)
-        for suffix, value in plain_values(state).items():
+        unit.energy.add(self.clock(), state["dc_power"])
+        for suffix, value in {**plain_values(state), **unit.energy.values()}.items():
             self._publish(f"{unit.topics.root}/{suffix}", value, retain=True, qos=0)
         fault_raw = driver.raw.get("FAULT_STATUS")
         if fault_raw is not None and unit.faults.update(fault_raw):
@@ -368,6 +382,7 @@ class Gateway:
         self.store.save()
         self._publish_info(unit)
         self._publish_wear(unit)
+        self.on_identified(info)
         self._set_availability(unit, unit.availability.answered())
         self.on_activity()
         if not driver.controllable:

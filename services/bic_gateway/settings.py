@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.ha_discovery import HomeAssistantSettings
 from shared.settings import ServiceSettings
 
 from .codec import MAX_ADDRESS
@@ -129,6 +130,8 @@ class BicGatewaySettings(ServiceSettings):
     max_command_age_s: float = Field(10.0, gt=0)
     #: out-of-range values are rejected (error topic); "clamp" writes the nearest bound
     range_policy: Literal["reject", "clamp"] = "reject"
+    #: Home Assistant device discovery (one device per unit, once it is identified)
+    homeassistant: HomeAssistantSettings = HomeAssistantSettings()
 
     @model_validator(mode="after")
     def _units(self) -> BicGatewaySettings:

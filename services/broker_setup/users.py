@@ -11,13 +11,14 @@ USERS: dict[str, str] = {
     "wican-soc": "decodes the answers, publishes vehicle values",
     "bic-gateway": "owns the BIC-2200 CAN bus",
     "charge-controller": "turns grid power into setpoints",
-    "consumer": "read-only: Home Assistant, evcc, dashboards",
+    "consumer": "read-only: evcc, dashboards, anything that must not send commands",
+    "homeassistant": "Home Assistant: reads state, sends only the commands of its controls",
     "wican": "WiCAN adapters",
     "sim": "simulators of the sim profile",
 }
 
 #: users a person configures elsewhere (printed by `show`)
-HUMAN_USERS = ("admin", "consumer", "wican")
+HUMAN_USERS = ("admin", "consumer", "homeassistant", "wican")
 
 #: secrets that are not broker users, generated the same way (the API's write token)
 TOKENS = ("api-token",)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from services.charge_controller.discovery import announce
 from services.charge_controller.service import SERVICE, ControllerService
 from services.charge_controller.settings import ChargeControllerSettings
+from shared.ha_discovery import DiscoveryPublisher
 from shared.runtime import build_runtime, run_service
 from shared.settings import load_settings
 
@@ -12,7 +14,14 @@ def main() -> None:
     settings = load_settings(ChargeControllerSettings)
     runtime = build_runtime(SERVICE, settings)
     service = ControllerService(runtime, settings)
-    run_service(runtime, lambda _rt: service.setup())
+
+    def setup(rt):
+        stop = service.setup()
+        publisher = DiscoveryPublisher.from_settings(rt.client, settings.homeassistant)
+        announce(publisher, settings.base_topic)
+        return stop
+
+    run_service(runtime, setup)
 
 
 if __name__ == "__main__":

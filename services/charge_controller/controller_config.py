@@ -65,7 +65,14 @@ class ControllerConfig(BaseModel):
 
 
 class CommandError(ValueError):
-    """A runtime change that was refused; the message says why."""
+    """A runtime change that was refused; the message says why.
+
+    ``problems`` lists ``(field path, message)`` pairs, e.g. ``("control.gain", "...")``.
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 def parse_value(payload: bytes) -> Any:
@@ -85,40 +92,59 @@ def parse_value(payload: bytes) -> Any:
     return text
 
 
+def _keys(path: str) -> list[str]:
+    return [k for k in path.replace("/", ".").split(".") if k]
+
+
+def _check_runtime(keys: list[str], value: Any) -> None:
+    dotted = ".".join(keys)
+    if len(keys) == 1 and keys[0] in ("battery", "ev") and isinstance(value, dict):
+        # a section sent whole: name the restart-only key inside it
+        dotted = next((f"{dotted}.{k}" for k in value if f"{dotted}.{k}" in RESTART_ONLY), dotted)
+    if any(dotted == r or dotted.startswith(r + ".") for r in RESTART_ONLY):
+        why = "cannot change at runtime (restart with a new config)"
+        raise CommandError(f"{dotted} {why}", [(dotted, why)])
+
+
 def with_change(config: ControllerConfig, path: str, value: Any) -> ControllerConfig:
     """A validated copy of ``config`` with ``path`` (``control/gain`` or ``control.gain``) set.
 
     A mapping value on a section merges into it (``set/control`` ``{"gain": 0.8}``).
     """
-    keys = [k for k in path.replace("/", ".").split(".") if k]
-    if not keys:
-        raise CommandError("no parameter named")
-    dotted = ".".join(keys)
-    if any(dotted == r or dotted.startswith(r + ".") for r in RESTART_ONLY) or (
-        len(keys) == 1
-        and keys[0] in ("battery", "ev")
-        and isinstance(value, dict)
-        and any(f"{keys[0]}.{k}" in RESTART_ONLY for k in value)
-    ):
-        raise CommandError(f"{dotted} cannot change at runtime (restart with a new config)")
+    return with_changes(config, {path: value})
+
+
+def with_changes(config: ControllerConfig, changes: dict[str, Any]) -> ControllerConfig:
+    """``with_change`` for several paths at once: all set, then the whole validated once.
+
+    Used for persisted runtime overrides and by the API, so that a group of changes that is
+    only consistent as a whole (``min_power_w`` and ``start_power_w``) is judged as a whole.
+    """
     data = config.model_dump(mode="json")
-    node = data
-    for key in keys[:-1]:
-        child = node.get(key) if isinstance(node, dict) else None
-        if not isinstance(child, dict):
-            raise CommandError(f"unknown parameter {dotted}")
-        node = child
-    last = keys[-1]
-    if not isinstance(node, dict) or last not in node:
-        raise CommandError(f"unknown parameter {dotted}")
-    if isinstance(node[last], dict) and isinstance(value, dict):
-        node[last] = {**node[last], **value}
-    else:
-        node[last] = value
+    last_dotted = ""
+    for path, value in changes.items():
+        keys = _keys(path)
+        if not keys:
+            raise CommandError("no parameter named")
+        dotted = last_dotted = ".".join(keys)
+        _check_runtime(keys, value)
+        node = data
+        for key in keys[:-1]:
+            child = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                raise CommandError(f"unknown parameter {dotted}", [(dotted, "unknown parameter")])
+            node = child
+        last = keys[-1]
+        if not isinstance(node, dict) or last not in node:
+            raise CommandError(f"unknown parameter {dotted}", [(dotted, "unknown parameter")])
+        if isinstance(node[last], dict) and isinstance(value, dict):
+            node[last] = {**node[last], **value}
+        else:
+            node[last] = value
     try:
         return ControllerConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or dotted}: {e['msg']}" for e in exc.errors()
-        )
-        raise CommandError(problems) from None
+        problems = [
+            (".".join(str(p) for p in e["loc"]) or last_dotted, e["msg"]) for e in exc.errors()
+        ]
+        raise CommandError("; ".join(f"{f}: {m}" for f, m in problems), problems) from None

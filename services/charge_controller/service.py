@@ -24,6 +24,7 @@ from services.charge_controller.controller_config import (
 )
 from services.charge_controller.gateway_link import parse_state, setpoint_payload
 from services.charge_controller.meter_input import MeterInput, extract_value
+from services.charge_controller.runtime_state import RuntimeState
 from services.charge_controller.settings import ChargeControllerSettings
 from services.charge_controller.supervisor import Supervisor
 from services.charge_controller.surplus_switches import SurplusSwitches, SwitchAction
@@ -49,7 +50,9 @@ class ControllerService:
         self.own = f"{self.base}/{SERVICE}"
         self.monotonic, self.wall = monotonic, wall
         self.lock = threading.Lock()
-        self.supervisor = Supervisor(settings.runtime_part())
+        # config file/env < runtime changes persisted by an earlier run (runtime_state.py)
+        self.runtime_state = RuntimeState(settings.runtime_state_file, self.log)
+        self.supervisor = Supervisor(self.runtime_state.start_config(settings.runtime_part()))
         self.meter = MeterInput(settings.meter)
         self.switches = SurplusSwitches(settings.switches)
         gw = settings.gateway
@@ -77,6 +80,8 @@ class ControllerService:
         if cfg.ev.wallbox_topic:
             c.subscribe(cfg.ev.wallbox_topic, self._on_wallbox, qos=0)
         c.subscribe(f"{self.own}/set/#", self._on_command, qos=1)
+        # after shared.runtime's hook (file settings): the config topic shows runtime changes
+        c.add_connect_hook(self._publish_config)
         self._thread.start()
         self.log.info(
             "controller_configured",
@@ -165,6 +170,7 @@ class ControllerService:
             self._command_result(path, None, str(exc))
             return
         self.log.info("parameter_changed", parameter=path, value=value)
+        self.runtime_state.record(path, value, new)  # saved before the result confirms it
         self._command_result(path, value, None)
         self._publish_config()
 
@@ -279,9 +285,13 @@ class ControllerService:
         self.client.publish_json(f"{self.own}/state", self.state(now), qos=1, retain=True)
 
     def _publish_config(self) -> None:
+        # the effective settings (secrets redacted) with the runtime configuration in force
         config: ControllerConfig = self.supervisor.config
         self.client.publish_json(
-            f"{self.own}/config", config.model_dump(mode="json"), qos=1, retain=True
+            f"{self.own}/config",
+            {**self.settings.redacted(), **config.model_dump(mode="json")},
+            qos=1,
+            retain=True,
         )
 
     def _command_result(self, path: str, value: Any, error: str | None) -> None:

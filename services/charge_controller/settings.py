@@ -8,6 +8,7 @@ Environment: ``CANBRIDGE_MODE=hold``, ``CANBRIDGE_CONTROL__TARGET_W=20``,
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -15,6 +16,7 @@ from pydantic import Field
 from services.charge_controller.controller_config import ControllerConfig
 from services.charge_controller.gateway_link import GatewaySettings
 from services.charge_controller.meter_input import MeterConfig, MeterSource
+from shared.ha_discovery import HomeAssistantSettings
 from shared.settings import ServiceSettings
 
 #: matches the meter simulator's defaults (services.sim.meter)
@@ -32,3 +34,8 @@ class ChargeControllerSettings(ServiceSettings, ControllerConfig):
     state_interval_s: float = Field(
         10.0, gt=0, le=3600, description="state is re-published at least this often"
     )
+    #: Home Assistant device discovery (restart to change)
+    homeassistant: HomeAssistantSettings = HomeAssistantSettings()
+    #: runtime changes (MQTT set/..., PATCH /config/controller) are kept here and re-applied at
+    #: start-up over the config file and environment; null: kept in memory only
+    runtime_state_file: Path | None = Path("/data/charge-controller-runtime.json")

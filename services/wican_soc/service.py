@@ -15,11 +15,19 @@ from datetime import datetime
 
 import paho.mqtt.client as mqtt
 
+from services.wican_soc.discovery import node_id, vehicle_device
 from services.wican_soc.publication import publications
 from services.wican_soc.reader import Dropped, Outcome, Reading, SendFrame, VehicleReader
 from services.wican_soc.settings import WicanSocSettings
-from services.wican_soc.topics import RX_FILTER, STATUS_FILTERS, device_of, tx_topic
+from services.wican_soc.topics import (
+    RX_FILTER,
+    STATUS_FILTERS,
+    device_of,
+    status_topic,
+    tx_topic,
+)
 from services.wican_soc.vehicles import VehicleConfig
+from shared.ha_discovery import DiscoveryPublisher
 from shared.runtime import ServiceRuntime
 from shared.wican_payload import parse_rx, parse_status, tx_payload
 
@@ -48,6 +56,9 @@ class WicanSoc:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll_loop, name="isotp-poll", daemon=True)
+        #: the status topic each adapter was last seen on (for HA availability)
+        self.status_topics = {d: status_topic(d) for d in self.vehicles}
+        self.discovery: DiscoveryPublisher | None = None
 
     # --- lifecycle -------------------------------------------------------------------
     def setup(self, runtime: ServiceRuntime) -> Callable[[], None]:
@@ -65,8 +76,20 @@ class WicanSoc:
                 profile=vehicle.profile,
                 soc_topic=vehicle.soc_topic or None,
             )
+        self.discovery = DiscoveryPublisher.from_settings(client, self.settings.homeassistant)
+        for vehicle in self.vehicles.values():
+            self._announce(vehicle)
         self._poller.start()
         return self.stop
+
+    def _announce(self, vehicle: VehicleConfig) -> None:
+        """(Re)register the car's HA device; publishes at once when connected."""
+        assert self.discovery is not None
+        base, profile = self.settings.base_topic, self.settings.profile_of(vehicle)
+        topic = self.status_topics[vehicle.device_id]
+        self.discovery.register(
+            node_id(base, vehicle), lambda: vehicle_device(base, vehicle, profile, topic)
+        )
 
     def stop(self) -> None:
         self._stop.set()
@@ -93,6 +116,9 @@ class WicanSoc:
         if device not in self.readers:
             return
         state = parse_status(msg.payload)
+        if state == "online" and msg.topic != self.status_topics[device] and self.discovery:
+            self.status_topics[device] = msg.topic  # the adapter uses the other layout
+            self._announce(self.vehicles[device])
         if state == "offline":
             with self._lock:
                 self.readers[device].reset()

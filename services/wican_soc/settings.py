@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from services.wican_soc.vehicles import FleetSettings
+from shared.ha_discovery import HomeAssistantSettings
 
 
 class WicanSocSettings(FleetSettings):
@@ -14,3 +15,5 @@ class WicanSocSettings(FleetSettings):
 
     #: ISO 15765-2 N_Cr: drop a multi-frame reply when no consecutive frame came for this long
     n_cr_timeout_s: float = Field(1.0, gt=0, le=30)
+    #: Home Assistant device discovery (one device per vehicle)
+    homeassistant: HomeAssistantSettings = HomeAssistantSettings()

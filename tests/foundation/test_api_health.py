@@ -106,6 +106,9 @@ def test_config_lists_every_service_with_secrets_redacted(service, probe):
     )
     watcher.wait_for("canbridge/wican-status/config")
     answering(api, watcher)
+    wait_until(
+        watcher, lambda: "wican-status" in api.get("/config").json()["services"], "the config"
+    )
     body = api.get("/config").json()["services"]
     assert body["wican-status"]["log_level"] == "debug"
     assert body["wican-status"]["mqtt"]["password"] == "***"
@@ -127,6 +130,7 @@ def test_live_state_endpoints_follow_the_retained_topics(service, probe):
     gw = probe(user="bic-gateway")
     gw.publish("canbridge/bic/0/state", json.dumps({"dc_w": -500}), retain=True)
     gw.publish("canbridge/bic/0/info", json.dumps({"model": "BIC-2200-48"}), retain=True)
+    gw.publish("canbridge/bic/0/wear", json.dumps({"eeprom_total": 12}), retain=True)
     wait_until(watcher, lambda: "leaf" in api.get("/vehicles").json()["vehicles"], "vehicle")
     leaf = api.get("/vehicles").json()["vehicles"]["leaf"]
     assert leaf["value"]["soc"] == 82.1 and leaf["age_s"] >= 0
@@ -135,6 +139,8 @@ def test_live_state_endpoints_follow_the_retained_topics(service, probe):
     assert unit["state"]["value"] == {"dc_w": -500}
     assert unit["info"]["value"]["model"] == "BIC-2200-48"
     assert unit["fault"] is None
+    wait_until(watcher, lambda: api.get("/bic").json()["units"]["0"]["write_counters"], "wear")
+    assert api.get("/bic").json()["units"]["0"]["write_counters"]["value"] == {"eeprom_total": 12}
     # an empty retained payload removes the vehicle (its value was deleted or expired)
     probe(user="wican-soc").publish("canbridge/vehicle/leaf/state", b"", retain=True)
     wait_until(watcher, lambda: api.get("/vehicles").json()["vehicles"] == {}, "vehicle gone")
