@@ -60,7 +60,7 @@ logs:
 	$(COMPOSE) logs -f --tail=100
 
 passwords:
-	$(COMPOSE) run --rm --no-deps broker-setup python -m services.broker_setup show
+	@$(COMPOSE) run --rm --no-deps broker-setup python -m services.broker_setup show
 
 # Benchmarks; each prints a table and writes JSON (and plots) under bench/results/.
 bench: bench-control bench-wican bench-bic
