@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from services.api import controller_patch
 from services.api.auth import token_dependency
 from services.api.commands import CommandChannel, NotSent
+from services.api.decisions import DecisionLog
 from services.api.page import render
 from services.api.registry import ServiceRegistry
 from services.api.settings import ApiSettings
@@ -57,6 +58,7 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
             config_seen.notify_all()
 
     cache = StateCache()
+    decisions = DecisionLog()
     # topic filter -> (kind, which topic level names the entry)
     watched = {
         f"{base}/vehicle/+/state": ("vehicles", 2),
@@ -74,9 +76,14 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
                 cache.clear(kind, key)
                 return
             try:
-                cache.update(kind, key, decode_json(msg.payload), time.monotonic())
+                data = decode_json(msg.payload)
             except ValueError as exc:
                 log.warning("state_ignored", topic=msg.topic, reason=str(exc))
+                return
+            cache.update(kind, key, data, time.monotonic())
+            if kind == "controller":
+                with lock:
+                    decisions.observe(data)
 
         return handle
 
@@ -169,9 +176,17 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
             }
         }
 
-    @app.get("/controller", summary="The charge controller: mode, target, last decisions")
+    @app.get(
+        "/controller",
+        summary="The charge controller: its state and its last decisions, newest first",
+    )
     def controller() -> dict:
-        return {"controller": cache.view("controller", time.monotonic()).get("charge-controller")}
+        with lock:
+            recent = decisions.entries()
+        return {
+            "controller": cache.view("controller", time.monotonic()).get("charge-controller"),
+            "decisions": recent,
+        }
 
     @app.get("/config", summary="Effective configuration of every service, secrets redacted")
     def config() -> dict:

@@ -144,4 +144,16 @@ def test_live_state_endpoints_follow_the_retained_topics(service, probe):
     # an empty retained payload removes the vehicle (its value was deleted or expired)
     probe(user="wican-soc").publish("canbridge/vehicle/leaf/state", b"", retain=True)
     wait_until(watcher, lambda: api.get("/vehicles").json()["vehicles"] == {}, "vehicle gone")
-    assert api.get("/controller").json() == {"controller": None}
+    assert api.get("/controller").json() == {"controller": None, "decisions": []}
+    ctl = probe(user="charge-controller")
+    for setpoint, reason in [(-300, "grid 300 W"), (-300, "grid 300 W"), (None, "deadband")]:
+        state = {
+            "time": "t",
+            "mode": "auto",
+            "last_decision": {"setpoint_w": setpoint, "reason": reason},
+        }
+        ctl.publish("canbridge/charge-controller/state", json.dumps(state), retain=True)
+    wait_until(watcher, lambda: len(api.get("/controller").json()["decisions"]) == 2, "decisions")
+    body = api.get("/controller").json()
+    assert [d["reason"] for d in body["decisions"]] == ["deadband", "grid 300 W"]
+    assert body["controller"]["value"]["mode"] == "auto"
