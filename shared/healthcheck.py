@@ -1,8 +1,9 @@
 """Container healthcheck for services without HTTP: `python -m shared.healthcheck`.
 
-Healthy when the service's heartbeat file was touched within 3 heartbeat
-intervals: the service is running, connected to the broker and its heartbeat
-thread is alive. Exit 0 healthy, 1 not (with the reason on stdout).
+Healthy when the service's heartbeat file was rewritten within 3 heartbeat
+intervals (the file holds the interval the service uses): the service is
+running, connected to the broker and its heartbeat thread is alive.
+Exit 0 healthy, 1 not (with the reason on stdout).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from pathlib import Path
 from shared.settings import ServiceSettings, load_settings
 
 
-def check(path: Path, interval_s: float, now: float | None = None) -> tuple[bool, str]:
+def check(path: Path, now: float | None = None) -> tuple[bool, str]:
     try:
         age = (time.time() if now is None else now) - path.stat().st_mtime
+        interval_s = float(path.read_text())
     except FileNotFoundError:
         return False, f"{path} missing: not yet connected to the broker"
+    except ValueError:
+        return False, f"{path} does not hold a heartbeat interval"
     limit = 3 * interval_s
     if age > limit:
         return False, f"last heartbeat {age:.0f} s ago (limit {limit:.0f} s)"
@@ -25,12 +29,12 @@ def check(path: Path, interval_s: float, now: float | None = None) -> tuple[bool
 
 
 def main() -> int:
-    # same env vars and config file as the service itself, so the interval matches
+    # same env vars and config file as the service itself, so the path matches
     settings = load_settings(ServiceSettings)
     if settings.health_file is None:
         print("health_file is off (CANBRIDGE_HEALTH_FILE empty); nothing to check")
         return 1
-    ok, reason = check(settings.health_file, settings.heartbeat_interval_s)
+    ok, reason = check(settings.health_file)
     print(reason)
     return 0 if ok else 1
 

@@ -56,7 +56,7 @@ class Heartbeat:
         expiry = max(1, round(3 * self.interval_s))
         self._client.publish_json(self.topic, self.payload(), qos=0, expiry_s=expiry)
         if self.health_file is not None:
-            touch(self.health_file)
+            touch(self.health_file, self.interval_s)
 
     def start(self) -> None:
         self._thread.start()
@@ -74,11 +74,16 @@ class Heartbeat:
                 self._stop.wait(self.interval_s)
 
 
-def touch(path: Path) -> None:
-    """Create or refresh `path`'s mtime (the container healthcheck reads it)."""
+def touch(path: Path, interval_s: float) -> None:
+    """Rewrite the health file: its mtime is the last beat, its text the beat interval.
+
+    The container healthcheck reads both, so it judges the service by the interval the
+    service really uses (which may come from the service's own config section).
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
-        os.utime(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(f"{interval_s}\n")
+        os.replace(tmp, path)
     except OSError:
         pass  # a read-only or missing /tmp must not stop the service; the check will say so

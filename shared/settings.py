@@ -69,7 +69,8 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     heartbeat_interval_s: float = Field(10.0, gt=0, le=3600)
     instance: str = ""  # suffix for the MQTT client id when two copies must coexist
-    #: touched on every heartbeat while connected; `python -m shared.healthcheck` reads it
+    #: rewritten (with the interval) on every heartbeat while connected; read by
+    #: `python -m shared.healthcheck`
     health_file: Path | None = Path("/tmp/canbridge-heartbeat")
 
     def redacted(self) -> dict[str, Any]:

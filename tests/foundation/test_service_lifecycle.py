@@ -12,6 +12,7 @@ from harness import TIMEOUT
 
 from services.broker_setup.local_broker import free_port
 from shared.healthcheck import check
+from shared.heartbeat import touch
 
 
 def start_api(service, **env):
@@ -104,10 +105,21 @@ def test_heartbeat_file_feeds_the_container_healthcheck(service, probe, tmp_path
     assert healthcheck().returncode == 0
 
 
-def test_healthcheck_says_stale_after_three_intervals(tmp_path):
+def test_healthcheck_says_stale_after_three_of_the_services_own_intervals(tmp_path):
     health = tmp_path / "hb"
-    health.touch()
+    touch(health, 10)
     mtime = health.stat().st_mtime
-    assert check(health, 10, now=mtime + 29)[0] is True
-    ok, reason = check(health, 10, now=mtime + 31)
+    assert check(health, now=mtime + 29)[0] is True
+    ok, reason = check(health, now=mtime + 31)
     assert ok is False and "limit 30 s" in reason
+    touch(health, 60)  # a service with a longer interval in its own section
+    mtime = health.stat().st_mtime
+    assert check(health, now=mtime + 170)[0] is True
+    assert check(health, now=mtime + 181)[0] is False
+
+
+def test_healthcheck_rejects_a_file_without_an_interval(tmp_path):
+    health = tmp_path / "hb"
+    health.write_text("")
+    ok, reason = check(health)
+    assert ok is False and "interval" in reason

@@ -132,7 +132,7 @@ class WicanSimulator:
             while not self.stop_event.is_set():
                 now = self.clock()
                 if self.connected.is_set() and now >= next_health and s.health_file:
-                    touch(s.health_file)
+                    touch(s.health_file, s.heartbeat_interval_s)
                     next_health = now + s.heartbeat_interval_s
                 try:
                     kind, payload = self.events.get(timeout=0.2)
