@@ -9,13 +9,13 @@ a CAN answer, a setpoint); services call `mark_activity()` for that.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from shared import TOPIC_API_VERSION, __version__
+from shared.atomic_file import write_atomic
 from shared.logging_setup import LastError
 from shared.mqtt_client import MqttClient, heartbeat_topic
 
@@ -82,8 +82,6 @@ def touch(path: Path, interval_s: float) -> None:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(f"{interval_s}\n")
-        os.replace(tmp, path)
+        write_atomic(path, f"{interval_s}\n")
     except OSError:
         pass  # a read-only or missing /tmp must not stop the service; the check will say so

@@ -15,6 +15,8 @@ import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from shared.atomic_file import write_atomic
+
 ITERATIONS = 101
 SALT_BYTES = 12
 _USER_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -58,19 +60,11 @@ def ensure_passwords(
         else:
             password = generate_password()
         if not path.exists() or path.read_text().strip() != password:
-            _write_private(path, password + "\n")
+            write_atomic(path, password + "\n", durable=True)
         result[user] = password
     return result
 
 
 def write_password_file(path: Path, passwords: Mapping[str, str]) -> None:
     lines = "".join(f"{user}:{hash_password(pw)}\n" for user, pw in sorted(passwords.items()))
-    _write_private(path, lines)
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_atomic(path, lines, durable=True)

@@ -17,8 +17,6 @@ Writes are atomic: a temporary file in the same folder, fsync, then rename over 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from services.charge_controller.controller_config import (
     ControllerConfig,
     with_changes,
 )
+from shared.atomic_file import write_atomic
 from shared.heartbeat import iso_now
 
 FORMAT = 1
@@ -102,26 +101,7 @@ def write_state(path: Path, overrides: dict[str, Any]) -> None:
     body = json.dumps(
         {"format": FORMAT, "saved_at": iso_now(), "overrides": overrides}, indent=2
     ).encode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(body + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    write_atomic(path, body + b"\n", durable=True)
 
 
 class RuntimeState:
