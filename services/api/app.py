@@ -34,8 +34,12 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
     client = runtime.client
     log = runtime.log
 
+    def level(topic: str, n: int) -> str:
+        """The n-th level below <base> (1 = the service name)."""
+        return topic[len(base) + 1 :].split("/")[n - 1]
+
     def service_of(topic: str) -> str:
-        return topic[len(base) + 1 :].split("/", 1)[0]
+        return level(topic, 1)
 
     def on_status(msg) -> None:
         with lock:
@@ -69,9 +73,9 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
         f"{base}/charge-controller/state": ("controller", 1),
     }
 
-    def cache_handler(kind: str, level: int):
+    def cache_handler(kind: str, depth: int):
         def handle(msg) -> None:
-            key = msg.topic[len(base) + 1 :].split("/")[level - 1]
+            key = level(msg.topic, depth)
             if not msg.payload:
                 cache.clear(kind, key)
                 return
@@ -87,8 +91,8 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
 
         return handle
 
-    for topic_filter, (kind, level) in watched.items():
-        client.subscribe(topic_filter, cache_handler(kind, level))
+    for topic_filter, (kind, depth) in watched.items():
+        client.subscribe(topic_filter, cache_handler(kind, depth))
     client.subscribe(f"{base}/+/status", on_status)
     client.subscribe_json(f"{base}/+/heartbeat", on_heartbeat)
     client.subscribe_json(f"{base}/+/config", on_config)

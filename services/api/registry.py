@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from shared.heartbeat import iso_now
 from shared.mqtt_client import ONLINE
 
 
@@ -37,7 +37,7 @@ class ServiceRegistry:
         entry = self._entries.setdefault(service, ServiceEntry())
         entry.heartbeat = data
         entry.heartbeat_at = now
-        entry.heartbeat_wall = datetime.now(UTC).isoformat(timespec="seconds")
+        entry.heartbeat_wall = iso_now()
         return True
 
     def snapshot(self, now: float) -> dict[str, dict[str, Any]]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from shared.heartbeat import iso_now
 
 
 @dataclass
@@ -23,7 +24,7 @@ class StateCache:
         self._data: dict[str, dict[str, _Entry]] = {}
 
     def update(self, kind: str, key: str, data: Any, now: float) -> None:
-        entry = _Entry(data, now, datetime.now(UTC).isoformat(timespec="seconds"))
+        entry = _Entry(data, now, iso_now())
         with self._lock:
             self._data.setdefault(kind, {})[key] = entry
 
