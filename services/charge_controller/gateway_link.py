@@ -16,7 +16,6 @@ every ``keepalive_s``.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.charge_controller.meter_input import parse_number
 from services.charge_controller.supervisor import BatteryReading
+from shared.mqtt_client import decode_json, encode_json
 
 
 class GatewaySettings(BaseModel):
@@ -54,13 +54,13 @@ def setpoint_payload(ac_w: float, efficiency: float, now_epoch: float | None = N
     """JSON for ``set/power``: DC watts, and the send time so a late command can be dropped."""
     stamp = time.time() if now_epoch is None else now_epoch
     body = {"value": round(dc_from_ac(ac_w, efficiency), 1), "ts": round(stamp, 3)}
-    return json.dumps(body, separators=(",", ":")).encode()
+    return encode_json(body)
 
 
 def parse_state(payload: bytes) -> BatteryReading | None:
     """The fields the controller uses from a gateway ``state`` payload (None if unusable)."""
     try:
-        data: Any = json.loads(payload)
+        data: Any = decode_json(payload)
     except ValueError:
         return None
     if not isinstance(data, dict):
