@@ -264,7 +264,9 @@ class UnitDriver:
         decision = self.decide(register, value, safety=safety, explicit=explicit)
         if decision.action is not Action.WRITE:
             if decision.action is Action.SKIP:
-                log.info(
+                # debug: a controller re-sends its setpoint every few seconds; the `setpoint`
+                # topic lists skipped registers anyway
+                log.debug(
                     "write_skipped_identical",
                     unit=self.address,
                     register=register.name,
