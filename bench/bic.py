@@ -8,10 +8,13 @@ udp_multicast bus, and listens on that bus itself.
   random moments so they land anywhere in the poll cycle; measured from just before ``publish``
   to the arrival of the IOUT_SET write frame at the bench's own bus listener (same clock).
   Includes the broker hop, the gateway's queueing behind an in-flight poll request and the
-  manual's 20 ms request pacing.
+  manual's 20 ms request pacing (``waited_pct``: share of setpoints whose write followed another
+  request by less than the request period, i.e. that waited for it). The first setpoint after
+  start is reported on its own: it also writes the battery window (VOUT_SET, REVERSE_VOUT_SET,
+  each read back) before IOUT_SET, so it takes 4 request periods more.
 * Bus load: frames seen during a quiet window with the gateway's default polling (1 s
-  measurements, 10 s setpoints/config), converted to bits at 250 kbit/s (29-bit frames: 67 bits
-  + 8 per data byte, plus worst-case bit stuffing).
+  measurements, 10 s status/setpoints, 60 s configuration), converted to bits at 250 kbit/s
+  (29-bit frames: 67 bits + 8 per data byte, plus worst-case bit stuffing).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ import can
 import paho.mqtt.client as mqtt
 
 from services.bic_gateway.can_bus import id_filter
+from services.bic_gateway.scheduler import PollScheduler, poll_groups
+from services.bic_gateway.settings import TimingSettings
 from services.broker_setup.local_broker import LocalBroker
 
 RESULTS = Path(__file__).parent / "results" / "bic.json"
@@ -42,6 +47,8 @@ FRAME_OVERHEAD_BITS = 67  # extended frame without data, incl. ACK, EOF and inte
 STUFFING = 1.2  # worst-case-ish bit stuffing allowance
 GOAL_P99_MS = 20.0
 IOUT_SET_WRITE = b"\x30\x00"
+REQUEST_PERIOD_S = 0.02
+REQUEST_ID = 0x000C0300
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -83,6 +90,16 @@ class BusListener:
                 with self.cond:
                     self.frames.append((time.perf_counter(), msg))
                     self.cond.notify_all()
+
+    def request_before(self, t: float, window: float) -> bool:
+        """Was another request to unit 0 on the bus within ``window`` before ``t``?"""
+        with self.cond:
+            for ft, msg in reversed(self.frames):
+                if ft < t - window:
+                    return False
+                if ft < t and msg.arbitration_id == REQUEST_ID:
+                    return True
+            return False
 
     def wait_frame(self, after: float, match, timeout: float) -> float | None:
         def found():
@@ -180,27 +197,32 @@ def run(samples: int, quiet_s: float) -> dict:
             "bits_per_s": round(bits / (t_end - t_start), 1),
             "bus_load_pct": round(100 * bits / (t_end - t_start) / BITRATE, 3),
         }
+
         # setpoint latency
-        rng = random.Random(1)
-        latencies: list[float] = []
-        lost = 0
-        for i in range(samples):
-            amps = 2.0 + (i % 50) * 0.1  # a different value each time, so a write is due
+        def setpoint(amps: float) -> tuple[float, float | None]:
             raw = round(amps * 100).to_bytes(2, "little")
-            time.sleep(rng.uniform(0.05, 0.25))
             t0 = time.perf_counter()
             client.publish("canbridge/bic/0/set/current", f"{amps:.2f}", qos=1)
             t1 = listener.wait_frame(
                 t0,
-                lambda m, raw=raw: (
-                    bytes(m.data) == IOUT_SET_WRITE + raw and m.arbitration_id == 0x000C0300
-                ),
+                lambda m: bytes(m.data) == IOUT_SET_WRITE + raw and m.arbitration_id == REQUEST_ID,
                 2.0,
             )
+            return t0, t1
+
+        t0, t1 = setpoint(1.5)
+        first_ms = None if t1 is None else round((t1 - t0) * 1000, 2)
+        rng = random.Random(1)
+        latencies: list[float] = []
+        waited = lost = 0
+        for i in range(samples):
+            time.sleep(rng.uniform(0.05, 0.15))  # > 2 request periods: its own read-back is done
+            t0, t1 = setpoint(2.0 + (i % 50) * 0.1)  # a different value each time: a write is due
             if t1 is None:
                 lost += 1
-            else:
-                latencies.append((t1 - t0) * 1000)
+                continue
+            latencies.append((t1 - t0) * 1000)
+            waited += listener.request_before(t1, REQUEST_PERIOD_S + 0.0005)
         latency = {
             "samples": len(latencies),
             "lost": lost,
@@ -209,6 +231,11 @@ def run(samples: int, quiet_s: float) -> dict:
             "p99_ms": round(percentile(latencies, 99), 2),
             "max_ms": round(max(latencies), 2),
             "mean_ms": round(statistics.fmean(latencies), 2),
+            "waited_pct": round(100 * waited / len(latencies), 2),
+            "over_goal_pct": round(
+                100 * sum(1 for x in latencies if x >= GOAL_P99_MS) / len(latencies), 2
+            ),
+            "first_setpoint_ms": first_ms,
             "goal_p99_ms": GOAL_P99_MS,
             "goal_met": percentile(latencies, 99) < GOAL_P99_MS,
         }
@@ -226,12 +253,20 @@ def run(samples: int, quiet_s: float) -> dict:
                 proc.kill()
         broker.stop()
         shutil.rmtree(broker.root, ignore_errors=True)
+    timing = TimingSettings()
+    schedule = PollScheduler(
+        poll_groups(
+            timing.poll_interval_s, timing.slow_poll_interval_s, timing.config_poll_interval_s
+        )
+    )
     return {
         "setup": {
             "transport": "udp_multicast (simulated bus), real mosquitto",
-            "poll_interval_s": 1.0,
-            "slow_poll_interval_s": 10.0,
-            "request_period_s": 0.02,
+            "poll_interval_s": timing.poll_interval_s,
+            "slow_poll_interval_s": timing.slow_poll_interval_s,
+            "config_poll_interval_s": timing.config_poll_interval_s,
+            "poll_requests_per_s": round(schedule.requests_per_second(), 3),
+            "request_period_s": timing.request_period_s,
             "bitrate": BITRATE,
         },
         "latency": latency,
@@ -247,6 +282,9 @@ def table(result: dict) -> str:
         ("setpoint -> CAN frame p99", f"{lat['p99_ms']:.2f} ms (goal < {GOAL_P99_MS:g} ms: "
                                       f"{'met' if lat['goal_met'] else 'NOT met'})"),
         ("setpoint -> CAN frame max", f"{lat['max_ms']:.2f} ms"),
+        ("waited behind a request", f"{lat['waited_pct']} % of setpoints"),
+        (f"took >= {GOAL_P99_MS:g} ms", f"{lat['over_goal_pct']} % of setpoints"),
+        ("first setpoint (writes the window)", f"{lat['first_setpoint_ms']} ms"),
         ("samples / lost", f"{lat['samples']} / {lat['lost']}"),
         ("polling frames/s", f"{load['frames_per_s']}"),
         ("polling bus load @250k", f"{load['bus_load_pct']} %"),
@@ -257,7 +295,7 @@ def table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bic")
-    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--quiet-s", type=float, default=12.0)
     args = parser.parse_args(argv)
     result = run(args.samples, args.quiet_s)

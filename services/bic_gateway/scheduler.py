@@ -1,65 +1,82 @@
-"""Which registers to poll when, as pure logic with explicit ``now``.
+"""Which registers to poll when, as data plus pure logic with explicit ``now``.
 
-Two groups per unit: measurements every ``fast_s`` (what the controller and dashboards need) and
-setpoints/configuration every ``slow_s`` (they only change when the gateway writes them, and the
-gateway reads back every write anyway).
+Every poll request holds the unit for the manual's 20 ms request period, and a setpoint that
+arrives in that window has to wait for it. So the schedule polls each register only as often as
+someone needs it (docs/bic2200.md, "Polling"):
+
+* measurements, every ``poll_interval_s`` (1 s): battery voltage and current, i.e. the power the
+  controller, the energy counters and dashboards follow;
+* status, every ``slow_poll_interval_s`` (10 s): faults, status, AC voltage, temperature, fans,
+  operation, direction and the four setpoints. The gateway is the only writer and reads every
+  write back at once, so these only change when the unit itself changes them (fault, restart);
+* configuration, every ``config_poll_interval_s`` (60 s): the two words only `init_mode` changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FAST_REGISTERS: tuple[str, ...] = (
-    "READ_VOUT",
-    "READ_IOUT",
-    "READ_VIN",
-    "READ_TEMPERATURE_1",
+
+@dataclass(frozen=True)
+class PollGroup:
+    name: str
+    registers: tuple[str, ...]
+    interval_s: float
+
+
+MEASUREMENT_REGISTERS: tuple[str, ...] = ("READ_VOUT", "READ_IOUT")
+STATUS_REGISTERS: tuple[str, ...] = (
     "FAULT_STATUS",
     "SYSTEM_STATUS",
+    "READ_VIN",
+    "READ_TEMPERATURE_1",
+    "READ_FAN_SPEED_1",
+    "READ_FAN_SPEED_2",
     "OPERATION",
     "DIRECTION_CTRL",
-)
-SLOW_REGISTERS: tuple[str, ...] = (
     "VOUT_SET",
     "IOUT_SET",
     "REVERSE_VOUT_SET",
     "REVERSE_IOUT_SET",
-    "SYSTEM_CONFIG",
-    "BIDIRECTIONAL_CONFIG",
-    "READ_FAN_SPEED_1",
-    "READ_FAN_SPEED_2",
 )
+CONFIG_REGISTERS: tuple[str, ...] = ("SYSTEM_CONFIG", "BIDIRECTIONAL_CONFIG")
+
+
+def poll_groups(measurement_s: float, status_s: float, config_s: float) -> tuple[PollGroup, ...]:
+    return (
+        PollGroup("measurements", MEASUREMENT_REGISTERS, measurement_s),
+        PollGroup("status", STATUS_REGISTERS, status_s),
+        PollGroup("configuration", CONFIG_REGISTERS, config_s),
+    )
 
 
 @dataclass
 class PollScheduler:
-    fast_s: float
-    slow_s: float
-    fast: tuple[str, ...] = FAST_REGISTERS
-    slow: tuple[str, ...] = SLOW_REGISTERS
-    _next_fast: float = float("-inf")
-    _next_slow: float = float("-inf")
+    groups: tuple[PollGroup, ...]
     unsupported: set[str] = field(default_factory=set)  # e.g. fans on old firmware
+    _next: dict[str, float] = field(default_factory=dict)
 
     def due(self, now: float) -> list[str]:
         """Registers to read now (empty if nothing is due); advances the schedule."""
         registers: list[str] = []
-        if now >= self._next_fast:
-            registers += self.fast
-            self._next_fast = _next(self._next_fast, self.fast_s, now)
-        if now >= self._next_slow:
-            registers += self.slow
-            self._next_slow = _next(self._next_slow, self.slow_s, now)
+        for group in self.groups:
+            if now >= self._next.get(group.name, float("-inf")):
+                registers += group.registers
+                self._next[group.name] = _next(
+                    self._next.get(group.name, float("-inf")), group.interval_s, now
+                )
         return [r for r in registers if r not in self.unsupported]
 
     def seconds_until_due(self, now: float) -> float:
-        return max(0.0, min(self._next_fast, self._next_slow) - now)
+        upcoming = [self._next.get(g.name, float("-inf")) for g in self.groups]
+        return max(0.0, min(upcoming) - now)
 
     def requests_per_second(self) -> float:
         """Steady-state request rate of this schedule (for bus load)."""
-        fast = len([r for r in self.fast if r not in self.unsupported])
-        slow = len([r for r in self.slow if r not in self.unsupported])
-        return fast / self.fast_s + slow / self.slow_s
+        return sum(
+            len([r for r in g.registers if r not in self.unsupported]) / g.interval_s
+            for g in self.groups
+        )
 
 
 def _next(previous: float, period: float, now: float) -> float:

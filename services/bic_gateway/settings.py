@@ -60,10 +60,12 @@ class TimingSettings(BaseModel):
     response_timeout_s: float = Field(0.1, gt=0, le=5.0)
     #: extra attempts after a read timed out
     retries: int = Field(2, ge=0, le=10)
-    #: measurements (V, A, AC V, temperature, faults, status)
+    #: measurements: battery voltage and current (the power)
     poll_interval_s: float = Field(1.0, gt=0, le=3600)
-    #: setpoints, fans, configuration words
+    #: status: faults, status, AC V, temperature, fans, operation, direction, setpoints
     slow_poll_interval_s: float = Field(10.0, gt=0, le=86400)
+    #: configuration words (SYSTEM_CONFIG, BIDIRECTIONAL_CONFIG)
+    config_poll_interval_s: float = Field(60.0, gt=0, le=86400)
     #: consecutive failed polls before a unit is announced `offline`
     offline_after_failures: int = Field(2, ge=1, le=100)
 

@@ -7,7 +7,13 @@ import pytest
 from services.bic_gateway.availability import OFFLINE, ONLINE, Availability
 from services.bic_gateway.models import identify
 from services.bic_gateway.pacing import Pacer
-from services.bic_gateway.scheduler import FAST_REGISTERS, SLOW_REGISTERS, PollScheduler
+from services.bic_gateway.scheduler import (
+    CONFIG_REGISTERS,
+    MEASUREMENT_REGISTERS,
+    STATUS_REGISTERS,
+    PollScheduler,
+    poll_groups,
+)
 from services.bic_gateway.watchdog import Watchdog
 from services.bic_gateway.wear import WearGuard, WearPolicy, WriteLedger
 from services.bic_gateway.write_path import Action, decide_write
@@ -61,17 +67,35 @@ def test_watchdog_zero_timeout_is_off():
     assert dog.check(1e9) is None
 
 
-def test_scheduler_fast_and_slow_cadence_without_bursts():
-    sched = PollScheduler(fast_s=1.0, slow_s=10.0)
-    assert sched.due(0.0) == list(FAST_REGISTERS + SLOW_REGISTERS)
+def test_scheduler_polls_each_group_at_its_own_cadence_without_bursts():
+    sched = PollScheduler(poll_groups(1.0, 10.0, 60.0))
+    everything = list(MEASUREMENT_REGISTERS + STATUS_REGISTERS + CONFIG_REGISTERS)
+    assert sched.due(0.0) == everything
     assert sched.due(0.5) == []
     assert sched.seconds_until_due(0.5) == pytest.approx(0.5)
-    assert sched.due(1.0) == list(FAST_REGISTERS)
-    assert sched.due(60.0) == list(FAST_REGISTERS + SLOW_REGISTERS)  # after a stall: once
-    assert sched.due(60.5) == []
+    assert sched.due(1.0) == list(MEASUREMENT_REGISTERS)
+    assert sched.due(10.0) == list(MEASUREMENT_REGISTERS + STATUS_REGISTERS)
+    assert sched.due(60.0) == everything
+    assert sched.due(200.0) == everything  # after a stall: once, not a burst per missed period
+    assert sched.due(200.5) == []
+    assert sched.seconds_until_due(200.5) == pytest.approx(0.5)
     sched.unsupported.update({"READ_FAN_SPEED_1", "READ_FAN_SPEED_2"})
-    assert "READ_FAN_SPEED_1" not in sched.due(70.0)
-    assert sched.requests_per_second() == pytest.approx(8 / 1.0 + 6 / 10.0)
+    assert "READ_FAN_SPEED_1" not in sched.due(210.0)
+    assert sched.requests_per_second() == pytest.approx(2 / 1.0 + 10 / 10.0 + 2 / 60.0)
+
+
+def test_default_schedule_polls_every_register_the_state_needs_and_nothing_twice():
+    from services.bic_gateway.registers import resolve
+
+    registers = MEASUREMENT_REGISTERS + STATUS_REGISTERS + CONFIG_REGISTERS
+    assert len(set(registers)) == len(registers)
+    for name in registers:
+        resolve(name)  # every name is in the register table
+    # what the state payload and the setpoint path read from the cache
+    for needed in ("READ_VOUT", "READ_IOUT", "FAULT_STATUS", "SYSTEM_STATUS", "VOUT_SET",
+                   "IOUT_SET", "REVERSE_VOUT_SET", "REVERSE_IOUT_SET", "DIRECTION_CTRL",
+                   "OPERATION", "SYSTEM_CONFIG", "BIDIRECTIONAL_CONFIG"):  # fmt: skip
+        assert needed in registers
 
 
 def test_availability_goes_offline_after_n_failures_and_back_on_an_answer():
