@@ -41,6 +41,8 @@ PUBLISH_RULES = [
     ("bic-gateway", "canbridge/bic-gateway/status", True),
     ("bic-gateway", "canbridge/vehicle/leaf/soc", False),
     ("charge-controller", "canbridge/bic/0/set/power", True),
+    # no all-units command topic exists: refused, not silently dropped by the gateway
+    ("charge-controller", "canbridge/bic/set/power", False),
     ("charge-controller", "canbridge/charge-controller/status", True),
     ("charge-controller", "wican/84f703406f75/can/tx", False),
     ("charge-controller", "canbridge/vehicle/leaf/soc", False),
