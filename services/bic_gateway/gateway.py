@@ -30,7 +30,7 @@ from .ledger_store import StateStore
 from .limits import RangePolicy, SetpointRejected
 from .models import UnknownModel
 from .provisioning import provision
-from .scheduler import PollScheduler
+from .scheduler import PollScheduler, poll_groups
 from .setpoint import BatteryWindow, CurrentLimits, SetpointPlan, plan_setpoint
 from .setpoint_request import (
     SetpointRequest,
@@ -136,7 +136,13 @@ class Gateway:
                 driver,
                 UnitTopics(settings.base_topic, address),
                 Availability(timing.offline_after_failures),
-                PollScheduler(timing.poll_interval_s, timing.slow_poll_interval_s),
+                PollScheduler(
+                    poll_groups(
+                        timing.poll_interval_s,
+                        timing.slow_poll_interval_s,
+                        timing.config_poll_interval_s,
+                    )
+                ),
                 Watchdog(settings.watchdog.timeout_s, last_refresh=now),
                 faults,
                 EnergyCounter(max_gap_s=max(5 * timing.poll_interval_s, 10.0)),
@@ -440,8 +446,15 @@ class Gateway:
             )
             return
         battery_v = driver.values.get("READ_VOUT")
+        if not battery_v:  # e.g. the first setpoint arrives before the first poll round
+            try:
+                battery_v = driver.read("READ_VOUT")
+            except NoResponse:
+                battery_v = None
         if not battery_v:
-            self._error(unit, name, "battery voltage not known yet", request.value)
+            self._error(
+                unit, name, "battery voltage not known (unit did not answer)", request.value
+            )
             return
         try:
             if self.settings.range_policy == "reject":

@@ -1,0 +1,64 @@
+"""The gateway on a USB adapter (slcan), as configured for a CANable: the real gateway process
+opens a pseudo-terminal that speaks LAWICEL like the adapter, with the simulator behind it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import can
+import pytest
+from bic_stack import gateway_env, json_where, payload
+from slcan_adapter import SlcanAdapter
+
+from services.bic_gateway.models import identify
+from services.sim.bic.bus_loop import SimBusLoop
+from services.sim.bic.device import SimulatedBic
+
+pytestmark = pytest.mark.integration
+
+BASE = "canbridge/bic/0"
+
+
+@pytest.fixture
+def adapter_with_unit():
+    channel = f"slcan-test-{uuid.uuid4().hex}"
+    unit = SimulatedBic.create(0, identify("BIC-2200-48"))
+    sim_bus = can.Bus(interface="virtual", channel=channel)
+    loop = SimBusLoop(sim_bus, [unit]).start()
+    adapter = SlcanAdapter(channel)
+    yield adapter, unit, loop
+    adapter.close()
+    loop.stop()
+    sim_bus.shutdown()
+
+
+def test_gateway_drives_a_unit_through_an_slcan_adapter(
+    adapter_with_unit, probe, service, tmp_path
+):
+    adapter, unit, loop = adapter_with_unit
+    watcher = probe("admin")
+    watcher.subscribe(f"{BASE}/#")
+    bus = {"CANBRIDGE_CAN__INTERFACE": "slcan", "CANBRIDGE_CAN__CHANNEL": adapter.path}
+    gateway = service(["-m", "services.bic_gateway"], "bic-gateway", gateway_env(bus, tmp_path))
+
+    info = payload(watcher.wait_for(f"{BASE}/info"))
+    assert info["model"] == "BIC-2200-48" and info["serial"] == unit.serial
+    watcher.wait_for(f"{BASE}/availability", "online")
+    # the configured 250 kbit/s, set while the channel is closed, then opened
+    commands = adapter.commands
+    assert "S5" in commands and commands.index("C") < commands.index("S5") < commands.index("O")
+
+    controller = probe("charge-controller")
+    controller.publish(f"{BASE}/set/current", json.dumps({"value": 3.5}))
+    sp = payload(watcher.wait_for(f"{BASE}/setpoint", where=json_where(current_a=3.5)))
+    assert "IOUT_SET" in sp["written"] and sp["registers"]["IOUT_SET"] == 3.5
+    with loop.lock:
+        assert unit.registers["IOUT_SET"] == 350  # 0.01 A per bit, written through the adapter
+    state = payload(watcher.wait_for(f"{BASE}/state", where=lambda m: payload(m)["current"] > 1))
+    assert 48 < state["voltage"] < 54
+
+    assert gateway.terminate() == 0
+    with loop.lock:  # stopping idles the unit through the adapter too
+        assert unit.registers["IOUT_SET"] < 350
+    assert adapter.frames_from_host > 20
