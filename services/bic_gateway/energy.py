@@ -4,7 +4,7 @@ Trapezoidal rule between consecutive samples; a segment that crosses zero is spl
 crossing, so charging and discharging never cancel out. A gap longer than `max_gap_s` (the
 unit did not answer, the gateway was busy) is not integrated: the energy of that time is
 unknown, and the counters rather under-count than guess.
-The counters start from 0 with the gateway (HA's `total_increasing` takes that as a new cycle).
+The gateway keeps the totals in its state file, so they continue across restarts.
 """
 
 from __future__ import annotations

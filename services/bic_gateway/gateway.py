@@ -26,7 +26,7 @@ from .availability import OFFLINE, Availability
 from .commands import COMMANDS, CommandError, run_command
 from .energy import EnergyCounter
 from .flags import system_status_problems
-from .ledger_store import StateStore
+from .ledger_store import ENERGY_SAVE_INTERVAL_S, StateStore
 from .limits import RangePolicy, SetpointRejected
 from .models import UnknownModel
 from .provisioning import provision
@@ -117,6 +117,7 @@ class Gateway:
         self._thread = threading.Thread(target=self._run, name="bic-bus", daemon=True)
         self._lock = threading.Lock()
         now = clock()
+        self._energy_saved_at = now
         timing = settings.timing
         wear = WearPolicy(settings.wear.min_interval_s, settings.wear.budget)
         self.units: dict[int, UnitRuntime] = {}
@@ -145,7 +146,11 @@ class Gateway:
                 ),
                 Watchdog(settings.watchdog.timeout_s, last_refresh=now),
                 faults,
-                EnergyCounter(max_gap_s=max(5 * timing.poll_interval_s, 10.0)),
+                EnergyCounter(
+                    max_gap_s=max(5 * timing.poll_interval_s, 10.0),
+                    charged_kwh=record.charged_kwh,
+                    discharged_kwh=record.discharged_kwh,
+                ),
             )
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -173,7 +178,15 @@ class Gateway:
                 except Exception:  # the bus may be gone; still announce offline
                     log.exception("safe_idle_on_stop_failed", unit=unit.driver.address)
             self._publish(unit.topics.availability, OFFLINE, retain=True)
+        try:
+            self._save_state()  # the energy counters since the last save
+        except OSError:
+            log.exception("state_save_on_stop_failed", path=str(self.store.path))
         self.transport.close()
+
+    def _save_state(self) -> None:
+        self.store.save()
+        self._energy_saved_at = self.clock()
 
     # --- MQTT handlers (network thread: parse, then enqueue) -----------------------------------
     def on_controller_status(self, msg: mqtt.MQTTMessage) -> None:
@@ -297,12 +310,16 @@ class Gateway:
         state = state_payload(driver.values, self.settings.battery.efficiency, iso_now())
         self._publish(unit.topics.state, state, retain=True)
         unit.energy.add(self.clock(), state["dc_power"])
+        driver.record.charged_kwh = unit.energy.charged_kwh
+        driver.record.discharged_kwh = unit.energy.discharged_kwh
+        if self.clock() - self._energy_saved_at >= ENERGY_SAVE_INTERVAL_S:
+            self._save_state()
         for suffix, value in {**plain_values(state), **unit.energy.values()}.items():
             self._publish(f"{unit.topics.root}/{suffix}", value, retain=True, qos=0)
         fault_raw = driver.raw.get("FAULT_STATUS")
         if fault_raw is not None and unit.faults.update(fault_raw):
             driver.record.fault_counts = dict(unit.faults.counts)
-            self.store.save()
+            self._save_state()
             self._publish(unit.topics.fault, unit.faults.payload(fault_raw, iso_now()), retain=True)
         status_raw = driver.raw.get("SYSTEM_STATUS")
         if status_raw is not None and "eeprom_error" in system_status_problems(status_raw):

@@ -1,7 +1,10 @@
-"""Persistence of per-unit write ledgers and fault counters in one JSON state file.
+"""Persistence of per-unit write ledgers, fault counters and energy counters in one JSON file.
 
 Written atomically (temp file + rename) after every write, so a crash never loses more than the
-write in flight and never leaves a half-written file. An unreadable file is moved aside (kept for
+write in flight and never leaves a half-written file. The energy counters change every poll;
+they ride along with those saves and are saved at least every ``ENERGY_SAVE_INTERVAL_S`` and on
+stop, so a crash loses at most that much counted energy (and an SD card is not written every
+second). An unreadable file is moved aside (kept for
 inspection) and counting starts again from zero, loudly.
 """
 
@@ -22,6 +25,7 @@ from .wear import LedgerFormatError, WriteLedger
 log = structlog.get_logger("bic_gateway.state")
 
 STATE_FORMAT_VERSION = 1
+ENERGY_SAVE_INTERVAL_S = 300.0
 
 
 @dataclass
@@ -29,12 +33,15 @@ class UnitRecord:
     ledger: WriteLedger = field(default_factory=WriteLedger)
     fault_counts: dict[str, int] = field(default_factory=dict)
     eep_off_supported: bool | None = None  # learned by provisioning (write-and-read-back)
+    charged_kwh: float = 0.0
+    discharged_kwh: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ledger": self.ledger.to_json(),
             "fault_counts": dict(self.fault_counts),
             "eep_off_supported": self.eep_off_supported,
+            "energy_kwh": {"charged": self.charged_kwh, "discharged": self.discharged_kwh},
         }
 
     @classmethod
@@ -45,7 +52,19 @@ class UnitRecord:
         supported = data.get("eep_off_supported")
         if supported is not None and not isinstance(supported, bool):
             raise LedgerFormatError("eep_off_supported must be a bool or null")
-        return cls(WriteLedger.from_json(data.get("ledger", {})), dict(counts), supported)
+        energy = data.get("energy_kwh", {})  # absent in files written before the counters
+        if not isinstance(energy, dict) or not all(
+            isinstance(energy.get(k, 0.0), int | float) and energy.get(k, 0.0) >= 0
+            for k in ("charged", "discharged")
+        ):
+            raise LedgerFormatError("energy_kwh must hold non-negative charged/discharged numbers")
+        return cls(
+            WriteLedger.from_json(data.get("ledger", {})),
+            dict(counts),
+            supported,
+            float(energy.get("charged", 0.0)),
+            float(energy.get("discharged", 0.0)),
+        )
 
 
 class StateStore:

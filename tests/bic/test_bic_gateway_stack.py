@@ -165,13 +165,20 @@ def test_write_counters_persist_across_a_gateway_restart(stack, probe, service, 
     watcher.wait_for(f"{BASE}/reply", where=json_where(id="a", ok=True))
     wear = payload(watcher.wait_for(f"{BASE}/wear", where=lambda m: payload(m)["writes"]))
     assert wear["writes"] == {"IOUT_SET": 1}
+    # the simulated battery discharges a little at idle: let some energy be counted
+    counted = watcher.wait_for(f"{BASE}/energy_discharged", where=lambda m: float(m.text) > 0)
     assert gateway.terminate() == 0
+    before = float(watcher.received(f"{BASE}/energy_discharged")[-1].text)
+    assert before >= float(counted.text) > 0
     watcher.clear()
     from bic_stack import gateway_env
 
     service(["-m", "services.bic_gateway"], "bic-gateway", gateway_env(bus, tmp_path))
     watcher.wait_for(f"{BASE}/availability", "online")
     restored = payload(watcher.wait_for(f"{BASE}/wear"))
+    # the energy counters continue from where they stopped (not from 0)
+    resumed = watcher.wait_for(f"{BASE}/energy_discharged")
+    assert float(resumed.text) >= before
     # the shutdown idle wrote IOUT_SET back to the minimum: two writes survive the restart
     assert restored["writes"]["IOUT_SET"] == 2
     cli.publish(f"{BASE}/set/cmd", json.dumps({"id": "b", "cmd": "ccset", "value": 8}))

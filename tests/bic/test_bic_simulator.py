@@ -4,6 +4,7 @@ gateway's transport against it over python-can's in-process virtual bus."""
 from __future__ import annotations
 
 import itertools
+import json
 import time
 
 import can
@@ -166,6 +167,25 @@ def test_driver_identifies_writes_reads_back_and_persists(virtual_bus, tmp_path)
     again = StateStore(tmp_path / "state.json").load()
     assert again.unit(0).ledger.writes == {"IOUT_SET": 1}
     assert again.unit(0).ledger.device == "240215000000"
+
+
+def test_energy_counters_round_trip_and_older_state_files_start_them_at_zero(tmp_path):
+    path = tmp_path / "state.json"
+    store = StateStore(path).load()
+    store.unit(0).charged_kwh, store.unit(0).discharged_kwh = 1.25, 0.5
+    store.save()
+    again = StateStore(path).load().unit(0)
+    assert (again.charged_kwh, again.discharged_kwh) == (1.25, 0.5)
+    data = json.loads(path.read_text())
+    data["units"]["0"]["fault_counts"] = {"otp": 2}
+    del data["units"]["0"]["energy_kwh"]  # as written before the energy counters existed
+    path.write_text(json.dumps(data))
+    old = StateStore(path).load().unit(0)
+    assert (old.charged_kwh, old.discharged_kwh, old.fault_counts) == (0.0, 0.0, {"otp": 2})
+    data["units"]["0"]["energy_kwh"] = {"charged": -1}
+    path.write_text(json.dumps(data))
+    assert StateStore(path).load().units == {}  # refused (moved aside), not trusted
+    assert (tmp_path / "state.json.corrupt").exists()
 
 
 def test_corrupt_state_file_is_moved_aside(tmp_path):
