@@ -10,14 +10,14 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml constraints.txt README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY mosquitto ./mosquitto
 # the CC BY 4.0 load/PV traces the meter simulator replays (credits inside)
 COPY bench/__init__.py ./bench/__init__.py
 COPY bench/data ./bench/data
-RUN pip install --editable . \
+RUN pip install --constraint constraints.txt --editable . \
  && useradd --system --uid 10001 --user-group --no-create-home canbridge \
  && install -d -o 10001 -g 10001 /data
 

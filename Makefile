@@ -10,7 +10,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compos
 APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq \
 	&& DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
-.PHONY: test lint deps mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic clean
+.PHONY: test lint deps lock mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic clean
 
 test: deps mosquitto chromium lint
 	$(PY) -m pytest -q
@@ -19,13 +19,21 @@ lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# The virtualenv from the pinned dependencies in pyproject.toml (re-made when it changes).
+# The virtualenv from the pinned dependencies in pyproject.toml and constraints.txt (their
+# dependencies, pinned too); re-made when either changes.
 deps: $(STAMP)
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
+
+# After changing a pin in pyproject.toml: resolve afresh and pin the whole set again.
+lock:
+	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet -e '.[dev]'
+	{ sed -n '1,3p' constraints.txt; $(VENV)-lock/bin/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf $(VENV)-lock
 
 # The tests start a real broker: install Debian's mosquitto when it is missing.
 mosquitto:
