@@ -140,6 +140,8 @@ def over_can(
             raise CommandError(f"unit {unit} does not answer: {exc}") from None
         return run_command(driver, name, value, provision=do_provision)
     finally:
+        if store.dirty:
+            store.save()  # counts of EEP_OFF writes (EEPROM writes are saved at once)
         transport.close()
 
 

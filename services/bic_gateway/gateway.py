@@ -26,7 +26,7 @@ from .availability import OFFLINE, Availability
 from .commands import COMMANDS, CommandError, run_command
 from .energy import EnergyCounter
 from .flags import system_status_problems
-from .ledger_store import ENERGY_SAVE_INTERVAL_S, StateStore
+from .ledger_store import SAVE_INTERVAL_S, StateStore
 from .limits import RangePolicy, SetpointRejected
 from .models import UnknownModel
 from .provisioning import provision
@@ -117,7 +117,7 @@ class Gateway:
         self._thread = threading.Thread(target=self._run, name="bic-bus", daemon=True)
         self._lock = threading.Lock()
         now = clock()
-        self._energy_saved_at = now
+        self._saved_at = now
         timing = settings.timing
         wear = WearPolicy(settings.wear.min_interval_s, settings.wear.budget)
         self.units: dict[int, UnitRuntime] = {}
@@ -179,14 +179,14 @@ class Gateway:
                     log.exception("safe_idle_on_stop_failed", unit=unit.driver.address)
             self._publish(unit.topics.availability, OFFLINE, retain=True)
         try:
-            self._save_state()  # the energy counters since the last save
+            self._save_state()  # energy and EEP_OFF write counts since the last save
         except OSError:
             log.exception("state_save_on_stop_failed", path=str(self.store.path))
         self.transport.close()
 
     def _save_state(self) -> None:
         self.store.save()
-        self._energy_saved_at = self.clock()
+        self._saved_at = self.clock()
 
     # --- MQTT handlers (network thread: parse, then enqueue) -----------------------------------
     def on_controller_status(self, msg: mqtt.MQTTMessage) -> None:
@@ -312,7 +312,8 @@ class Gateway:
         unit.energy.add(self.clock(), state["dc_power"])
         driver.record.charged_kwh = unit.energy.charged_kwh
         driver.record.discharged_kwh = unit.energy.discharged_kwh
-        if self.clock() - self._energy_saved_at >= ENERGY_SAVE_INTERVAL_S:
+        self.store.dirty = True
+        if self.clock() - self._saved_at >= SAVE_INTERVAL_S:
             self._save_state()
         for suffix, value in {**plain_values(state), **unit.energy.values()}.items():
             self._publish(f"{unit.topics.root}/{suffix}", value, retain=True, qos=0)

@@ -1,10 +1,11 @@
 """Persistence of per-unit write ledgers, fault counters and energy counters in one JSON file.
 
-Written atomically (temp file + rename) after every write, so a crash never loses more than the
-write in flight and never leaves a half-written file. The energy counters change every poll;
-they ride along with those saves and are saved at least every ``ENERGY_SAVE_INTERVAL_S`` and on
-stop, so a crash loses at most that much counted energy (and an SD card is not written every
-second). An unreadable file is moved aside (kept for
+Written atomically (temp file + rename) and durably (fsync) at once after every write that wears
+the EEPROM, so a crash never loses one of those and never leaves a half-written file. What
+changes often and wears nothing (writes under EEP_OFF, several a minute with a control loop; the
+energy counters, every poll) is saved with the next such save, at least every
+``SAVE_INTERVAL_S`` and on stop: a crash loses at most that much of it, and an SD card is not
+written every few seconds. An unreadable file is moved aside (kept for
 inspection) and counting starts again from zero, loudly.
 """
 
@@ -25,7 +26,7 @@ from .wear import LedgerFormatError, WriteLedger
 log = structlog.get_logger("bic_gateway.state")
 
 STATE_FORMAT_VERSION = 1
-ENERGY_SAVE_INTERVAL_S = 300.0
+SAVE_INTERVAL_S = 300.0
 
 
 @dataclass
@@ -71,6 +72,7 @@ class StateStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.units: dict[int, UnitRecord] = {}
+        self.dirty = False  # changes not yet on disk (see the module docstring)
 
     def load(self) -> StateStore:
         try:
@@ -109,3 +111,4 @@ class StateStore:
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True), durable=True)
+        self.dirty = False

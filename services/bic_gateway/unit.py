@@ -276,8 +276,10 @@ class UnitDriver:
         assert decision.raw is not None
         for attempt in (1, 2) if retry else (1,):
             self.transport.write(self.address, register, decision.raw)
-            self.record.ledger.record_write(register, self.wall_clock(), self.eep_off)
-            self._persist()
+            if self.record.ledger.record_write(register, self.wall_clock(), self.eep_off):
+                self._persist()  # the wear budget must survive a crash
+            elif self.store is not None:
+                self.store.dirty = True  # a volatile (EEP_OFF) write: saved with the next save
             log.info(
                 "register_written",
                 unit=self.address,

@@ -64,12 +64,15 @@ class WriteLedger:
     last_eeprom_write: dict[str, float] = field(default_factory=dict)  # time of last such write
     device: str | None = None  # e.g. the serial number, so a swapped unit is noticed
 
-    def record_write(self, ref: RegisterRef, now: float, eep_off: bool) -> None:
+    def record_write(self, ref: RegisterRef, now: float, eep_off: bool) -> bool:
+        """Count one write; True if it wore the EEPROM (the caller must persist that at once)."""
         name = resolve(ref).name
         self.writes[name] = self.writes.get(name, 0) + 1
         if wears_eeprom(name, eep_off):
             self.eeprom_writes[name] = self.eeprom_writes.get(name, 0) + 1
             self.last_eeprom_write[name] = now
+            return True
+        return False
 
     @property
     def eeprom_total(self) -> int:

@@ -59,13 +59,13 @@ def test_wears_eeprom(register, eep_off, expected):
 
 def test_ledger_counts_all_writes_and_eeprom_writes_separately():
     ledger = WriteLedger()
-    ledger.record_write("IOUT_SET", T0, eep_off=True)
+    assert ledger.record_write("IOUT_SET", T0, eep_off=True) is False  # volatile under EEP_OFF
     ledger.record_write("IOUT_SET", T0 + 1, eep_off=True)
-    ledger.record_write(0x0100, T0 + 2, eep_off=True)  # by code: DIRECTION_CTRL
+    assert ledger.record_write(0x0100, T0 + 2, eep_off=True) is True  # by code: DIRECTION_CTRL
     assert ledger.writes == {"IOUT_SET": 2, "DIRECTION_CTRL": 1}
     assert ledger.eeprom_writes == {"DIRECTION_CTRL": 1}
     assert ledger.last_eeprom_write == {"DIRECTION_CTRL": T0 + 2}
-    ledger.record_write("IOUT_SET", T0 + 3, eep_off=False)
+    assert ledger.record_write("IOUT_SET", T0 + 3, eep_off=False) is True
     assert ledger.eeprom_writes == {"DIRECTION_CTRL": 1, "IOUT_SET": 1}
     assert ledger.eeprom_total == 2
 
