@@ -301,7 +301,12 @@ class Gateway:
         log.info("unit_availability", unit=unit.driver.address, state=changed)
         self._publish(unit.topics.availability, changed, retain=True)
         if changed == OFFLINE:
-            unit.identified = False  # re-identify when it answers again (may be power-cycled)
+            # It may come back power-cycled, holding its boot values: re-identify, and forget the
+            # cached registers so read-compare cannot skip a write the unit now needs, and read
+            # every group at once instead of when it would have been due.
+            unit.identified = False
+            unit.driver.forget()
+            unit.scheduler.reset()
             unit.energy.pause()
             unit.pending_reads.clear()
 

@@ -67,6 +67,10 @@ class PollScheduler:
                 )
         return [r for r in registers if r not in self.unsupported]
 
+    def reset(self) -> None:
+        """Every group due at once (a unit that comes back may have been power-cycled)."""
+        self._next.clear()
+
     def seconds_until_due(self, now: float) -> float:
         upcoming = [self._next.get(g.name, float("-inf")) for g in self.groups]
         return max(0.0, min(upcoming) - now)

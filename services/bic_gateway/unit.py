@@ -188,6 +188,11 @@ class UnitDriver:
         )
         return self.info
 
+    def forget(self) -> None:
+        """Drop every cached register value (the unit may have restarted with other values)."""
+        self.raw.clear()
+        self.values.clear()
+
     # --- derived state -----------------------------------------------------------------------
     @property
     def model(self) -> DeviceModel:

@@ -81,6 +81,9 @@ def test_scheduler_polls_each_group_at_its_own_cadence_without_bursts():
     assert sched.seconds_until_due(200.5) == pytest.approx(0.5)
     sched.unsupported.update({"READ_FAN_SPEED_1", "READ_FAN_SPEED_2"})
     assert "READ_FAN_SPEED_1" not in sched.due(210.0)
+    assert sched.due(210.5) == []
+    sched.reset()  # the unit came back: everything at once
+    assert set(sched.due(210.5)) == set(everything) - {"READ_FAN_SPEED_1", "READ_FAN_SPEED_2"}
     assert sched.requests_per_second() == pytest.approx(2 / 1.0 + 10 / 10.0 + 2 / 60.0)
 
 

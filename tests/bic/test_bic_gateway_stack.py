@@ -148,6 +148,27 @@ def test_a_unit_that_stops_answering_turns_offline_and_comes_back(stack, probe):
     watcher.wait_for(f"{BASE}/info")  # re-identified after coming back
 
 
+def test_a_power_cycled_unit_gets_its_setpoint_again_not_a_skip(stack, probe):
+    """After a re-power the unit holds its boot values (charge direction, minimum current): the
+    gateway must not skip the controller's unchanged setpoint on the strength of stale values."""
+    slow = {"CANBRIDGE_TIMING__SLOW_POLL_INTERVAL_S": "600", "CANBRIDGE_WEAR__MIN_INTERVAL_S": "0"}
+    watcher, _bus, _procs = stack(gateway=slow)
+    controller, sim_admin = probe("charge-controller"), probe("admin")
+    controller.publish(f"{BASE}/set/power", "-600")
+    watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="discharge"))
+    watcher.clear()
+    sim_admin.publish(f"{SIM}/set/mute", "1")
+    watcher.wait_for(f"{BASE}/availability", "offline")
+    sim_admin.publish(f"{SIM}/set/power_cycle", "1")  # same publisher: handled before unmute
+    watcher.clear()
+    sim_admin.publish(f"{SIM}/set/mute", "0")
+    watcher.wait_for(f"{BASE}/info")
+    controller.publish(f"{BASE}/set/power", "-600")
+    sp = payload(watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="discharge")))
+    assert "DIRECTION_CTRL" in sp["written"] and "REVERSE_IOUT_SET" in sp["written"]
+    watcher.wait_for(f"{SIM}/state", where=lambda m: payload(m)["current"] < -5)
+
+
 def test_shutdown_idles_the_unit_and_announces_offline(stack, probe):
     watcher, _bus, (_sim, gateway) = stack()
     probe("charge-controller").publish(f"{BASE}/set/power", "-600")
