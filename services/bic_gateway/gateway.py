@@ -83,6 +83,7 @@ class UnitRuntime:
     pending_plan: SetpointPlan | None = None  # writes deferred by the wear guard
     plan_safety: bool = False
     latest_request: tuple[SetpointRequest, str] | None = None
+    not_answering: str | None = None  # why identification last failed (logged once per reason)
 
 
 class Gateway:
@@ -389,8 +390,16 @@ class Gateway:
         driver = unit.driver
         try:
             info = driver.identify()
-        except NoResponse:
+        except NoResponse as exc:
             unit.next_identify = self.clock() + self.settings.timing.poll_interval_s
+            if str(exc) != unit.not_answering:  # once per cause, not every second
+                unit.not_answering = str(exc)
+                log.warning(
+                    "unit_not_answering",
+                    unit=driver.address,
+                    error=str(exc),
+                    retry_every_s=self.settings.timing.poll_interval_s,
+                )
             self._set_availability(unit, unit.availability.failed())
             return
         except UnknownModel as exc:
@@ -398,6 +407,7 @@ class Gateway:
             self._error(unit, "identify", str(exc))
             return
         unit.identified = True
+        unit.not_answering = None
         if not info.fans_supported:
             unit.scheduler.unsupported.update(FAN_REGISTERS)
         log.info(
@@ -428,8 +438,8 @@ class Gateway:
         name = unit.pending_reads.pop(0)
         try:
             unit.driver.read(name)
-        except NoResponse:
-            log.info("poll_unanswered", unit=unit.driver.address, register=name)
+        except NoResponse as exc:
+            log.info("poll_unanswered", unit=unit.driver.address, register=name, error=str(exc))
             unit.pending_reads.clear()
             self._set_availability(unit, unit.availability.failed())
             return
@@ -500,7 +510,12 @@ class Gateway:
     def _apply_plan(
         self, unit: UnitRuntime, plan: SetpointPlan, *, safety: bool, source: str, **extra: Any
     ) -> None:
-        results = unit.driver.apply(plan.register_values(), safety=safety)
+        try:
+            results = unit.driver.apply(plan.register_values(), safety=safety)
+        except NoResponse as exc:  # a read before or after a write, or the interface refused
+            self._error(unit, source, f"not applied: {exc}")
+            self._set_availability(unit, unit.availability.failed())
+            return
         deferred = [r.decision.register for r in results if r.decision.action is Action.DEFER]
         failed = [r for r in results if r.error or r.decision.action is Action.REJECT]
         unit.pending_plan = plan if deferred else None
@@ -541,7 +556,12 @@ class Gateway:
     def _operation(self, unit: UnitRuntime, value: int) -> None:
         if not self._ready(unit, SET_STATE):
             return
-        result = unit.driver.write("OPERATION", value, explicit=True)
+        try:
+            result = unit.driver.write("OPERATION", value, explicit=True)
+        except NoResponse as exc:
+            self._error(unit, SET_STATE, f"not applied: {exc}", value)
+            self._set_availability(unit, unit.availability.failed())
+            return
         if not result.ok:
             self._error(unit, SET_STATE, result.error or result.decision.reason, value)
         self._publish_wear(unit)

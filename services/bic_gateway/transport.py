@@ -38,6 +38,17 @@ class NoResponse(TimeoutError):
     """The unit did not answer a read within timeout and retries."""
 
 
+class BusError(NoResponse):
+    """The CAN interface refused to send or receive (interface down, or its transmit queue is
+    full because no other node acknowledges frames). To the caller the unit does not answer."""
+
+
+BUS_ERROR_HINT = (
+    "is the interface up (ip link), and is another node acknowledging frames "
+    "(unit powered, bus terminated, same bitrate)?"
+)
+
+
 @dataclass
 class TransportStats:
     requests: int = 0
@@ -45,6 +56,7 @@ class TransportStats:
     responses: int = 0
     timeouts: int = 0
     dropped_frames: int = 0
+    bus_errors: int = 0  # the interface refused a send or a receive
     bytes_on_bus: int = 0  # payload bytes of frames sent and received (for bus load)
 
 
@@ -82,22 +94,33 @@ class CanTransport:
     def _send(self, address: int | None, arbitration_id: int, data: bytes) -> None:
         self._wait_turn(address)
         msg = can.Message(arbitration_id=arbitration_id, data=data, is_extended_id=True)
-        self.bus.send(msg)
+        try:
+            self.bus.send(msg)
+        except can.CanError as exc:
+            self.stats.bus_errors += 1
+            raise BusError(f"CAN interface refused a frame ({exc}); {BUS_ERROR_HINT}") from exc
         self.pacer.sent(address, self.clock())
         self.stats.bytes_on_bus += len(data)
         if self.on_frame_sent is not None:
             self.on_frame_sent(msg)
 
+    def _recv(self, timeout: float) -> can.Message | None:
+        try:
+            return self.bus.recv(timeout)
+        except can.CanError as exc:
+            self.stats.bus_errors += 1
+            raise BusError(f"CAN interface failed to receive ({exc}); {BUS_ERROR_HINT}") from exc
+
     def _drain(self) -> None:
         """Drop frames that arrived while nobody asked (late answers to timed-out requests)."""
-        while (stale := self.bus.recv(0)) is not None:
+        while (stale := self._recv(0)) is not None:
             self.stats.dropped_frames += 1
             log.debug("stale_frame_dropped", id=f"{stale.arbitration_id:08X}")
 
     def _await(self, register: Register, address: int) -> Response | None:
         deadline = self.clock() + self.timeout_s
         while (remaining := deadline - self.clock()) > 0:
-            msg = self.bus.recv(remaining)
+            msg = self._recv(remaining)
             if msg is None:
                 break
             if not msg.is_extended_id:
@@ -123,7 +146,8 @@ class CanTransport:
         return None
 
     def read(self, address: int, ref: RegisterRef) -> Response:
-        """Read one register; raises NoResponse after 1 + ``retries`` unanswered requests."""
+        """Read one register; raises NoResponse after 1 + ``retries`` unanswered requests, and
+        BusError (a NoResponse) at once when the interface refuses: retrying cannot help."""
         register = resolve(ref)
         frame = read_request(address, register, self.ids)
         with self._lock:
