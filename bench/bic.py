@@ -36,7 +36,7 @@ import can
 import paho.mqtt.client as mqtt
 
 from services.bic_gateway.can_bus import id_filter
-from services.bic_gateway.scheduler import PollScheduler, poll_groups
+from services.bic_gateway.scheduler import PollScheduler
 from services.bic_gateway.settings import TimingSettings
 from services.broker_setup.local_broker import LocalBroker
 
@@ -254,11 +254,7 @@ def run(samples: int, quiet_s: float) -> dict:
         broker.stop()
         shutil.rmtree(broker.root, ignore_errors=True)
     timing = TimingSettings()
-    schedule = PollScheduler(
-        poll_groups(
-            timing.poll_interval_s, timing.slow_poll_interval_s, timing.config_poll_interval_s
-        )
-    )
+    schedule = PollScheduler(timing.poll_groups())
     return {
         "setup": {
             "transport": "udp_multicast (simulated bus), real mosquitto",

@@ -30,7 +30,7 @@ from .ledger_store import SAVE_INTERVAL_S, StateStore
 from .limits import RangePolicy, SetpointRejected
 from .models import UnknownModel
 from .provisioning import provision
-from .scheduler import PollScheduler, poll_groups
+from .scheduler import PollScheduler
 from .setpoint import BatteryWindow, CurrentLimits, SetpointPlan, plan_setpoint
 from .setpoint_request import (
     SetpointRequest,
@@ -138,13 +138,7 @@ class Gateway:
                 driver,
                 UnitTopics(settings.base_topic, address),
                 Availability(timing.offline_after_failures),
-                PollScheduler(
-                    poll_groups(
-                        timing.poll_interval_s,
-                        timing.slow_poll_interval_s,
-                        timing.config_poll_interval_s,
-                    )
-                ),
+                PollScheduler(timing.poll_groups()),
                 Watchdog(settings.watchdog.timeout_s, last_refresh=now),
                 faults,
                 EnergyCounter(
@@ -513,8 +507,7 @@ class Gateway:
         try:
             results = unit.driver.apply(plan.register_values(), safety=safety)
         except NoResponse as exc:  # a read before or after a write, or the interface refused
-            self._error(unit, source, f"not applied: {exc}")
-            self._set_availability(unit, unit.availability.failed())
+            self._not_applied(unit, source, exc)
             return
         deferred = [r.decision.register for r in results if r.decision.action is Action.DEFER]
         failed = [r for r in results if r.error or r.decision.action is Action.REJECT]
@@ -540,6 +533,13 @@ class Gateway:
             **extra,
         )
 
+    def _not_applied(
+        self, unit: UnitRuntime, command: str, exc: NoResponse, value: Any = None
+    ) -> None:
+        """A command the unit did not take: say so, and count it as an unanswered exchange."""
+        self._error(unit, command, f"not applied: {exc}", value)
+        self._set_availability(unit, unit.availability.failed())
+
     def _safe_idle(self, unit: UnitRuntime, reason: str) -> None:
         log.warning("safe_idle", unit=unit.driver.address, reason=reason)
         if not unit.identified:
@@ -559,8 +559,7 @@ class Gateway:
         try:
             result = unit.driver.write("OPERATION", value, explicit=True)
         except NoResponse as exc:
-            self._error(unit, SET_STATE, f"not applied: {exc}", value)
-            self._set_availability(unit, unit.availability.failed())
+            self._not_applied(unit, SET_STATE, exc, value)
             return
         if not result.ok:
             self._error(unit, SET_STATE, result.error or result.decision.reason, value)

@@ -54,17 +54,17 @@ class UnitRecord:
         if supported is not None and not isinstance(supported, bool):
             raise LedgerFormatError("eep_off_supported must be a bool or null")
         energy = data.get("energy_kwh", {})  # absent in files written before the counters
-        if not isinstance(energy, dict) or not all(
-            isinstance(energy.get(k, 0.0), int | float) and energy.get(k, 0.0) >= 0
-            for k in ("charged", "discharged")
-        ):
+        if not isinstance(energy, dict):
+            raise LedgerFormatError("energy_kwh must be an object")
+        kwh = [energy.get(k, 0.0) for k in ("charged", "discharged")]
+        if not all(isinstance(v, int | float) and v >= 0 for v in kwh):
             raise LedgerFormatError("energy_kwh must hold non-negative charged/discharged numbers")
         return cls(
             WriteLedger.from_json(data.get("ledger", {})),
             dict(counts),
             supported,
-            float(energy.get("charged", 0.0)),
-            float(energy.get("discharged", 0.0)),
+            float(kwh[0]),
+            float(kwh[1]),
         )
 
 

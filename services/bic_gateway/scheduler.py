@@ -60,11 +60,10 @@ class PollScheduler:
         """Registers to read now (empty if nothing is due); advances the schedule."""
         registers: list[str] = []
         for group in self.groups:
-            if now >= self._next.get(group.name, float("-inf")):
+            due_at = self._next.get(group.name, float("-inf"))
+            if now >= due_at:
                 registers += group.registers
-                self._next[group.name] = _next(
-                    self._next.get(group.name, float("-inf")), group.interval_s, now
-                )
+                self._next[group.name] = _next(due_at, group.interval_s, now)
         return [r for r in registers if r not in self.unsupported]
 
     def reset(self) -> None:

@@ -15,6 +15,7 @@ from shared.ha_discovery import HomeAssistantSettings
 from shared.settings import ServiceSettings
 
 from .codec import MAX_ADDRESS
+from .scheduler import PollGroup, poll_groups
 from .wear import DEFAULT_MIN_INTERVAL_S, EEPROM_WRITE_BUDGET
 
 CanInterface = Literal["socketcan", "slcan", "udp_multicast", "virtual"]
@@ -68,6 +69,11 @@ class TimingSettings(BaseModel):
     config_poll_interval_s: float = Field(60.0, gt=0, le=86400)
     #: consecutive failed polls before a unit is announced `offline`
     offline_after_failures: int = Field(2, ge=1, le=100)
+
+    def poll_groups(self) -> tuple[PollGroup, ...]:
+        return poll_groups(
+            self.poll_interval_s, self.slow_poll_interval_s, self.config_poll_interval_s
+        )
 
 
 class BatterySettings(BaseModel):

@@ -97,8 +97,7 @@ class CanTransport:
         try:
             self.bus.send(msg)
         except can.CanError as exc:
-            self.stats.bus_errors += 1
-            raise BusError(f"CAN interface refused a frame ({exc}); {BUS_ERROR_HINT}") from exc
+            raise self._bus_error("refused a frame", exc) from exc
         self.pacer.sent(address, self.clock())
         self.stats.bytes_on_bus += len(data)
         if self.on_frame_sent is not None:
@@ -108,8 +107,11 @@ class CanTransport:
         try:
             return self.bus.recv(timeout)
         except can.CanError as exc:
-            self.stats.bus_errors += 1
-            raise BusError(f"CAN interface failed to receive ({exc}); {BUS_ERROR_HINT}") from exc
+            raise self._bus_error("failed to receive", exc) from exc
+
+    def _bus_error(self, what: str, exc: can.CanError) -> BusError:
+        self.stats.bus_errors += 1
+        return BusError(f"CAN interface {what} ({exc}); {BUS_ERROR_HINT}")
 
     def _drain(self) -> None:
         """Drop frames that arrived while nobody asked (late answers to timed-out requests)."""

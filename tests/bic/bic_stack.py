@@ -1,5 +1,6 @@
 """Helpers for the BIC integration tests: a private udp_multicast bus per test, the simulator
-and the gateway as subprocesses against the test broker, and JSON waits on a probe."""
+and the gateway as subprocesses against the test broker, JSON waits on a probe, and a simulated
+unit served in-process on a python-can virtual channel."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ import itertools
 import json
 import os
 import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import can
+
+from services.bic_gateway.can_bus import id_filter
+from services.bic_gateway.codec import BIC_IDS
+from services.bic_gateway.models import identify
+from services.sim.bic.bus_loop import SimBusLoop
+from services.sim.bic.device import SimulatedBic
 
 _groups = itertools.count(1)
 
@@ -71,3 +83,22 @@ def json_where(**expected):
         return isinstance(data, dict) and all(data.get(k) == v for k, v in expected.items())
 
     return match
+
+
+@contextmanager
+def unit_on_virtual_bus(
+    model: str = "BIC-2200-48",
+) -> Iterator[tuple[SimulatedBic, SimBusLoop, str]]:
+    """A simulated unit at address 0 answering on a fresh virtual channel: (unit, loop, channel).
+    Touch the unit's registers under ``loop.lock``."""
+    channel = f"bic-test-{uuid.uuid4().hex}"
+    unit = SimulatedBic.create(0, identify(model))
+    sim_bus = can.Bus(
+        interface="virtual", channel=channel, can_filters=[id_filter(BIC_IDS.request_base)]
+    )
+    loop = SimBusLoop(sim_bus, [unit]).start()
+    try:
+        yield unit, loop, channel
+    finally:
+        loop.stop()
+        sim_bus.shutdown()

@@ -15,18 +15,16 @@ from typing import Any
 import can
 import paho.mqtt.client as mqtt
 import pytest
+from bic_stack import unit_on_virtual_bus
 from can.interfaces.virtual import VirtualBus
 
 from services.bic_gateway.can_bus import id_filter
 from services.bic_gateway.codec import BIC_IDS
 from services.bic_gateway.gateway import Gateway
 from services.bic_gateway.ledger_store import StateStore
-from services.bic_gateway.models import identify
 from services.bic_gateway.pacing import Pacer
 from services.bic_gateway.settings import BicGatewaySettings
 from services.bic_gateway.transport import BUS_ERROR_HINT, BusError, CanTransport, NoResponse
-from services.sim.bic.bus_loop import SimBusLoop
-from services.sim.bic.device import SimulatedBic
 
 BASE = "canbridge/bic/0"
 ENOBUFS = "Failed to transmit: [Errno 105] No buffer space available"
@@ -82,28 +80,24 @@ def set_message(name: str, payload: bytes) -> mqtt.MQTTMessage:
 
 @pytest.fixture
 def gateway(tmp_path):
-    channel = f"bus-errors-{uuid.uuid4().hex}"
-    sim_bus = can.Bus(interface="virtual", channel=channel)
-    loop = SimBusLoop(sim_bus, [SimulatedBic.create(0, identify("BIC-2200-48"))]).start()
-    gw_bus = RefusingBus(channel=channel, can_filters=[id_filter(BIC_IDS.response_base)])
     settings = BicGatewaySettings(
         units=[0],
         state_file=tmp_path / "state.json",
         timing={"poll_interval_s": 0.2, "slow_poll_interval_s": 1, "response_timeout_s": 0.05},
         watchdog={"timeout_s": 600},
     )
-    client = RecordingClient()
-    gw = Gateway(
-        settings,
-        client,  # type: ignore[arg-type]
-        CanTransport(gw_bus, Pacer(), timeout_s=0.05, retries=1),
-        StateStore(settings.state_file).load(),
-    )
-    gw.start()
-    yield gw, gw_bus, client
-    gw.stop()
-    loop.stop()
-    sim_bus.shutdown()
+    with unit_on_virtual_bus() as (_unit, _loop, channel):
+        gw_bus = RefusingBus(channel=channel, can_filters=[id_filter(BIC_IDS.response_base)])
+        client = RecordingClient()
+        gw = Gateway(
+            settings,
+            client,  # type: ignore[arg-type]
+            CanTransport(gw_bus, Pacer(), timeout_s=0.05, retries=1),
+            StateStore(settings.state_file).load(),
+        )
+        gw.start()
+        yield gw, gw_bus, client
+        gw.stop()  # closes the transport, so also the bus
 
 
 def test_transport_turns_an_interface_error_into_bus_error_at_once():

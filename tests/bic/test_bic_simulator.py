@@ -9,6 +9,7 @@ import time
 
 import can
 import pytest
+from bic_stack import unit_on_virtual_bus
 
 from services.bic_gateway.can_bus import id_filter
 from services.bic_gateway.codec import BIC_IDS, read_request, write_request
@@ -16,11 +17,9 @@ from services.bic_gateway.ledger_store import StateStore
 from services.bic_gateway.models import identify
 from services.bic_gateway.transport import CanTransport, NoResponse
 from services.bic_gateway.unit import UnitDriver
-from services.sim.bic.bus_loop import SimBusLoop
 from services.sim.bic.device import SimulatedBic
 
 BIC48 = identify("BIC-2200-48")
-_channels = itertools.count()
 
 
 def ask(sim: SimulatedBic, frame) -> bytes | None:
@@ -110,15 +109,10 @@ def test_current_follows_after_dead_time_and_ramp():
 
 @pytest.fixture
 def virtual_bus():
-    channel = f"bic-test-{next(_channels)}"
-    sim = SimulatedBic.create(0, BIC48)
-    sim_bus = can.Bus(interface="virtual", channel=channel, can_filters=[id_filter(0xC0300)])
-    gw_bus = can.Bus(interface="virtual", channel=channel, can_filters=[id_filter(0xC0200)])
-    loop = SimBusLoop(sim_bus, [sim]).start()
-    yield sim, gw_bus, channel
-    loop.stop()
-    sim_bus.shutdown()
-    gw_bus.shutdown()
+    with unit_on_virtual_bus() as (sim, _loop, channel):
+        gw_bus = can.Bus(interface="virtual", channel=channel, can_filters=[id_filter(0xC0200)])
+        yield sim, gw_bus, channel
+        gw_bus.shutdown()
 
 
 def test_transport_paces_requests_and_matches_echoes(virtual_bus):

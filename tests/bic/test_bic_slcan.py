@@ -4,16 +4,10 @@ opens a pseudo-terminal that speaks LAWICEL like the adapter, with the simulator
 from __future__ import annotations
 
 import json
-import uuid
 
-import can
 import pytest
-from bic_stack import gateway_env, json_where, payload
+from bic_stack import gateway_env, json_where, payload, unit_on_virtual_bus
 from slcan_adapter import SlcanAdapter
-
-from services.bic_gateway.models import identify
-from services.sim.bic.bus_loop import SimBusLoop
-from services.sim.bic.device import SimulatedBic
 
 pytestmark = pytest.mark.integration
 
@@ -22,15 +16,10 @@ BASE = "canbridge/bic/0"
 
 @pytest.fixture
 def adapter_with_unit():
-    channel = f"slcan-test-{uuid.uuid4().hex}"
-    unit = SimulatedBic.create(0, identify("BIC-2200-48"))
-    sim_bus = can.Bus(interface="virtual", channel=channel)
-    loop = SimBusLoop(sim_bus, [unit]).start()
-    adapter = SlcanAdapter(channel)
-    yield adapter, unit, loop
-    adapter.close()
-    loop.stop()
-    sim_bus.shutdown()
+    with unit_on_virtual_bus() as (unit, loop, channel):
+        adapter = SlcanAdapter(channel)
+        yield adapter, unit, loop
+        adapter.close()
 
 
 def test_gateway_drives_a_unit_through_an_slcan_adapter(
