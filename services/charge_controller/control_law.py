@@ -353,7 +353,14 @@ class ChargeController:
         notes = [f"grid {grid_w:.0f} W, battery {measured_w:.0f} W -> {raw:.0f} W"]
         if new != raw:
             notes.append(f"limited to [{low:.0f}, {high:.0f}]")
-        stepped = _clamp(new, last - p.max_step_w, last + p.max_step_w)
+        # The slew window reaches max_step_w beyond the last setpoint *and* beyond what the
+        # battery delivers: a move back toward the measured power is never slew-limited. A
+        # window around the last setpoint alone kept a full battery's stale charge setpoint
+        # pointing the same way as before, so the hold below never released (issue #11).
+        stepped = _clamp(
+            new, min(last, measured_w) - p.max_step_w, max(last, measured_w) + p.max_step_w
+        )
+        wanted = new
         if stepped != new:
             notes.append(f"slew-limited to ±{p.max_step_w:.0f} W")
             new = _clamp(stepped, low, high)
@@ -369,10 +376,15 @@ class ChargeController:
             notes.append(f"direction change within {p.direction_hold_s:.0f} s: idle")
         if new != 0.0:
             threshold = p.start_power_w if last == 0.0 else p.min_power_w
-            if abs(new) < threshold:
+            if abs(new) < threshold <= abs(wanted):
+                # only the slew limit made it small: start at the threshold rather than never
+                # (a max_step_w below start_power_w would otherwise idle forever)
+                new = math.copysign(threshold, new)
+            elif abs(new) < threshold:
                 notes.append(f"|{new:.0f}| W below {threshold:.0f} W: idle")
                 new = 0.0
-        new = float(round(new))
+        # whole watts, never rounded past a limit (1.5 W allowed must not become 2 W)
+        new = _clamp(float(round(new)), float(math.ceil(low)), float(math.floor(high)))
 
         shortfall = last - measured_w
         if (
@@ -380,9 +392,21 @@ class ChargeController:
             and abs(shortfall) > p.follow_tolerance_w
             and _sign(new - measured_w) == _sign(shortfall)
         ):
-            self._law.commit(False)
-            notes.append("battery not following last setpoint (saturated/full/empty): hold")
-            return Decision(None, "; ".join(notes))
+            # The battery delivers less than asked (full, empty, BMS or current limit, a
+            # direction change held back by the gateway) and the law still asks for more in
+            # the same direction. Asking for even more is pointless, so hold; but a proposal
+            # that lowers the stale setpoint toward what is delivered is written, so the
+            # setpoint keeps tracking the demand and a release starts from a sane value.
+            if (last - new) * _sign(shortfall) <= p.follow_tolerance_w:
+                self._law.commit(False)
+                notes.append(
+                    f"battery not following last setpoint ({measured_w:.0f} of {last:.0f} W: "
+                    "saturated/full/empty/limited): hold"
+                )
+                return Decision(None, "; ".join(notes))
+            notes.append(
+                f"battery not following ({measured_w:.0f} of {last:.0f} W): setpoint lowered"
+            )
         if new == last or (not forced and new != 0.0 and abs(new - last) < p.min_change_w):
             self._law.commit(abs(new - raw) <= 0.5)
             notes.append(f"change {new - last:+.0f} W below {p.min_change_w:.0f} W: no write")
