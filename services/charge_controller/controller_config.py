@@ -50,6 +50,13 @@ class ControllerConfig(BaseModel):
     )
     meter_timeout_s: float = Field(30.0, ge=2, le=3600, description="silence -> safe idle")
     resume_samples: int = Field(3, ge=1, le=100, description="fresh samples before resuming")
+    battery_max_age_s: float = Field(
+        15.0,
+        ge=2,
+        le=3600,
+        description="no battery reading from the gateway for this long -> no power until one "
+        "arrives (gateway or unit silent)",
+    )
     control: ControlParams = ControlParams()
     battery: BatterySettings = BatterySettings()
     temperature: TemperatureSettings = TemperatureSettings()

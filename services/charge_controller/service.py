@@ -138,6 +138,7 @@ class ControllerService:
             if online != self.gateway_online:
                 self.log.info("gateway_availability", online=online)
             self.gateway_online = online
+            self.supervisor.record_unit_online(online)
 
     def _on_soc(self, msg: mqtt.MQTTMessage) -> None:
         value = extract_value(msg.payload, self.settings.battery.soc_json_path)

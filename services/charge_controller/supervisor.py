@@ -10,12 +10,17 @@ Order of precedence, highest first:
 1. disabled -> safe idle;
 2. meter silent / not yet back (``MeterWatchdog``) -> safe idle (manual mode excepted: it does
    not use the meter);
-3. limits: the active profile's max charge/discharge, battery window (SoC, voltage), BIC
-   temperature, EV charging (no discharge), discharge block after charging, mode ``hold``
-   (no discharge), winter floor (no discharge at/below its min SoC);
+3. limits: the active profile's max charge/discharge, the battery unit offline or silent
+   (no power), battery window (SoC, voltage), BIC temperature, EV charging (no discharge),
+   discharge block after charging, mode ``hold`` (no discharge), winter floor (no discharge
+   at/below its min SoC);
 4. manual mode -> the manual setpoint within the limits; winter forced charge -> its fixed
    power within the limits; otherwise the control law on each meter sample, within the limits.
    A setpoint outside limits that just tightened is pulled inside on the next tick.
+
+Every limit is evaluated afresh on every sample and tick, and the law regulates again as soon
+as a limit lifts: nothing here is a state that only a configuration change can leave
+(tests/charge_controller/test_control_law_properties.py states this as properties).
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ class Supervisor:
         self.last_limits: LimitReport | None = None
         self.grid_w: float | None = None
         self.battery_w: float | None = None
+        self.battery_time: float | None = None
+        self.unit_online: bool | None = None
 
     # --- configuration ------------------------------------------------------------
     def reconfigure(self, config: ControllerConfig) -> None:
@@ -80,11 +87,16 @@ class Supervisor:
     def record_battery(self, now: float, reading: BatteryReading) -> None:
         if reading.ac_w is not None:
             self.battery_w = reading.ac_w
+            self.battery_time = now
             self.controller.record_battery(now, reading.ac_w)
         if reading.voltage_v is not None:
             self.protection.record_battery(now, reading.voltage_v, reading.ac_w)
         if reading.temperature_c is not None:
             self.temperature.record(now, reading.temperature_c)
+
+    def record_unit_online(self, online: bool) -> None:
+        """The gateway's availability of the unit (``online``/``offline``)."""
+        self.unit_online = online
 
     def record_soc(self, now: float, soc_pct: float) -> None:
         self.protection.record_bms_soc(now, soc_pct)
@@ -107,6 +119,11 @@ class Supervisor:
                 discharge = 0.0
             reasons.append(reason)
 
+        if self.unit_online is False:
+            refuse("both", "battery unit offline: no power")
+        elif self.battery_time is not None and now - self.battery_time > cfg.battery_max_age_s:
+            age = now - self.battery_time
+            refuse("both", f"no battery reading for {age:.0f} s: no power")
         battery = self.protection.evaluate(now)
         for reason in battery.reasons:
             reasons.append(reason)

@@ -222,3 +222,35 @@ def test_runtime_retune_keeps_the_setpoint() -> None:
     loop.house_w = -1400
     loop.run(1)
     assert loop.battery == 1200
+
+
+def test_unit_offline_idles_and_regulation_resumes_when_it_is_back() -> None:
+    sup = Supervisor(config())
+    loop = Loop(sup, house_w=700)
+    loop.run(3)
+    assert loop.battery == -700
+    sup.record_unit_online(False)
+    offline = loop.run(1)[-1]
+    assert offline.setpoint_w == 0.0 and "unit offline" in offline.reason
+    assert all(d.setpoint_w is None for d in loop.run(5))  # stays idle, no write churn
+    sup.record_unit_online(True)
+    loop.run(3)
+    assert loop.battery == -700 and loop.grid == 0
+
+
+def test_silent_gateway_idles_and_regulation_resumes_with_fresh_readings() -> None:
+    sup = Supervisor(config(battery_max_age_s=5))
+    loop = Loop(sup, house_w=-900)
+    loop.run(3)
+    assert loop.battery == 900
+    decisions = []
+    for _ in range(8):  # meter goes on, the gateway's state stops
+        loop.t += 1
+        decision = sup.on_grid(loop.t, GridSample(loop.t, loop.grid, 1.0), NOON)
+        decisions.append(decision)
+        if decision.setpoint_w is not None:
+            loop.battery = decision.setpoint_w
+    assert loop.battery == 0.0
+    assert any("no battery reading for" in d.reason for d in decisions)
+    loop.run(3)  # readings again
+    assert loop.battery == 900 and loop.grid == 0
