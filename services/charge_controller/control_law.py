@@ -147,7 +147,7 @@ class CorrectionLaw(Protocol):
 
     def correction(self, error_w: float, dt_s: float | None) -> float: ...
 
-    def commit(self, accepted: bool) -> None: ...
+    def commit(self, accepted: bool, pushed: int = 0) -> None: ...
 
     def reset(self) -> None: ...
 
@@ -161,7 +161,7 @@ class ProportionalLaw:
     def correction(self, error_w: float, dt_s: float | None) -> float:
         return self.gain * error_w
 
-    def commit(self, accepted: bool) -> None:
+    def commit(self, accepted: bool, pushed: int = 0) -> None:
         return None
 
     def reset(self) -> None:
@@ -171,7 +171,7 @@ class ProportionalLaw:
 class PidLaw:
     """PID on the grid error added to the measured base, with conditional integration.
 
-    ``commit(False)`` undoes the last integral increment (anti-windup when the result was
+    ``commit(False, pushed)`` undoes the last integral increment (anti-windup when the result was
     clamped, held or not followed by the battery).
     """
 
@@ -195,8 +195,13 @@ class PidLaw:
         self._prev_error = error_w
         return p.kp * error_w + self.integral_w + derivative
 
-    def commit(self, accepted: bool) -> None:
-        if not accepted:
+    def commit(self, accepted: bool, pushed: int = 0) -> None:
+        # ``pushed``: +1 if limits/thresholds raised the output above the law's value, -1 if
+        # they lowered it. An increment that moves the law back toward the output it got
+        # (a smaller correction when pushed up) is kept, or the integral could never unwind
+        # from a limit (the output stays pinned at the limit forever).
+        unwinds = self._pending_increment * pushed < 0
+        if not accepted and not unwinds:
             self.integral_w -= self._pending_increment
         self._pending_increment = 0.0
 
@@ -376,7 +381,7 @@ class ChargeController:
             notes.append(f"direction change within {p.direction_hold_s:.0f} s: idle")
         if new != 0.0:
             threshold = p.start_power_w if last == 0.0 else p.min_power_w
-            if abs(new) < threshold <= abs(wanted):
+            if abs(new) < threshold <= abs(wanted) and _sign(new) == _sign(wanted):
                 # only the slew limit made it small: start at the threshold rather than never
                 # (a max_step_w below start_power_w would otherwise idle forever)
                 new = math.copysign(threshold, new)
@@ -408,8 +413,8 @@ class ChargeController:
                 f"battery not following ({measured_w:.0f} of {last:.0f} W): setpoint lowered"
             )
         if new == last or (not forced and new != 0.0 and abs(new - last) < p.min_change_w):
-            self._law.commit(abs(new - raw) <= 0.5)
+            self._law.commit(abs(new - raw) <= 0.5, _sign(new - raw))
             notes.append(f"change {new - last:+.0f} W below {p.min_change_w:.0f} W: no write")
             return Decision(None, "; ".join(notes))
-        self._law.commit(abs(new - raw) <= 0.5)
+        self._law.commit(abs(new - raw) <= 0.5, _sign(new - raw))
         return self._write(new, sample_time, "; ".join(notes))
