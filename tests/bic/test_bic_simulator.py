@@ -160,10 +160,10 @@ def test_driver_identifies_writes_reads_back_and_persists(virtual_bus, tmp_path)
     assert driver.write("IOUT_SET", 12.34).decision.reason == "unit already holds it"
     # EEP_OFF: that write did not wear the EEPROM; it is counted, saved with the next save
     assert store.dirty and StateStore(store.path).load().unit(0).ledger.writes == {}
-    assert driver.write("DIRECTION_CTRL", 1).ok  # wears the EEPROM: on disk at once
+    assert driver.write("OPERATION", 0).ok  # wears the EEPROM: on disk at once
     again = StateStore(tmp_path / "state.json").load()
-    assert again.unit(0).ledger.writes == {"IOUT_SET": 1, "DIRECTION_CTRL": 1}
-    assert again.unit(0).ledger.eeprom_writes == {"DIRECTION_CTRL": 1}
+    assert again.unit(0).ledger.writes == {"IOUT_SET": 1, "OPERATION": 1}
+    assert again.unit(0).ledger.eeprom_writes == {"OPERATION": 1}
     assert again.unit(0).ledger.device == "240215000000" and not store.dirty
 
 
