@@ -146,7 +146,13 @@ def over_can(
             driver.identify()
         except NoResponse as exc:
             raise CommandError(f"unit {unit} does not answer: {exc}") from None
-        return run_command(driver, name, value, provision=do_provision, confirm=confirm)
+        result = run_command(driver, name, value, provision=do_provision, confirm=confirm)
+        if result.get("action") == "defer":  # nobody stays to apply it when the interval ends
+            raise CommandError(
+                f"not written: {result['reason']}; the CLI with --can cannot wait for it, "
+                "run it again then"
+            )
+        return result
     finally:
         if store.dirty:
             store.save()  # counts of EEP_OFF writes (EEPROM writes are saved at once)

@@ -121,6 +121,13 @@ def test_commands_straight_on_the_bus(broker, service, tmp_path, cli_env, capsys
     assert run(capsys, "--can", "ccread")[1].strip() == "IOUT_SET = 5.0 A"
     state = json.loads((tmp_path / "state" / "bic-gateway-state.json").read_text())
     assert state["units"]["0"]["ledger"]["writes"] == {"IOUT_SET": 1}
+    # the wear interval holds for the unit across processes (state file): a second EEPROM write
+    # right after the first cannot be held by a CLI that exits, so it is refused
+    assert run(capsys, "--can", "off")[1].startswith("OPERATION: write -> 0")
+    code, _out, err = run(capsys, "--can", "on")
+    assert code == 1 and "cannot wait" in err and "one write per 26.3 s" in err
+    code, _out, err = run(capsys, "--can", "init_mode")
+    assert code == 1 and "needs an explicit confirmation" in err
 
 
 def test_module_entry_point_lists_every_command():
