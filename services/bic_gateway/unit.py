@@ -226,7 +226,8 @@ class UnitDriver:
             self._persist()
 
     def _battery_mode_seen(self, before: int | None, now: int) -> None:
-        """Battery mode that appears while the unit keeps answering is not active yet."""
+        """Battery mode that appears while the unit keeps answering (our own provisioning write,
+        read back, or another tool's) is not active yet."""
         switched_on = decode_bidirectional_config(now).battery_mode and (
             before is not None and not decode_bidirectional_config(before).battery_mode
         )
@@ -356,7 +357,6 @@ class UnitDriver:
                 )
             return WriteResult(decision)
         assert decision.raw is not None
-        before = self.raw.get(register.name)
         for attempt in (1, 2) if retry else (1,):
             self.transport.write(self.address, register, decision.raw)
             if self.governor.record(register, self.wall_clock(), self.eep_off):
@@ -377,8 +377,6 @@ class UnitDriver:
             except NoResponse as exc:
                 return WriteResult(decision, error=f"read-back failed: {exc}")
             if back.raw_int == decision.raw:
-                if register.name == "BIDIRECTIONAL_CONFIG":
-                    self._battery_mode_seen(before, back.raw_int)
                 return WriteResult(decision, verified=back.value)
             log.warning(
                 "read_back_mismatch",
