@@ -153,9 +153,9 @@ def provision(
         eeprom = "EEP_OFF not requested: setpoint writes wear the EEPROM (rate-limited)"
     if bidir_written or driver.record.battery_mode_unconfirmed:
         next_step = (
-            "power-cycle the unit now (AC off until it stops answering, then on): battery mode "
-            "takes effect only after a re-power; the gateway reports it as controllable once it "
-            "has seen the unit go away and come back"
+            "power-cycle the unit now (AC off for at least 10 s, then on): battery mode takes "
+            "effect only after a re-power; the gateway reports it as controllable once it has "
+            "seen the unit go away (or report AC_FAIL) and come back"
         )
     else:
         next_step = "battery mode was already active: no power cycle needed"

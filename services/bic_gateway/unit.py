@@ -8,7 +8,7 @@ through ``write``; writes the governor holds back wait in ``governor.held`` unti
 Battery mode is trusted only with evidence of a re-power: BIDIRECTIONAL_CONFIG reads back the new
 value at once but takes effect only after one, so a unit whose battery mode was just written (or
 appeared while it kept answering) is not ``controllable`` until it has stopped answering and come
-back (``forget``).
+back (``forget``), or its FAULT_STATUS has shown AC_FAIL and then cleared.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import structlog
 from .codec import Response, ScalingFactors, resolve_scaling
 from .flags import (
     decode_bidirectional_config,
+    decode_fault_status,
     decode_system_config,
     system_config_flags,
 )
@@ -59,7 +60,7 @@ HELD_WRITE_ORDER = (
 )
 REPOWER_PENDING = (
     "battery mode was written but takes effect only after a re-power: power-cycle the unit "
-    "(AC off until it stops answering, then on); until then setpoints are refused"
+    "(AC off for at least 10 s, then on); until then setpoints are refused"
 )
 
 
@@ -139,6 +140,7 @@ class UnitDriver:
     window: BatteryWindow | None = None
     currents: CurrentLimits = field(default_factory=CurrentLimits)
     info: UnitInfo | None = None
+    ac_failed: bool = False  # FAULT_STATUS showed AC_FAIL since the last re-power evidence
     raw: dict[str, int] = field(default_factory=dict)  # last raw int per register
     values: dict[str, Any] = field(default_factory=dict)  # last engineering value per register
 
@@ -152,6 +154,8 @@ class UnitDriver:
         if register.kind in (Kind.NUMBER, Kind.CHOICE, Kind.BITS):
             if register.name == "BIDIRECTIONAL_CONFIG":
                 self._battery_mode_seen(self.raw.get(register.name), response.raw_int)
+            elif register.name == "FAULT_STATUS":
+                self._ac_seen(response.raw_int)
             self.raw[register.name] = response.raw_int
         self.values[register.name] = response.value
         return response
@@ -220,10 +224,22 @@ class UnitDriver:
         re-powered and restarted with other values, which also activates a new battery mode)."""
         self.raw.clear()
         self.values.clear()
+        self._repowered("the unit stopped answering and came back")
+
+    def _repowered(self, evidence: str) -> None:
+        self.ac_failed = False
         if self.record.battery_mode_unconfirmed:
-            log.info("battery_mode_repower_seen", unit=self.address)
+            log.info("battery_mode_repower_seen", unit=self.address, evidence=evidence)
             self.record.battery_mode_unconfirmed = False
             self._persist()
+
+    def _ac_seen(self, fault_raw: int) -> None:
+        """AC cut and back while the unit kept answering (e.g. its CAN side powered from the
+        battery) is re-power evidence too."""
+        if decode_fault_status(fault_raw)["ac_fail"]:
+            self.ac_failed = True
+        elif self.ac_failed:
+            self._repowered("AC failed and came back")
 
     def _battery_mode_seen(self, before: int | None, now: int) -> None:
         """Battery mode that appears while the unit keeps answering (our own provisioning write,

@@ -167,3 +167,20 @@ def test_svr_mode_refuses_writes_instead_of_accepting_them_silently(tmp_path):
         with loop.lock:
             assert sim.registers["SYSTEM_CONFIG"] == 0x0403
         assert driver.write("IOUT_SET", 5.0).ok
+
+
+def test_an_ac_cut_seen_while_the_unit_kept_answering_is_re_power_evidence(tmp_path):
+    with driver_for(tmp_path, provisioned=False) as (sim, loop, driver, _store):
+        run_init(driver, confirm=True)
+        assert driver.control_problems == [REPOWER_PENDING]
+        driver.read("FAULT_STATUS")  # AC still there: no evidence
+        assert not driver.controllable
+        with loop.lock:
+            sim.ac_fail = True  # AC off; the CAN side keeps answering
+        driver.read("FAULT_STATUS")
+        assert not driver.controllable  # not back yet
+        with loop.lock:
+            sim.ac_fail = False  # AC on again: the power stage restarts in battery mode
+            sim.power_cycle()
+        driver.read("FAULT_STATUS")
+        assert driver.controllable

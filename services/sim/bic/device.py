@@ -45,6 +45,7 @@ REVISION_BYTES = bytes.fromhex("0E0DFFFFFFFF")  # MCU1 R01.4, MCU2 R01.3 (fan-ca
 EEP_BITS_MASK = 0b0111_0000_0000  # EEP_CONFIG + EEP_OFF, absent on old firmware
 CV_BAND_V = 0.05  # within this below VOUT_SET the unit holds voltage (no current)
 FAULT_OP_OFF = 1 << 6
+FAULT_AC_FAIL = 1 << 5
 SYSTEM_STATUS_OK = 0x0027  # master, DC_OK, PFC_OK, ready
 CAN_CTRL_MASK = 0x0001
 EEP_CONFIG_SHIFT = 8
@@ -85,6 +86,7 @@ class SimulatedBic:
     eeprom_writes: dict[str, int] = field(default_factory=dict)
     battery_mode_active: bool = False
     muted: bool = False
+    ac_fail: bool = False  # grid cut while the CAN side keeps answering
     clock_s: float = 0.0  # simulated time, advanced by ``step``
     unsaved: dict[str, int] = field(default_factory=dict)  # waiting for an EEPROM delay
     last_change_s: float = 0.0
@@ -197,7 +199,8 @@ class SimulatedBic:
         if name in measured:
             return to_raw(name, round(measured[name], 2), DOCUMENTED_SCALING)
         if name == "FAULT_STATUS":
-            return 0 if self.registers.get("OPERATION") else FAULT_OP_OFF
+            ac = FAULT_AC_FAIL if self.ac_fail else 0
+            return ac | (0 if self.registers.get("OPERATION") else FAULT_OP_OFF)
         if name == "SYSTEM_STATUS":
             return SYSTEM_STATUS_OK
         return None
