@@ -81,6 +81,7 @@ class UnitRuntime:
     pending_reads: list[str] = field(default_factory=list)
     cycle_publishes_state: bool = False
     pending_plan: SetpointPlan | None = None  # a plan with writes the wear governor holds
+    published_held: dict[str, float | int] = field(default_factory=dict)  # as last on `wear`
     latest_request: tuple[SetpointRequest, str] | None = None
     not_answering: str | None = None  # why identification last failed (logged once per reason)
 
@@ -259,6 +260,7 @@ class Gateway:
     def _publish_wear(self, unit: UnitRuntime) -> None:
         driver = unit.driver
         ledger = driver.record.ledger
+        unit.published_held = {name: w.value for name, w in driver.governor.held.items()}
         self._publish(
             unit.topics.wear,
             {
@@ -271,7 +273,7 @@ class Gateway:
                 "eep_off_supported": driver.record.eep_off_supported,
                 "min_interval_s": driver.wear_policy.min_interval_s,
                 "next_eeprom_write_in_s": round(driver.governor.wait_s(self.wall_clock()), 1),
-                "held": {name: w.value for name, w in driver.governor.held.items()},
+                "held": unit.published_held,
             },
             retain=True,
         )
@@ -565,17 +567,22 @@ class Gateway:
             return
         if result.error or result.decision.action is Action.REJECT:
             self._error(unit, SET_STATE, result.error or result.decision.reason, value)
-        if result.decision.action is not Action.SKIP:
-            self._publish_wear(unit)  # a write, or what is held and when it can go
+        if result.decision.action is Action.WRITE:
+            self._publish_wear(unit)  # what is held: with the next poll round (one per round)
 
     def _flush_held(self, unit: UnitRuntime) -> None:
-        """Apply what the wear governor held back, once the unit's interval has ended."""
+        """Apply what the wear governor held back, once the unit's interval has ended; announce
+        what is held on `wear` when that changed (at most once per poll round, however many
+        commands a flood brings)."""
         try:
             done = unit.driver.flush_held()
         except NoResponse as exc:
             self._not_applied(unit, "held write", exc)
             return
         if not done:
+            held = {name: w.value for name, w in unit.driver.governor.held.items()}
+            if held != unit.published_held:
+                self._publish_wear(unit)
             return
         for source, result in done:
             if result.error or result.decision.action is Action.REJECT:
