@@ -266,12 +266,21 @@ class UnitDriver:
 
     @property
     def limits(self) -> OperatingLimits:
+        """Raises ValueError (SetpointRejected) if the configuration does not fit the model."""
         model = self.model
         window = self.window
         if window is None:
             volts = model.setpoint_range("VOUT_SET")
             window = BatteryWindow(volts.minimum, volts.maximum)
         return OperatingLimits(model, window, self.currents)
+
+    def configuration_problem(self) -> str | None:
+        """Why the configured battery window or current limits cannot apply to this unit."""
+        try:
+            _ = self.limits  # validates on construction
+        except ValueError as exc:
+            return f"the configured battery limits do not fit this {self.model.name}: {exc}"
+        return None
 
     @property
     def control_problems(self) -> list[str]:
@@ -280,6 +289,9 @@ class UnitDriver:
         if config is None or bidir is None:
             return ["configuration not read yet"]
         problems = []
+        misfit = self.configuration_problem()
+        if misfit:
+            problems.append(misfit)
         svr = control_problem(config)
         if svr:
             problems.append(svr)
@@ -316,6 +328,9 @@ class UnitDriver:
         self, ref: RegisterRef, value: float | int, *, kind: WriteKind = WriteKind.ROUTINE
     ) -> WriteDecision:
         register = resolve(ref)
+        misfit = self.configuration_problem()
+        if misfit:  # e.g. a 48 V battery window configured for a 24 V unit: write nothing
+            return WriteDecision(register.name, Action.REJECT, None, None, misfit)
         return decide_write(
             self.limits,
             register,

@@ -184,3 +184,25 @@ def test_an_ac_cut_seen_while_the_unit_kept_answering_is_re_power_evidence(tmp_p
             sim.power_cycle()
         driver.read("FAULT_STATUS")
         assert driver.controllable
+
+
+def test_a_battery_window_the_unit_cannot_hold_refuses_every_write(tmp_path):
+    with unit_on_virtual_bus("BIC-2200-24") as (sim, loop, channel):
+        bus = can.Bus(
+            interface="virtual", channel=channel, can_filters=[id_filter(BIC_IDS.response_base)]
+        )
+        try:
+            store = StateStore(tmp_path / "state.json").load()
+            driver = UnitDriver(CanTransport(bus), 0, store.unit(0), store, window=WINDOW)
+            driver.identify()
+            assert not driver.controllable
+            assert "do not fit this BIC-2200-24" in driver.control_problems[0]
+            result = driver.write("IOUT_SET", 5.0)
+            assert result.decision.action is Action.REJECT
+            assert "REVERSE_VOUT_SET 46.00 V rejected" in result.decision.reason
+            with pytest.raises(CommandError, match="do not fit"):
+                run_command(driver, "ccset", 5.0)
+            with loop.lock:
+                assert sim.writes == {}
+        finally:
+            bus.shutdown()
