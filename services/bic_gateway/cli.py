@@ -4,7 +4,9 @@ By default the command goes to the running gateway over MQTT (request on
 ``<base>/bic/<unit>/set/cmd``, answer on ``<base>/bic/<unit>/reply``), using the same settings as
 the gateway (``CANBRIDGE_CONFIG``, ``CANBRIDGE_MQTT__*``; MQTT user default ``admin``).
 ``--can`` talks to the bus directly (stop the gateway first: one process per bus). Values are in
-volts and amps. Exit status: 0 done, 1 refused or failed, 2 usage.
+volts and amps. Both paths validate and count writes the same way as the gateway's setpoints
+(``commands``); ``init_mode`` needs ``--confirm``. Exit status: 0 done (or held by the wear
+governor, applied when its interval ends), 1 refused or failed, 2 usage.
 """
 
 from __future__ import annotations
@@ -51,11 +53,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--can", action="store_true", help="talk to the bus, not the gateway")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (MQTT)")
     parser.add_argument("--json", action="store_true", help="print the raw JSON result")
+    parser.add_argument(
+        "--confirm", action="store_true", help="confirm init_mode (rewrites the unit's config)"
+    )
     return parser.parse_args(argv)
 
 
 def over_mqtt(
-    settings: BicGatewaySettings, unit: int, name: str, value: float | None, timeout: float
+    settings: BicGatewaySettings,
+    unit: int,
+    name: str,
+    value: float | None,
+    timeout: float,
+    confirm: bool = False,
 ) -> dict[str, Any]:
     topics = UnitTopics(settings.base_topic, unit)
     request_id = uuid.uuid4().hex[:12]
@@ -86,7 +96,7 @@ def over_mqtt(
             )
         # on_connect sends SUBSCRIBE before `connected` is set, so the broker handles it
         # before this request (same connection, in order)
-        request = {"id": request_id, "cmd": name, "value": value}
+        request = {"id": request_id, "cmd": name, "value": value, "confirm": confirm}
         client.publish_json(topics.set(SET_CMD), request, qos=1, expiry_s=max(1, int(timeout)))
         if not done.wait(timeout):
             raise CommandError(
@@ -101,7 +111,7 @@ def over_mqtt(
 
 
 def over_can(
-    settings: BicGatewaySettings, unit: int, name: str, value: float | None
+    settings: BicGatewaySettings, unit: int, name: str, value: float | None, confirm: bool = False
 ) -> dict[str, Any]:
     timing = settings.timing
     bus = open_bus(settings.can, accept_base=BIC_IDS.response_base)
@@ -112,6 +122,7 @@ def over_can(
         retries=timing.retries,
     )
     store = StateStore(settings.state_file).load()
+    battery = settings.battery
     driver = UnitDriver(
         transport,
         unit,
@@ -119,18 +130,15 @@ def over_can(
         store,
         WearPolicy(settings.wear.min_interval_s, settings.wear.budget),
         RangePolicy(settings.range_policy),
+        window=BatteryWindow(battery.min_v, battery.max_v),
+        currents=CurrentLimits(
+            battery.max_charge_a, battery.max_discharge_a, battery.min_current_a
+        ),
     )
-    battery = settings.battery
-    window = BatteryWindow(battery.min_v, battery.max_v)
-    limits = CurrentLimits(battery.max_charge_a, battery.max_discharge_a, battery.min_current_a)
 
     def do_provision(d: UnitDriver) -> dict[str, Any]:
         return provision(
-            d,
-            window,
-            limits,
-            eep_off=settings.provision.eep_off,
-            operation_init=settings.provision.operation_init,
+            d, eep_off=settings.provision.eep_off, operation_init=settings.provision.operation_init
         )
 
     try:
@@ -138,7 +146,13 @@ def over_can(
             driver.identify()
         except NoResponse as exc:
             raise CommandError(f"unit {unit} does not answer: {exc}") from None
-        return run_command(driver, name, value, provision=do_provision)
+        result = run_command(driver, name, value, provision=do_provision, confirm=confirm)
+        if result.get("action") == "defer":  # nobody stays to apply it when the interval ends
+            raise CommandError(
+                f"not written: {result['reason']}; the CLI with --can cannot wait for it, "
+                "run it again then"
+            )
+        return result
     finally:
         if store.dirty:
             store.save()  # counts of EEP_OFF writes (EEPROM writes are saved at once)
@@ -148,7 +162,10 @@ def over_can(
 def summary(name: str, result: dict[str, Any]) -> str | None:
     if "register" in result and "action" in result:
         shown = result.get("read_back", result.get("value"))
-        return f"{result['register']}: {result['action']} -> {shown} {result.get('unit', '')}"
+        line = f"{result['register']}: {result['action']} -> {shown} {result.get('unit', '')}"
+        if result["action"] == "defer":
+            line += f"\nheld by the wear governor: {result.get('reason')}"
+        return line
     if "register" in result:
         return f"{result['register']} = {result['value']} {result.get('unit', '')}".rstrip()
     if name == "init_mode":
@@ -173,9 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.can:
-            result = over_can(settings, unit, args.command, args.value)
+            result = over_can(settings, unit, args.command, args.value, args.confirm)
         else:
-            result = over_mqtt(settings, unit, args.command, args.value, args.timeout)
+            result = over_mqtt(settings, unit, args.command, args.value, args.timeout, args.confirm)
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

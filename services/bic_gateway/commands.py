@@ -3,6 +3,12 @@
 The same table serves the MQTT request/response topic (``<base>/bic/<unit>/set/cmd``, executed
 by the gateway) and the CLI's ``--can`` mode (executed locally); ``can_up``/``can_down`` are
 local-only (see ``can_link``). Values are volts and amps.
+
+Every write takes the unit's one write path (``UnitDriver.write``): the same model range, battery
+window and current limits as the controller's setpoints, the same wear governor (a write held
+back by the interval is answered ``defer`` and applied when it ends, unless superseded).
+Commands marked ``needs_confirm`` (provisioning) run only with an explicit confirmation
+(``{"confirm": true}`` on MQTT, ``--confirm`` on the CLI), whatever the path.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class Command:
     fixed_value: int | None = None  # on/off/charge/discharge
     takes_value: bool = False
     unit: str = ""
+    needs_confirm: bool = False  # rewrites the unit's configuration (EEPROM)
 
 
 # fmt: off
@@ -64,7 +71,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("statusread", "read SYSTEM_STATUS, SYSTEM_CONFIG, BIDIRECTIONAL_CONFIG"),
     Command("faultread", "read FAULT_STATUS"),
     Command("dump", "read every readable register"),
-    Command("init_mode", "provision: CAN control, battery mode, EEP_OFF, safe boot defaults"),
+    Command("init_mode", "provision: CAN control, battery mode, EEP_OFF, safe boot defaults "
+            "(needs confirmation)", needs_confirm=True),
     Command("can_up", "bring the socketcan link up at 250 kbit/s (local, needs root)"),
     Command("can_down", "take the socketcan link down (local, needs root)"),
 )}
@@ -106,6 +114,8 @@ def run_command(
     value: float | None = None,
     *,
     provision: Callable[[UnitDriver], dict[str, Any]] | None = None,
+    confirm: bool = False,
+    source: str = "cli",
 ) -> dict[str, Any]:
     """Execute one command on one unit; returns a JSON-able result or raises CommandError."""
     command = COMMANDS.get(name)
@@ -115,24 +125,27 @@ def run_command(
         raise CommandError(f"{name} runs on the gateway's host, not over MQTT")
     if command.takes_value and value is None:
         raise CommandError(f"{name} needs a value in {command.unit}")
+    if command.needs_confirm and not confirm:
+        raise CommandError(
+            f"{name} rewrites the unit's configuration and EEPROM: it needs an explicit "
+            'confirmation ({"confirm": true} on MQTT, --confirm on the CLI)'
+        )
     try:
-        return _run(driver, command, value, provision)
+        return _run(driver, command, value, provision, source)
     except TimeoutError as exc:
         raise CommandError(str(exc)) from None
 
 
-def _run(driver, command: Command, value, provision) -> dict[str, Any]:
+def _run(driver, command: Command, value, provision, source: str) -> dict[str, Any]:
     name = command.name
     if command.register and (command.takes_value or command.fixed_value is not None):
         target = command.fixed_value if command.fixed_value is not None else value
-        result = driver.write(command.register, target, explicit=True)
+        result = driver.write(command.register, target, source=source)
         if result.decision.action is Action.REJECT:
             raise CommandError(result.decision.reason)
-        if result.decision.action is Action.DEFER:
-            raise CommandError(f"not written now: {result.decision.reason}")
         if result.error:
             raise CommandError(result.error)
-        payload = result.to_json()
+        payload = result.to_json()  # action "defer": held, applied when the interval ends
         payload["unit"] = command.unit
         return payload
     if command.register:

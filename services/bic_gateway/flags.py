@@ -217,20 +217,3 @@ class Operation(IntEnum):
 class DirectionCtrl(IntEnum):
     CHARGE = 0x00  # AC -> DC
     DISCHARGE = 0x01  # DC -> AC
-
-
-# --- provisioning -------------------------------------------------------------------------------
-
-
-def provisioning_config(
-    *, eep_off: bool, operation_init: OperationInit = OperationInit.OFF
-) -> tuple[int, int]:
-    """(SYSTEM_CONFIG, BIDIRECTIONAL_CONFIG) raw words for a gateway-controlled unit.
-
-    CAN control on, battery mode on. ``eep_off=True`` stops setpoints wearing the EEPROM (store
-    safe boot defaults *before* enabling it: the values in EEPROM at that moment are what the unit
-    boots with). Power-up OFF is the default so that a power cut never resumes a stale setpoint;
-    BIDIRECTIONAL_CONFIG only takes effect after a re-power.
-    """
-    system = SystemConfig(can_control=True, operation_init=operation_init, eep_off=eep_off)
-    return encode_system_config(system), encode_bidirectional_config(BidirectionalConfig(True))

@@ -55,7 +55,7 @@ from .topics import (
 from .transport import CanTransport, NoResponse
 from .unit import FAN_REGISTERS, UnitDriver, UnitInfo
 from .watchdog import Watchdog
-from .wear import WearPolicy
+from .wear import WearPolicy, WriteKind
 from .write_path import Action
 
 log = structlog.get_logger("bic_gateway")
@@ -80,8 +80,8 @@ class UnitRuntime:
     next_identify: float = float("-inf")
     pending_reads: list[str] = field(default_factory=list)
     cycle_publishes_state: bool = False
-    pending_plan: SetpointPlan | None = None  # writes deferred by the wear guard
-    plan_safety: bool = False
+    pending_plan: SetpointPlan | None = None  # a plan with writes the wear governor holds
+    published_held: dict[str, float | int] = field(default_factory=dict)  # as last on `wear`
     latest_request: tuple[SetpointRequest, str] | None = None
     not_answering: str | None = None  # why identification last failed (logged once per reason)
 
@@ -132,6 +132,8 @@ class Gateway:
                 wear,
                 RangePolicy(settings.range_policy),
                 wall_clock,
+                window=self.window,
+                currents=self.limits,
             )
             faults = FaultCounter(counts=dict(record.fault_counts))
             self.units[address] = UnitRuntime(
@@ -218,13 +220,16 @@ class Gateway:
             elif name == SET_CMD:
                 data = decode_json(msg.payload)
                 if not isinstance(data, dict) or not isinstance(data.get("cmd"), str):
-                    raise ValueError('expected {"id": ..., "cmd": "<command>", "value": ...}')
+                    raise ValueError(
+                        'expected {"id": ..., "cmd": "<command>", "value": ..., "confirm": ...}'
+                    )
                 self._jobs.put(partial(self._command, unit, data))
             elif name == SET_PROVISION:
                 data = decode_json(msg.payload)
                 if not (isinstance(data, dict) and data.get("confirm") is True):
                     raise ValueError('provisioning needs {"confirm": true}')
-                self._jobs.put(partial(self._command, unit, {"cmd": "init_mode", "id": None}))
+                command = {"cmd": "init_mode", "id": None, "confirm": True}
+                self._jobs.put(partial(self._command, unit, command))
             else:
                 raise ValueError(f"unknown command topic set/{name}")
         except ValueError as exc:
@@ -255,6 +260,7 @@ class Gateway:
     def _publish_wear(self, unit: UnitRuntime) -> None:
         driver = unit.driver
         ledger = driver.record.ledger
+        unit.published_held = {name: w.value for name, w in driver.governor.held.items()}
         self._publish(
             unit.topics.wear,
             {
@@ -265,7 +271,9 @@ class Gateway:
                 "budget": driver.wear_policy.budget,
                 "eep_off_active": driver.eep_off,
                 "eep_off_supported": driver.record.eep_off_supported,
-                "min_interval_s": None if driver.eep_off else driver.wear_policy.min_interval_s,
+                "min_interval_s": driver.wear_policy.min_interval_s,
+                "next_eeprom_write_in_s": round(driver.governor.wait_s(self.wall_clock()), 1),
+                "held": unit.published_held,
             },
             retain=True,
         )
@@ -308,6 +316,8 @@ class Gateway:
     def _publish_state(self, unit: UnitRuntime) -> None:
         driver = unit.driver
         state = state_payload(driver.values, self.settings.battery.efficiency, iso_now())
+        state["controllable"] = driver.controllable
+        state["control_problems"] = driver.control_problems
         self._publish(unit.topics.state, state, retain=True)
         unit.energy.add(self.clock(), state["dc_power"])
         driver.record.charged_kwh = unit.energy.charged_kwh
@@ -420,10 +430,7 @@ class Gateway:
         self.on_activity()
         if not driver.controllable:
             self._error(
-                unit,
-                "identify",
-                "unit is not provisioned for CAN control in battery "
-                "mode: setpoints are refused; run `init_mode` and power-cycle it",
+                unit, "identify", "setpoints are refused: " + "; ".join(driver.control_problems)
             )
         if unit.watchdog.tripped:
             self._safe_idle(unit, unit.watchdog.reason)
@@ -442,8 +449,7 @@ class Gateway:
             self.on_activity()
             if unit.cycle_publishes_state:
                 self._publish_state(unit)
-            if unit.pending_plan is not None:
-                self._apply_plan(unit, unit.pending_plan, safety=unit.plan_safety, source="retry")
+            self._flush_held(unit)
 
     # --- jobs (worker thread) -----------------------------------------------------------------
     def _controller_status(self, status: str) -> None:
@@ -464,13 +470,7 @@ class Gateway:
         request, name = latest
         driver = unit.driver
         if not driver.controllable:
-            self._error(
-                unit,
-                name,
-                "unit is not provisioned (CAN control + battery mode); "
-                "run `init_mode` and power-cycle it",
-                request.value,
-            )
+            self._error(unit, name, "; ".join(driver.control_problems), request.value)
             return
         battery_v = driver.values.get("READ_VOUT")
         if not battery_v:  # e.g. the first setpoint arrives before the first poll round
@@ -496,23 +496,22 @@ class Gateway:
         self._apply_plan(
             unit,
             plan,
-            safety=False,
+            kind=WriteKind.ROUTINE,
             source=name,
             requested={"value": request.value, "unit": request.unit.value},
         )
 
     def _apply_plan(
-        self, unit: UnitRuntime, plan: SetpointPlan, *, safety: bool, source: str, **extra: Any
+        self, unit: UnitRuntime, plan: SetpointPlan, *, kind: WriteKind, source: str, **extra: Any
     ) -> None:
         try:
-            results = unit.driver.apply(plan.register_values(), safety=safety)
+            results = unit.driver.apply(plan.register_values(), kind=kind, source=source)
         except NoResponse as exc:  # a read before or after a write, or the interface refused
             self._not_applied(unit, source, exc)
             return
         deferred = [r.decision.register for r in results if r.decision.action is Action.DEFER]
         failed = [r for r in results if r.error or r.decision.action is Action.REJECT]
         unit.pending_plan = plan if deferred else None
-        unit.plan_safety = safety
         for result in failed:
             self._error(
                 unit,
@@ -550,31 +549,67 @@ class Gateway:
             self._error(unit, "safe_idle", str(exc))
             return
         self._apply_plan(
-            unit, plan, safety=True, source="watchdog", mode="safe_idle", idle_reason=reason
+            unit,
+            plan,
+            kind=WriteKind.SAFETY,
+            source="watchdog",
+            mode="safe_idle",
+            idle_reason=reason,
         )
 
     def _operation(self, unit: UnitRuntime, value: int) -> None:
         if not self._ready(unit, SET_STATE):
             return
         try:
-            result = unit.driver.write("OPERATION", value, explicit=True)
+            result = unit.driver.write("OPERATION", value, source=SET_STATE)
         except NoResponse as exc:
             self._not_applied(unit, SET_STATE, exc, value)
             return
-        if not result.ok:
+        if result.error or result.decision.action is Action.REJECT:
             self._error(unit, SET_STATE, result.error or result.decision.reason, value)
+        if result.decision.action is Action.WRITE:
+            self._publish_wear(unit)  # what is held: with the next poll round (one per round)
+
+    def _flush_held(self, unit: UnitRuntime) -> None:
+        """Apply what the wear governor held back, once the unit's interval has ended; announce
+        what is held on `wear` when that changed (at most once per poll round, however many
+        commands a flood brings)."""
+        try:
+            done = unit.driver.flush_held()
+        except NoResponse as exc:
+            self._not_applied(unit, "held write", exc)
+            return
+        if not done:
+            held = {name: w.value for name, w in unit.driver.governor.held.items()}
+            if held != unit.published_held:
+                self._publish_wear(unit)
+            return
+        for source, result in done:
+            if result.error or result.decision.action is Action.REJECT:
+                why = result.error or result.decision.reason
+                self._error(
+                    unit, source, f"{result.decision.register}: {why}", result.decision.value
+                )
         self._publish_wear(unit)
+        plan = unit.pending_plan
+        if plan is not None:
+            held = unit.driver.governor.held
+            unit.pending_plan = (
+                plan if any(name in held for name in plan.register_values()) else None
+            )
+            self._publish_setpoint(
+                unit,
+                plan,
+                source="held",
+                written=[
+                    r.decision.register for _s, r in done if r.decision.action is Action.WRITE
+                ],
+                deferred=[name for name in plan.register_values() if name in held],
+            )
 
     def _provision(self, driver: UnitDriver) -> dict[str, Any]:
         prov = self.settings.provision
-        report = provision(
-            driver,
-            self.window,
-            self.limits,
-            eep_off=prov.eep_off,
-            operation_init=prov.operation_init,
-        )
-        return report
+        return provision(driver, eep_off=prov.eep_off, operation_init=prov.operation_init)
 
     def _command(self, unit: UnitRuntime, data: dict[str, Any]) -> None:
         name = data["cmd"]
@@ -592,9 +627,14 @@ class Gateway:
                 self._identify(unit)
                 if not unit.identified:
                     raise CommandError("unit does not answer")
-            if COMMANDS[name].takes_value or COMMANDS[name].fixed_value is not None:
-                unit.pending_plan = None  # a person's write wins over a deferred setpoint
-            result = run_command(unit.driver, name, value, provision=self._provision)
+            result = run_command(
+                unit.driver,
+                name,
+                value,
+                provision=self._provision,
+                confirm=data.get("confirm") is True,
+                source=f"cmd {name}",
+            )
             reply.update(ok=True, result=result)
         except CommandError as exc:
             reply.update(ok=False, error=str(exc))

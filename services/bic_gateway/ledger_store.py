@@ -36,6 +36,8 @@ class UnitRecord:
     eep_off_supported: bool | None = None  # learned by provisioning (write-and-read-back)
     charged_kwh: float = 0.0
     discharged_kwh: float = 0.0
+    #: battery mode was written (or appeared) and the unit has not been re-powered since
+    battery_mode_unconfirmed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,7 @@ class UnitRecord:
             "fault_counts": dict(self.fault_counts),
             "eep_off_supported": self.eep_off_supported,
             "energy_kwh": {"charged": self.charged_kwh, "discharged": self.discharged_kwh},
+            "battery_mode_unconfirmed": self.battery_mode_unconfirmed,
         }
 
     @classmethod
@@ -59,12 +62,16 @@ class UnitRecord:
         kwh = [energy.get(k, 0.0) for k in ("charged", "discharged")]
         if not all(isinstance(v, int | float) and v >= 0 for v in kwh):
             raise LedgerFormatError("energy_kwh must hold non-negative charged/discharged numbers")
+        unconfirmed = data.get("battery_mode_unconfirmed", False)
+        if not isinstance(unconfirmed, bool):
+            raise LedgerFormatError("battery_mode_unconfirmed must be a bool")
         return cls(
             WriteLedger.from_json(data.get("ledger", {})),
             dict(counts),
             supported,
             float(kwh[0]),
             float(kwh[1]),
+            unconfirmed,
         )
 
 

@@ -1,24 +1,44 @@
-"""One-time set-up of a unit for gateway control (reference sections 3.3, 3.4, 5.3, 5.4).
+"""One-time set-up of a unit for gateway control (docs/bic2200.md, "Provisioning").
 
-Steps (each write goes through the normal write path: skipped when identical, read back):
-1. if EEP_OFF is already set, clear it, so the next writes reach the EEPROM;
-2. store safe boot defaults: the safe idle setpoints (window voltages, minimum currents, charge);
-3. BIDIRECTIONAL_CONFIG = battery mode (takes effect after a power cycle);
+Every word is read-modify-written: the reserved bits of SYSTEM_CONFIG and BIDIRECTIONAL_CONFIG
+stay exactly as the unit reports them. Steps (each write goes through the normal write path:
+validated, skipped when identical, counted by the wear governor, read back):
+1. unlock: CAN control on, EEPROM writes **immediate** (EEP_CONFIG = 00) and EEP_OFF clear. A unit
+   in an EEPROM delay mode (e.g. 0x0205) would otherwise store the boot values only after they
+   stayed unchanged for 1 or 10 minutes, and setting EEP_OFF seconds later would leave its old
+   boot values in the EEPROM; a unit in SVR mode would ignore them altogether;
+2. store safe boot defaults (the safe idle setpoints: window voltages, minimum currents, charge)
+   and read each one back;
+3. BIDIRECTIONAL_CONFIG = battery mode (takes effect after a power cycle; until the gateway has
+   seen one, the unit is not `controllable`);
 4. SYSTEM_CONFIG = CAN control + the configured power-up state + EEP_OFF as configured;
 5. read SYSTEM_CONFIG back after a pause: EEP_OFF reading 1 proves the firmware supports it.
 
-Normal operation never writes SYSTEM_CONFIG or BIDIRECTIONAL_CONFIG; only this does.
+The run is one confirmed batch for the wear governor: it starts only when the unit's interval has
+ended and the budget holds all its EEPROM writes; the writes after it wait the borrowed intervals
+out. Confirmation (``{"confirm": true}`` / ``--confirm``) is checked by ``commands.run_command``,
+the one entry of every path (CLI, ``set/cmd``, ``set/provision``).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .flags import OperationInit, decode_system_config, encode_system_config, provisioning_config
-from .setpoint import BatteryWindow, CurrentLimits, SetpointPlan
+from .flags import (
+    EepromWriteMode,
+    OperationInit,
+    decode_bidirectional_config,
+    decode_system_config,
+    encode_bidirectional_config,
+    encode_system_config,
+)
+from .limits import OperatingLimits
+from .setpoint import SetpointPlan
 from .unit import UnitDriver
+from .wear import WriteKind, wears_eeprom
+from .write_path import Action
 
 EEP_OFF_SETTLE_S = 0.3
 
@@ -31,73 +51,90 @@ OPERATION_INIT = {
 
 @dataclass(frozen=True)
 class ProvisioningPlan:
-    unlock: int | None  # SYSTEM_CONFIG with EEP_OFF cleared, if it was set
+    unlock: int | None  # SYSTEM_CONFIG for step 1, None if the unit already is so
     boot_defaults: dict[str, float | int]
     bidirectional: int
     system_config: int
 
+    @property
+    def max_eeprom_writes(self) -> int:
+        """The most EEPROM writes the run can cost (boot defaults are stored: EEP_OFF clear)."""
+        boot = sum(wears_eeprom(name, eep_off=False) for name in self.boot_defaults)
+        return (self.unlock is not None) + boot + 2
+
 
 def plan_provisioning(
-    driver_model,
+    limits: OperatingLimits,
     current_system_config: int,
-    window: BatteryWindow,
-    limits: CurrentLimits,
+    current_bidirectional: int,
     *,
     eep_off: bool,
     operation_init: str,
 ) -> ProvisioningPlan:
-    """Pure: the words and values to write, from the current SYSTEM_CONFIG."""
-    target, bidir = provisioning_config(
-        eep_off=eep_off, operation_init=OPERATION_INIT[operation_init]
-    )
-    unlock = None
+    """Pure: the words and values to write, from the unit's current words (reserved bits kept)."""
     current = decode_system_config(current_system_config)
-    if current.eep_off:
-        unlocked = decode_system_config(target)
-        unlock = encode_system_config(
-            type(unlocked)(
-                can_control=True,
-                operation_init=unlocked.operation_init,
-                eeprom_write=unlocked.eeprom_write,
-                eep_off=False,
-            )
-        )
-    idle = SetpointPlan.safe_idle(driver_model, window, limits, "boot default")
-    return ProvisioningPlan(unlock, idle.register_values(), bidir, target)
+    unlocked = replace(
+        current,
+        can_control=True,
+        operation_init=OPERATION_INIT[operation_init],
+        eeprom_write=EepromWriteMode.IMMEDIATE,
+        eep_off=False,
+    )
+    unlock = encode_system_config(unlocked)
+    target = encode_system_config(replace(unlocked, eep_off=eep_off))
+    bidir = replace(decode_bidirectional_config(current_bidirectional), battery_mode=True)
+    idle = SetpointPlan.safe_idle(limits.model, limits.window, limits.currents, "boot default")
+    return ProvisioningPlan(
+        None if unlock == current_system_config else unlock,
+        idle.register_values(),
+        encode_bidirectional_config(bidir),
+        target,
+    )
 
 
 def provision(
     driver: UnitDriver,
-    window: BatteryWindow,
-    limits: CurrentLimits,
     *,
     eep_off: bool,
     operation_init: str,
     settle_s: float = EEP_OFF_SETTLE_S,
 ) -> dict[str, Any]:
-    """Run the provisioning steps on one unit; returns a report for the user."""
-    current = int(driver.read("SYSTEM_CONFIG"))
+    """Run the provisioning steps on one unit; returns a report for the user.
+
+    Raises RuntimeError (with the reason) when the wear governor refuses the batch or a step
+    fails.
+    """
     plan = plan_provisioning(
-        driver.model, current, window, limits, eep_off=eep_off, operation_init=operation_init
+        driver.limits,
+        int(driver.read("SYSTEM_CONFIG")),
+        int(driver.read("BIDIRECTIONAL_CONFIG")),
+        eep_off=eep_off,
+        operation_init=operation_init,
     )
+    verdict = driver.governor.may_start_batch(driver.wall_clock(), plan.max_eeprom_writes)
+    if not verdict.allowed:
+        raise RuntimeError(f"provisioning refused: {verdict.reason}")
     steps: list[dict[str, Any]] = []
 
-    def write(name: str, value: float | int) -> None:
-        result = driver.write(name, value, safety=True)
+    def write(name: str, value: float | int, *, retry: bool = True) -> bool:
+        result = driver.write(
+            name, value, kind=WriteKind.PROVISIONING, retry=retry, source="init_mode"
+        )
         steps.append(result.to_json())
-        if not result.ok:
-            why = result.error or result.decision.reason
-            raise RuntimeError(f"provisioning stopped at {name}: {why}")
+        if result.decision.action is Action.REJECT:
+            raise RuntimeError(f"provisioning stopped at {name}: {result.decision.reason}")
+        if result.error and retry:  # without retry a mismatch is the result (EEP_OFF detection)
+            raise RuntimeError(f"provisioning stopped at {name}: {result.error}")
+        return result.decision.action is Action.WRITE
 
     if plan.unlock is not None:
         write("SYSTEM_CONFIG", plan.unlock)
     for name, value in plan.boot_defaults.items():
         write(name, value)
-    write("BIDIRECTIONAL_CONFIG", plan.bidirectional)
+    bidir_written = write("BIDIRECTIONAL_CONFIG", plan.bidirectional)
     driver.raw.pop("SYSTEM_CONFIG", None)  # compare against a fresh read
     # no re-write on mismatch: an EEP_OFF bit that does not stick is the detection result
-    result = driver.write("SYSTEM_CONFIG", plan.system_config, safety=True, retry=False)
-    steps.append(result.to_json())
+    write("SYSTEM_CONFIG", plan.system_config, retry=False)
     time.sleep(settle_s)
     final = decode_system_config(int(driver.read("SYSTEM_CONFIG")))
     supported: bool | None = final.eep_off if eep_off else driver.record.eep_off_supported
@@ -107,18 +144,25 @@ def provision(
     if eep_off and not final.eep_off:
         eeprom = (
             "firmware does not support EEP_OFF (older than ~02/2024): every setpoint "
-            "write wears the EEPROM; the gateway rate-limits setpoint writes to one per "
-            f"{driver.wear_policy.min_interval_s:.1f} s per register"
+            "write wears the EEPROM; the gateway allows one EEPROM write per "
+            f"{driver.wear_policy.min_interval_s:.1f} s for the whole unit"
         )
     elif final.eep_off:
         eeprom = "EEP_OFF active: setpoint writes no longer wear the EEPROM"
     else:
         eeprom = "EEP_OFF not requested: setpoint writes wear the EEPROM (rate-limited)"
+    if bidir_written or driver.record.battery_mode_unconfirmed:
+        next_step = (
+            "power-cycle the unit now (AC off for at least 10 s, then on): battery mode takes "
+            "effect only after a re-power; the gateway reports it as controllable once it has "
+            "seen the unit go away (or report AC_FAIL) and come back"
+        )
+    else:
+        next_step = "battery mode was already active: no power cycle needed"
     return {
         "steps": steps,
         "can_control": final.can_control,
         "eep_off_supported": supported,
         "eeprom": eeprom,
-        "next": "power-cycle the unit now (AC off/on): battery mode takes effect only after a "
-        "re-power; afterwards the gateway reports it as controllable",
+        "next": next_step,
     }

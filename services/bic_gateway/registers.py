@@ -47,7 +47,9 @@ class Persistence(Enum):
     NONE = "none"  # not stored (read-only)
     EEP = "eep"  # starred in the manual: stored according to EEP_OFF / EEP_CONFIG
     ALWAYS = "always"  # restored by factory reset, not covered by EEP_OFF
-    ASSUMED = "assumed"  # undocumented; treated as wear-relevant (DIRECTION_CTRL)
+    #: writable but not stored: neither starred nor in the factory-reset list (DIRECTION_CTRL);
+    #: docs/bic2200.md "Which writes wear the EEPROM" gives the evidence
+    VOLATILE = "volatile"
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ REGISTERS: tuple[Register, ...] = (
     ),
     Register(
         "DIRECTION_CTRL", 0x0100, 1, Kind.CHOICE, writable=True,
-        persistence=Persistence.ASSUMED, choices=((0x00, "charge"), (0x01, "discharge")),
+        persistence=Persistence.VOLATILE, choices=((0x00, "charge"), (0x01, "discharge")),
         description="battery mode direction: 0 = AC->DC charge, 1 = DC->AC discharge",
     ),
     Register(

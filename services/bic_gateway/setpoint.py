@@ -29,14 +29,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_DOWN
 from enum import Enum
 
 from .flags import DirectionCtrl
-from .limits import check_setpoint
+from .limits import (
+    BatteryWindow,
+    CurrentLimits,
+    EffectiveLimits,
+    checked_window,
+    effective_limits,
+    quantise_current,
+)
 from .models import DeviceModel
-
-CURRENT_STEP = Decimal("0.01")  # A, the IOUT resolution
 
 
 class SetpointUnit(Enum):
@@ -48,76 +53,6 @@ class PlanDirection(Enum):
     CHARGE = "charge"
     DISCHARGE = "discharge"
     IDLE = "idle"
-
-
-@dataclass(frozen=True)
-class BatteryWindow:
-    """Battery voltage window: no discharge at/below ``min_v``, no charge at/above ``max_v``."""
-
-    min_v: float
-    max_v: float
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.min_v) and math.isfinite(self.max_v)):
-            raise ValueError("battery window bounds must be finite")
-        if not self.min_v < self.max_v:
-            raise ValueError(f"battery window min {self.min_v} V must be below max {self.max_v} V")
-
-
-@dataclass(frozen=True)
-class CurrentLimits:
-    """Configured current limits in A; None = use the model's documented limit."""
-
-    max_charge_a: float | None = None
-    max_discharge_a: float | None = None
-    min_current_a: float | None = None  # e.g. to follow a source that says 20 % instead of 1 %
-
-
-@dataclass(frozen=True)
-class EffectiveLimits:
-    min_a: float
-    max_charge_a: float
-    max_discharge_a: float
-
-
-def _quantise(value: float, rounding: str) -> float:
-    return float(Decimal(repr(value)).quantize(CURRENT_STEP, rounding=rounding))
-
-
-def effective_limits(model: DeviceModel, limits: CurrentLimits) -> EffectiveLimits:
-    """Model limits tightened by configuration; raises ValueError for an impossible combination."""
-    charge = model.setpoint_range("IOUT_SET")
-    discharge = model.setpoint_range("REVERSE_IOUT_SET")
-    for name in ("max_charge_a", "max_discharge_a", "min_current_a"):
-        configured = getattr(limits, name)
-        if configured is not None and not (math.isfinite(configured) and configured >= 0):
-            raise ValueError(f"{name} must be a finite, non-negative current, got {configured}")
-
-    def tighter_max(documented: float, configured: float | None) -> float:
-        return documented if configured is None else min(documented, configured)
-
-    min_a = max(charge.minimum, discharge.minimum, limits.min_current_a or 0.0)
-    result = EffectiveLimits(
-        min_a=_quantise(min_a, ROUND_CEILING),
-        max_charge_a=_quantise(tighter_max(charge.maximum, limits.max_charge_a), ROUND_FLOOR),
-        max_discharge_a=_quantise(
-            tighter_max(discharge.maximum, limits.max_discharge_a), ROUND_FLOOR
-        ),
-    )
-    if result.min_a > min(result.max_charge_a, result.max_discharge_a):
-        raise ValueError(
-            f"minimum current {result.min_a} A exceeds a maximum "
-            f"(charge {result.max_charge_a} A, discharge {result.max_discharge_a} A)"
-        )
-    return result
-
-
-def checked_window(model: DeviceModel, window: BatteryWindow) -> BatteryWindow:
-    """The window quantised to 0.01 V; raises SetpointRejected if the model cannot hold it."""
-    return BatteryWindow(
-        min_v=check_setpoint(model, "REVERSE_VOUT_SET", window.min_v),
-        max_v=check_setpoint(model, "VOUT_SET", window.max_v),
-    )
 
 
 @dataclass(frozen=True)
@@ -216,7 +151,7 @@ def plan_setpoint(
         return idle(f"discharging refused, {at_bat} at/below window min {window.min_v:.2f} V")
 
     maximum = effective.max_charge_a if charging else effective.max_discharge_a
-    magnitude = _quantise(abs(requested_a), ROUND_DOWN)
+    magnitude = quantise_current(abs(requested_a), ROUND_DOWN)
     limited = ""
     if magnitude > maximum:
         magnitude = maximum

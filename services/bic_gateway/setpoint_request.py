@@ -46,9 +46,10 @@ def _ts(data: dict) -> float | None:
 def parse_setpoint(name: str, payload: bytes) -> SetpointRequest:
     data = decode_json(payload)
     if name == "charge":
-        if not isinstance(data, dict) or data.get("var") not in LEGACY_VARS:
+        var = data.get("var") if isinstance(data, dict) else None
+        if not isinstance(var, str) or var not in LEGACY_VARS:
             raise ValueError('expected {"var": "chargeA"|"chargeP", "val": <number>}')
-        return SetpointRequest(_number(data.get("val"), "val"), LEGACY_VARS[data["var"]], _ts(data))
+        return SetpointRequest(_number(data.get("val"), "val"), LEGACY_VARS[var], _ts(data))
     unit = SetpointUnit.WATT if name == "power" else SetpointUnit.AMPERE
     if isinstance(data, dict):
         return SetpointRequest(_number(data.get("value"), "value"), unit, _ts(data))

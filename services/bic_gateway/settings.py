@@ -108,7 +108,7 @@ class WatchdogSettings(BaseModel):
 class WearSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    #: per register, for units that still write setpoints to EEPROM (EEP_OFF not active)
+    #: between two EEPROM writes of one unit, whatever the register and the source
     min_interval_s: float = Field(DEFAULT_MIN_INTERVAL_S, ge=0)
     budget: int = Field(EEPROM_WRITE_BUDGET, ge=1)
 

@@ -1,4 +1,4 @@
-"""The gateway's MQTT topics (topic API v1; the table is in docs/bic2200.md).
+"""The gateway's MQTT topics (topic API v2; the table is in docs/bic2200.md).
 
 ``<base>/bic/<unit>/...`` with ``<unit>`` the CAN address 0..63.
 """

@@ -1,10 +1,16 @@
-"""The decision for one register write, as a pure function (reference sections 5.2, 10.3).
+"""The decision for one register write, as a pure function: the one path every write takes,
+whatever its source (controller, Home Assistant, CLI, ``set/cmd``, provisioning, safe idle).
 
-``explicit`` marks a person's one-off command (CLI): it is counted and limited by the EEPROM
-budget like every write, but not held back by the minimum interval meant for control loops.
+Order:
+1. control mode: a unit in SVR mode (SYSTEM_CONFIG CAN_CTRL = 0) ignores CAN setpoints, so they
+   are refused with that reason instead of being sent for nothing;
+2. validation (``limits.OperatingLimits.check``): model range and configured battery window and
+   current limits; config words keep their reserved bits;
+3. raw value -> read-compare: skip what the unit already holds;
+4. the unit's wear governor: write, hold back (``DEFER``: applied when the interval ends unless a
+   newer request supersedes it) or refuse (budget used up).
 
-Order: range check (``limits.check_setpoint``) -> raw value -> read-compare (skip identical) ->
-EEPROM wear guard -> write. The caller sends the write, records it in the ledger and reads back.
+The caller sends the write, records it with the governor and reads back.
 """
 
 from __future__ import annotations
@@ -13,17 +19,30 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .codec import DOCUMENTED_SCALING, ScalingFactors, to_raw
-from .limits import RangePolicy, SetpointRejected, check_setpoint
-from .models import DeviceModel
+from .flags import decode_system_config
+from .limits import OperatingLimits, RangePolicy, SetpointRejected
 from .registers import Kind, RegisterRef, resolve
-from .wear import WearGuard, needs_write
+from .wear import WearGovernor, WriteKind, needs_write
+
+#: registers the unit takes from CAN only with CAN_CTRL = 1 (manual: voltage, current and
+#: ON/OFF); the direction and the discharge pair are refused too: without CAN control the
+#: gateway must not pretend to control anything
+CAN_CONTROLLED: frozenset[str] = frozenset(
+    {"VOUT_SET", "IOUT_SET", "REVERSE_VOUT_SET", "REVERSE_IOUT_SET", "OPERATION", "DIRECTION_CTRL"}
+)
+
+SVR_MODE = (
+    "unit is in SVR mode (SYSTEM_CONFIG CAN_CTRL = 0): the front potentiometer sets voltage and "
+    "current and the unit ignores CAN setpoints; run `init_mode` (with confirm) to enable CAN "
+    "control"
+)
 
 
 class Action(Enum):
     WRITE = "write"
     SKIP = "skip"  # the unit already holds the value
-    DEFER = "defer"  # wear guard: not now (minimum interval); retry later
-    REJECT = "reject"  # invalid value: report, never write
+    DEFER = "defer"  # wear governor: held, applied when the interval ends
+    REJECT = "reject"  # invalid value, SVR mode or budget used up: report, never write
 
 
 @dataclass(frozen=True)
@@ -42,32 +61,42 @@ def raw_for(ref: RegisterRef, value: float | int, scaling: ScalingFactors) -> in
     return int(value)
 
 
+def control_problem(system_config_raw: int | None) -> str | None:
+    """Why CAN setpoints would be ignored (None: CAN control is on, or not known yet)."""
+    if system_config_raw is not None and not decode_system_config(system_config_raw).can_control:
+        return SVR_MODE
+    return None
+
+
 def decide_write(
-    model: DeviceModel,
+    limits: OperatingLimits,
     ref: RegisterRef,
     value: float | int,
     current_raw: int | None,
-    guard: WearGuard,
+    governor: WearGovernor,
     now: float,
     *,
     eep_off: bool,
-    safety: bool = False,
-    explicit: bool = False,
+    system_config_raw: int | None = None,
+    kind: WriteKind = WriteKind.ROUTINE,
     policy: RangePolicy = RangePolicy.REJECT,
     scaling: ScalingFactors = DOCUMENTED_SCALING,
 ) -> WriteDecision:
     register = resolve(ref)
+    problem = control_problem(system_config_raw)
+    if problem and register.name in CAN_CONTROLLED:
+        return WriteDecision(register.name, Action.REJECT, None, None, problem)
     try:
-        checked = check_setpoint(model, register, value, policy=policy, scaling=scaling)
+        checked = limits.check(
+            register, value, policy=policy, scaling=scaling, current_raw=current_raw
+        )
     except SetpointRejected as exc:
         return WriteDecision(register.name, Action.REJECT, None, None, str(exc))
     raw = raw_for(register, checked, scaling)
     if not needs_write(current_raw, raw):
         return WriteDecision(register.name, Action.SKIP, checked, raw, "unit already holds it")
-    allowed, why = guard.may_write(register, now, eep_off, safety=safety)
-    if not allowed and explicit and guard.ledger.eeprom_total < guard.policy.budget:
-        # a person's one-off command: counted like any write, not held back by the interval
-        allowed, why = True, f"{register.name}: explicit command (wear interval not applied)"
-    if not allowed:
-        return WriteDecision(register.name, Action.DEFER, checked, raw, why)
-    return WriteDecision(register.name, Action.WRITE, checked, raw, why)
+    verdict = governor.may_write(register, now, eep_off, kind)
+    if verdict.allowed:
+        return WriteDecision(register.name, Action.WRITE, checked, raw, verdict.reason)
+    action = Action.DEFER if verdict.retry else Action.REJECT
+    return WriteDecision(register.name, action, checked, raw, verdict.reason)

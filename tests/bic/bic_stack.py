@@ -87,12 +87,12 @@ def json_where(**expected):
 
 @contextmanager
 def unit_on_virtual_bus(
-    model: str = "BIC-2200-48",
+    model: str = "BIC-2200-48", **create
 ) -> Iterator[tuple[SimulatedBic, SimBusLoop, str]]:
     """A simulated unit at address 0 answering on a fresh virtual channel: (unit, loop, channel).
-    Touch the unit's registers under ``loop.lock``."""
+    Touch the unit's registers under ``loop.lock``. ``create``: ``SimulatedBic.create`` options."""
     channel = f"bic-test-{uuid.uuid4().hex}"
-    unit = SimulatedBic.create(0, identify(model))
+    unit = SimulatedBic.create(0, identify(model), **create)
     sim_bus = can.Bus(
         interface="virtual", channel=channel, can_filters=[id_filter(BIC_IDS.request_base)]
     )

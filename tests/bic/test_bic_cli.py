@@ -39,10 +39,13 @@ CASES = [
     ("discharge", None, "DIRECTION_CTRL: write -> 1"),
     ("dirread", None, "DIRECTION_CTRL = discharge"),
     ("charge", None, "DIRECTION_CTRL: write -> 0"),
-    ("off", None, "OPERATION: write -> 0"),
-    ("on", None, "OPERATION: write -> 1"),
     ("dump", None, '"MFR_MODEL_B6B11": "00-48 "'),
-    ("init_mode", None, "power-cycle the unit"),
+    # confirmed provisioning (already in battery mode: no power cycle needed); its EEPROM
+    # writes borrow the unit's wear intervals, so the OPERATION write after it is held ...
+    ("init_mode", "--confirm", "no power cycle needed"),
+    ("off", None, "OPERATION: defer -> 0 \nheld by the wear governor"),
+    # ... and superseded by the next request, which the unit already satisfies
+    ("on", None, "OPERATION: skip -> 1"),
 ]
 
 
@@ -64,6 +67,7 @@ def cli_env(broker, monkeypatch, tmp_path):
 
 def test_the_case_list_covers_every_command():
     assert {c for c, _v, _o in CASES} | {"can_up", "can_down"} == set(COMMANDS)
+    assert [c for c in COMMANDS if COMMANDS[c].needs_confirm] == ["init_mode"]
 
 
 def test_every_command_over_mqtt(broker, probe, service, tmp_path, cli_env, capsys):
@@ -85,8 +89,13 @@ def test_every_command_over_mqtt(broker, probe, service, tmp_path, cli_env, caps
         ).payload
     )
     assert wear["writes"]["SYSTEM_CONFIG"] == 2 and wear["eep_off_supported"] is True
+    assert "OPERATION" not in wear["writes"]  # `off` was held, then superseded by `on`
     code, _out, err = run(capsys, "cvset", 99)
     assert code == 1 and "38.00 V .. 65.00 V" in err
+    code, _out, err = run(capsys, "cvset", 65)  # inside the model, above the battery window
+    assert code == 1 and "outside the configured 46.00 V" in err and "56.00 V" in err
+    code, _out, err = run(capsys, "init_mode")
+    assert code == 1 and "needs an explicit confirmation" in err
     code, _out, err = run(capsys, "cvset")
     assert code == 2 and "needs a value" in err
 
@@ -112,6 +121,13 @@ def test_commands_straight_on_the_bus(broker, service, tmp_path, cli_env, capsys
     assert run(capsys, "--can", "ccread")[1].strip() == "IOUT_SET = 5.0 A"
     state = json.loads((tmp_path / "state" / "bic-gateway-state.json").read_text())
     assert state["units"]["0"]["ledger"]["writes"] == {"IOUT_SET": 1}
+    # the wear interval holds for the unit across processes (state file): a second EEPROM write
+    # right after the first cannot be held by a CLI that exits, so it is refused
+    assert run(capsys, "--can", "off")[1].startswith("OPERATION: write -> 0")
+    code, _out, err = run(capsys, "--can", "on")
+    assert code == 1 and "cannot wait" in err and "one write per 26.3 s" in err
+    code, _out, err = run(capsys, "--can", "init_mode")
+    assert code == 1 and "needs an explicit confirmation" in err
 
 
 def test_module_entry_point_lists_every_command():

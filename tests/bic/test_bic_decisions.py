@@ -1,11 +1,11 @@
-"""The pure decision classes of the gateway: pacing, watchdog, schedule, availability, writes."""
+"""The pure decision classes of the gateway: pacing, watchdog, schedule, availability (writes:
+tests/bic_gateway/test_bic_write_path.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from services.bic_gateway.availability import OFFLINE, ONLINE, Availability
-from services.bic_gateway.models import identify
 from services.bic_gateway.pacing import Pacer
 from services.bic_gateway.scheduler import (
     CONFIG_REGISTERS,
@@ -15,10 +15,6 @@ from services.bic_gateway.scheduler import (
     poll_groups,
 )
 from services.bic_gateway.watchdog import Watchdog
-from services.bic_gateway.wear import WearGuard, WearPolicy, WriteLedger
-from services.bic_gateway.write_path import Action, decide_write
-
-BIC48 = identify("BIC-2200-48")
 
 
 def test_pacer_keeps_20_ms_per_unit_and_5_ms_after_a_response():
@@ -109,45 +105,3 @@ def test_availability_goes_offline_after_n_failures_and_back_on_an_answer():
     assert avail.failed() == OFFLINE
     assert avail.failed() is None
     assert avail.answered() == ONLINE
-
-
-def guard(min_interval_s=26.3, budget=4_000_000):
-    return WearGuard(WriteLedger(), WearPolicy(min_interval_s, budget))
-
-
-def test_write_decision_rejects_out_of_range_and_never_writes():
-    decision = decide_write(BIC48, "VOUT_SET", 70.0, 5000, guard(), 0.0, eep_off=True)
-    assert decision.action is Action.REJECT and "38.00 V .. 65.00 V" in decision.reason
-    assert decision.raw is None
-
-
-def test_write_decision_skips_identical_values():
-    decision = decide_write(BIC48, "IOUT_SET", 5.0, 500, guard(), 0.0, eep_off=False)
-    assert decision.action is Action.SKIP and decision.raw == 500
-
-
-def test_write_decision_defers_setpoints_within_the_wear_interval_without_eep_off():
-    g = guard()
-    g.ledger.record_write("IOUT_SET", 100.0, eep_off=False)
-    decision = decide_write(BIC48, "IOUT_SET", 6.0, 500, g, 110.0, eep_off=False)
-    assert decision.action is Action.DEFER and "wait 16.3 s" in decision.reason
-    assert decide_write(BIC48, "IOUT_SET", 6.0, 500, g, 127.0, eep_off=False).action is Action.WRITE
-    # EEP_OFF: no wear, no interval; safety and explicit commands bypass it
-    assert decide_write(BIC48, "IOUT_SET", 6.0, 500, g, 110.0, eep_off=True).action is Action.WRITE
-    for kind in ({"safety": True}, {"explicit": True}):
-        assert (
-            decide_write(BIC48, "IOUT_SET", 6.0, 500, g, 110.0, eep_off=False, **kind).action
-            is Action.WRITE
-        )
-
-
-def test_write_decision_budget_stops_routine_and_explicit_writes_but_not_safety():
-    g = guard(budget=1)
-    g.ledger.record_write("OPERATION", 0.0, eep_off=True)
-    for kind in ({}, {"explicit": True}):
-        decision = decide_write(BIC48, "OPERATION", 0, 1, g, 1e6, eep_off=True, **kind)
-        assert decision.action is Action.DEFER and "budget used up" in decision.reason
-    assert (
-        decide_write(BIC48, "OPERATION", 0, 1, g, 1e6, eep_off=True, safety=True).action
-        is Action.WRITE
-    )

@@ -5,28 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from bic_stack import json_where, payload, private_bus, start_stack
+from bic_stack import json_where, payload
 
 pytestmark = pytest.mark.integration
 
 BASE = "canbridge/bic/0"
 SIM = "canbridge/sim/bic/0"
-
-
-@pytest.fixture
-def stack(broker, probe, service, tmp_path):
-    """Simulator + gateway on a private bus; a probe (admin) subscribed to everything."""
-
-    def start(sim=None, gateway=None):
-        watcher = probe("admin")
-        watcher.subscribe("canbridge/#")
-        bus = private_bus()
-        procs = start_stack(service, bus, tmp_path, sim, gateway)
-        watcher.wait_for(f"{BASE}/availability", "online")
-        watcher.wait_for(f"{BASE}/state")
-        return watcher, bus, procs
-
-    return start
 
 
 def test_info_state_fault_and_plain_topics_are_retained(stack, probe):
@@ -51,7 +35,7 @@ def test_info_state_fault_and_plain_topics_are_retained(stack, probe):
 
 
 def test_power_setpoint_drives_the_unit_and_legacy_payloads_work(stack, probe):
-    watcher, _bus, _procs = stack()
+    watcher, _bus, _procs = stack(gateway={"CANBRIDGE_WEAR__MIN_INTERVAL_S": "5"})
     controller = probe("charge-controller")
     assert controller.publish(f"{BASE}/set/power", json.dumps({"value": -500})) == 0
     sp = payload(watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="discharge")))
@@ -62,11 +46,22 @@ def test_power_setpoint_drives_the_unit_and_legacy_payloads_work(stack, probe):
     watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="charge", current_a=3.0))
     assert controller.publish(f"{BASE}/set/charge", '{"var": "chargeP", "val": -255}') == 0
     watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="discharge"))
+    # set/state 0 then 1 within the unit's wear interval: 0 is written, 1 held and applied
+    # when the interval ends (the last request wins)
+    watcher.clear()
     assert controller.publish(f"{BASE}/set/state", "0") == 0
+    assert controller.publish(f"{BASE}/set/state", "1") == 0
+    wear = payload(watcher.wait_for(f"{BASE}/wear", where=lambda m: payload(m)["held"]))
+    assert wear["held"] == {"OPERATION": 1} and wear["eeprom_writes"] == {"OPERATION": 1}
     watcher.wait_for(f"{BASE}/operation", "off")
     watcher.wait_for(f"{BASE}/state", where=lambda m: payload(m)["flags"]["op_off"])
-    assert controller.publish(f"{BASE}/set/state", "1") == 0
-    watcher.wait_for(f"{BASE}/state", where=lambda m: payload(m)["operation"] == "on")
+    watcher.wait_for(f"{BASE}/operation", "on")
+    wear = payload(
+        watcher.wait_for(
+            f"{BASE}/wear", where=lambda m: payload(m)["eeprom_writes"].get("OPERATION") == 2
+        )
+    )
+    assert wear["held"] == {}
 
 
 def test_out_of_range_setpoint_is_rejected_on_the_error_topic(stack, probe):

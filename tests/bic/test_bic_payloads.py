@@ -36,7 +36,15 @@ def test_setpoint_payloads_including_the_legacy_bridge(name, payload, expected):
 
 @pytest.mark.parametrize(
     ("name", "payload"),
-    [("power", b"NaN"), ("power", b'"x"'), ("charge", b'{"var":"x","val":1}'), ("power", b"")],
+    [
+        ("power", b"NaN"),
+        ("power", b'"x"'),
+        ("charge", b'{"var":"x","val":1}'),
+        ("charge", b'{"var":[1],"val":1}'),  # unhashable: a ValueError, not a TypeError
+        ("charge", b'{"var":{"a":1},"val":1}'),
+        ("charge", b"[1]"),
+        ("power", b""),
+    ],
 )
 def test_bad_setpoint_payloads_say_why(name, payload):
     with pytest.raises(ValueError):

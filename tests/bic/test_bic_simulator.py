@@ -160,10 +160,10 @@ def test_driver_identifies_writes_reads_back_and_persists(virtual_bus, tmp_path)
     assert driver.write("IOUT_SET", 12.34).decision.reason == "unit already holds it"
     # EEP_OFF: that write did not wear the EEPROM; it is counted, saved with the next save
     assert store.dirty and StateStore(store.path).load().unit(0).ledger.writes == {}
-    assert driver.write("DIRECTION_CTRL", 1).ok  # wears the EEPROM: on disk at once
+    assert driver.write("OPERATION", 0).ok  # wears the EEPROM: on disk at once
     again = StateStore(tmp_path / "state.json").load()
-    assert again.unit(0).ledger.writes == {"IOUT_SET": 1, "DIRECTION_CTRL": 1}
-    assert again.unit(0).ledger.eeprom_writes == {"DIRECTION_CTRL": 1}
+    assert again.unit(0).ledger.writes == {"IOUT_SET": 1, "OPERATION": 1}
+    assert again.unit(0).ledger.eeprom_writes == {"OPERATION": 1}
     assert again.unit(0).ledger.device == "240215000000" and not store.dirty
 
 
@@ -191,3 +191,40 @@ def test_corrupt_state_file_is_moved_aside(tmp_path):
     path.write_text("{not json")
     store = StateStore(path).load()
     assert store.units == {} and (tmp_path / "state.json.corrupt").exists()
+
+
+def test_eeprom_delay_mode_saves_only_after_the_values_stayed_unchanged():
+    sim = SimulatedBic.create(0, BIC48, system_config=0x0205)  # 10-minute delay, EEP_OFF clear
+    boot = sim.eeprom["IOUT_SET"]
+    ask(sim, write_request(0, "IOUT_SET", 500))
+    sim.step(599.0)
+    ask(sim, write_request(0, "VOUT_SET", 5500))  # a change restarts the delay
+    sim.step(599.0)
+    assert sim.eeprom["IOUT_SET"] == boot and sim.eeprom_writes == {}
+    sim.step(1.0)
+    assert sim.eeprom["IOUT_SET"] == 500 and sim.eeprom["VOUT_SET"] == 5500
+    # values still waiting are lost when EEP_OFF is set (or by a power cut)
+    ask(sim, write_request(0, "IOUT_SET", 600))
+    ask(sim, write_request(0, "SYSTEM_CONFIG", 0x0605))
+    sim.step(601.0)
+    sim.power_cycle()
+    assert sim.registers["IOUT_SET"] == 500
+
+
+def test_svr_mode_ignores_voltage_current_and_operation_writes():
+    sim = SimulatedBic.create(0, BIC48, system_config=0x0002)  # CAN_CTRL = 0
+    before = dict(sim.registers)
+    for register, raw in (("IOUT_SET", 500), ("VOUT_SET", 5000), ("OPERATION", 0)):
+        ask(sim, write_request(0, register, raw))
+        assert sim.registers[register] == before[register]
+    assert sim.writes == {}
+    ask(sim, write_request(0, "SYSTEM_CONFIG", 0x0003))  # CAN control on: now it listens
+    ask(sim, write_request(0, "IOUT_SET", 500))
+    assert sim.registers["IOUT_SET"] == 500
+
+
+def test_system_config_keeps_reserved_bits_as_written():
+    sim = SimulatedBic.create(0, BIC48, system_config=0x1003)
+    assert ask(sim, read_request(0, "SYSTEM_CONFIG")) == bytes.fromhex("c2000310")
+    sim.power_cycle()
+    assert sim.registers["SYSTEM_CONFIG"] == 0x1003

@@ -22,7 +22,6 @@ from services.bic_gateway.flags import (
     encode_bidirectional_config,
     encode_bits,
     encode_system_config,
-    provisioning_config,
     reserved_bits,
     system_config_flags,
     system_status_problems,
@@ -249,9 +248,3 @@ def test_auto_detect_mode_and_reserved():
 def test_one_byte_enums():
     assert Operation.ON == 1 and Operation.OFF == 0
     assert DirectionCtrl.CHARGE == 0 and DirectionCtrl.DISCHARGE == 1
-
-
-def test_provisioning_words():
-    assert provisioning_config(eep_off=True) == (0x0401, 0x0001)
-    assert provisioning_config(eep_off=False, operation_init=OperationInit.ON) == (0x0003, 0x0001)
-    assert provisioning_config(eep_off=True, operation_init=OperationInit.ON) == (0x0403, 0x0001)

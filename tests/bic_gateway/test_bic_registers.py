@@ -123,7 +123,7 @@ def test_persistence_classes():
     by_class = {p: {r.name for r in REGISTERS if r.persistence is p} for p in Persistence}
     assert by_class[Persistence.EEP] == set(SETPOINTS)
     assert by_class[Persistence.ALWAYS] == {"OPERATION", "SYSTEM_CONFIG", "BIDIRECTIONAL_CONFIG"}
-    assert by_class[Persistence.ASSUMED] == {"DIRECTION_CTRL"}
+    assert by_class[Persistence.VOLATILE] == {"DIRECTION_CTRL"}
     for register in REGISTERS:
         assert (register.persistence is Persistence.NONE) == (not register.writable)
 

@@ -39,6 +39,7 @@ def main() -> None:
             provisioned=settings.provisioned,
             eep_off_supported=settings.eep_off_supported,
             fans_supported=settings.fans_supported,
+            system_config=settings.system_config,
             capacity_wh=settings.capacity_wh,
             dead_time_s=settings.dead_time_s,
             time_constant_s=settings.time_constant_s,

@@ -5,9 +5,13 @@ Behaviour per the manual (reference sections 1.2, 2, 3, 4, 5):
 * reads answer with the echoed command code and the register's bytes; writes get no answer;
   out-of-range or malformed writes are ignored (the gateway's read-back notices);
 * EEPROM: VOUT/IOUT/REVERSE_* writes are saved unless EEP_OFF is set (if the firmware supports
-  it; otherwise bits 8-10 of SYSTEM_CONFIG read back 0); OPERATION, SYSTEM_CONFIG and
+  it; otherwise bits 8-10 of SYSTEM_CONFIG read back 0); under an EEPROM delay mode (EEP_CONFIG
+  = 1 or 10 min) only once all of them have been unchanged that long (values still waiting are
+  lost by a power cut or by setting EEP_OFF); OPERATION, SYSTEM_CONFIG and
   BIDIRECTIONAL_CONFIG are always saved; DIRECTION_CTRL is volatile. ``power_cycle`` restores the
-  saved values; BIDIRECTIONAL_CONFIG takes effect only then;
+  saved values; BIDIRECTIONAL_CONFIG takes effect only then (it reads back the new value before);
+* SVR mode (SYSTEM_CONFIG CAN_CTRL = 0): VOUT_SET, IOUT_SET and OPERATION writes are ignored;
+* SYSTEM_CONFIG keeps whatever bits are written, reserved ones included;
 * battery mode: the direction comes from DIRECTION_CTRL; with the battery above VOUT_SET while
   charging (below REVERSE_VOUT_SET while discharging) the unit drives 5 % of rated current the
   other way; auto-detect mode charges below VOUT_SET and discharges above it.
@@ -41,7 +45,12 @@ REVISION_BYTES = bytes.fromhex("0E0DFFFFFFFF")  # MCU1 R01.4, MCU2 R01.3 (fan-ca
 EEP_BITS_MASK = 0b0111_0000_0000  # EEP_CONFIG + EEP_OFF, absent on old firmware
 CV_BAND_V = 0.05  # within this below VOUT_SET the unit holds voltage (no current)
 FAULT_OP_OFF = 1 << 6
+FAULT_AC_FAIL = 1 << 5
 SYSTEM_STATUS_OK = 0x0027  # master, DC_OK, PFC_OK, ready
+CAN_CTRL_MASK = 0x0001
+EEP_CONFIG_SHIFT = 8
+EEP_DELAY_S = {0b01: 60.0, 0b10: 600.0}  # EEP_CONFIG -> seconds unchanged before saving
+SVR_IGNORED = ("VOUT_SET", "IOUT_SET", "OPERATION")  # manual: CAN_CTRL = 1 gives these to CAN
 
 
 def plant_params(model: DeviceModel, **overrides: float) -> BicPlantParams:
@@ -77,6 +86,10 @@ class SimulatedBic:
     eeprom_writes: dict[str, int] = field(default_factory=dict)
     battery_mode_active: bool = False
     muted: bool = False
+    ac_fail: bool = False  # grid cut while the CAN side keeps answering
+    clock_s: float = 0.0  # simulated time, advanced by ``step``
+    unsaved: dict[str, int] = field(default_factory=dict)  # waiting for an EEPROM delay
+    last_change_s: float = 0.0
     _commanded_a: float | None = None
 
     @classmethod
@@ -89,6 +102,7 @@ class SimulatedBic:
         provisioned: bool = True,
         eep_off_supported: bool = True,
         fans_supported: bool = True,
+        system_config: int | None = None,
         **plant_overrides: float,
     ) -> SimulatedBic:
         plant = BicPlant(plant_params(model, **plant_overrides), soc=soc)
@@ -106,11 +120,14 @@ class SimulatedBic:
         else:
             sim.eeprom["SYSTEM_CONFIG"] = 0x0002
             sim.eeprom["BIDIRECTIONAL_CONFIG"] = 0
+        if system_config is not None:  # e.g. an EEPROM delay mode or SVR mode
+            sim.eeprom["SYSTEM_CONFIG"] = system_config
         sim.power_cycle()
         return sim
 
     # --- power ---------------------------------------------------------------------------------
     def power_cycle(self) -> None:
+        self.unsaved.clear()  # a delayed save that had not happened yet is lost
         self.registers = dict(self.eeprom)
         self.registers["DIRECTION_CTRL"] = 0
         config = decode_system_config(self.eeprom["SYSTEM_CONFIG"])
@@ -182,7 +199,8 @@ class SimulatedBic:
         if name in measured:
             return to_raw(name, round(measured[name], 2), DOCUMENTED_SCALING)
         if name == "FAULT_STATUS":
-            return 0 if self.registers.get("OPERATION") else FAULT_OP_OFF
+            ac = FAULT_AC_FAIL if self.ac_fail else 0
+            return ac | (0 if self.registers.get("OPERATION") else FAULT_OP_OFF)
         if name == "SYSTEM_STATUS":
             return SYSTEM_STATUS_OK
         return None
@@ -195,15 +213,35 @@ class SimulatedBic:
             return
         if register.name == "SYSTEM_CONFIG" and not self.eep_off_supported:
             raw &= ~EEP_BITS_MASK
+        if register.name in SVR_IGNORED and not self.registers["SYSTEM_CONFIG"] & CAN_CTRL_MASK:
+            return  # SVR mode: the front potentiometer rules
         self.registers[register.name] = raw
         self.writes[register.name] = self.writes.get(register.name, 0) + 1
-        eep_off = bool(self.registers["SYSTEM_CONFIG"] >> EEP_OFF_BIT & 1)
-        saved = register.persistence is Persistence.ALWAYS or (
-            register.persistence is Persistence.EEP and not eep_off
-        )
-        if saved:
-            self.eeprom[register.name] = raw
-            self.eeprom_writes[register.name] = self.eeprom_writes.get(register.name, 0) + 1
+        config = self.registers["SYSTEM_CONFIG"]
+        if config >> EEP_OFF_BIT & 1:
+            self.unsaved.clear()  # parameters are no longer saved
+        if register.persistence is Persistence.ALWAYS:
+            self._save(register.name, raw)
+        elif register.persistence is Persistence.EEP and not config >> EEP_OFF_BIT & 1:
+            if self._eeprom_delay_s() is None:
+                self._save(register.name, raw)
+            else:
+                self.unsaved[register.name] = raw
+                self.last_change_s = self.clock_s
+
+    def _eeprom_delay_s(self) -> float | None:
+        return EEP_DELAY_S.get(self.registers["SYSTEM_CONFIG"] >> EEP_CONFIG_SHIFT & 0b11)
+
+    def _save(self, name: str, raw: int) -> None:
+        self.eeprom[name] = raw
+        self.eeprom_writes[name] = self.eeprom_writes.get(name, 0) + 1
+
+    def _save_delayed(self) -> None:
+        delay = self._eeprom_delay_s()
+        if self.unsaved and (delay is None or self.clock_s - self.last_change_s >= delay):
+            for name, raw in self.unsaved.items():
+                self._save(name, raw)
+            self.unsaved.clear()
 
     def _accepts(self, register: Register, raw: int) -> bool:
         if register.kind is Kind.NUMBER:
@@ -239,6 +277,8 @@ class SimulatedBic:
         return -riout
 
     def step(self, dt: float) -> None:
+        self.clock_s += dt
+        self._save_delayed()
         target = self.target_current()
         if target != self._commanded_a:
             self._commanded_a = target

@@ -24,6 +24,9 @@ class SimBicSettings(ServiceSettings):
     provisioned: bool = True  # CAN control + battery mode + EEP_OFF already set up
     eep_off_supported: bool = True  # firmware >= ~02/2024
     fans_supported: bool = True
+    #: SYSTEM_CONFIG word at power-up instead of the one `provisioned` implies (e.g. 0x0205 for
+    #: an EEPROM delay mode, 0x0002 for SVR mode)
+    system_config: int | None = Field(None, ge=0, le=0xFFFF)
     step_s: float = Field(0.1, gt=0, le=5)
     publish_interval_s: float = Field(1.0, gt=0)
 
