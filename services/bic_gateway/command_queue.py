@@ -169,7 +169,9 @@ class CommandQueue:
         """
         if self._status is not None:
             return Turn.STATUS
-        if poll_ready and self._poll_owed:
+        if self._poll_owed and poll_pending:
+            if not poll_ready:
+                return None  # the owed read waits out its pacing; nothing overtakes it
             self._poll_owed = False
             return Turn.POLL
         if self._setpoints:
