@@ -561,6 +561,7 @@ class Gateway:
     def _controller_status(self, status: str, went_offline: bool) -> None:
         """An `offline` trips the watchdog (safe idle) even if `online` followed it already."""
         now = self.clock()
+        log.info("controller_status", status=status.strip(), went_offline=went_offline)
         for unit in self.units.values():
             if went_offline:
                 unit.watchdog.controller_status(OFFLINE)
