@@ -149,10 +149,13 @@ class CommandQueue:
         ]
         for item in dropped:
             del self._setpoints[item.entry.unit]
-        for queue in self._commands.values():
-            while queue and now - queue[0].queued_at > self.max_age_s:
-                entry = queue.popleft()
-                dropped.append(Dropped(entry, Why.TOO_OLD, self._too_old(entry, now)))
+        for unit, queue in self._commands.items():
+            # not only the head: a replaced entry keeps its place with a newer time
+            old = [e for e in queue if now - e.queued_at > self.max_age_s]
+            if old:
+                gone = {id(e) for e in old}
+                self._commands[unit] = deque(e for e in queue if id(e) not in gone)
+                dropped += [Dropped(e, Why.TOO_OLD, self._too_old(e, now)) for e in old]
         return dropped
 
     def _too_old(self, entry: Entry, now: float) -> str:

@@ -255,3 +255,13 @@ def test_a_replacing_setpoint_restarts_the_age():
     q.put(setpoint(2, t=0.9))
     assert q.expire(1.5) == []
     assert [e.payload for e in drain(q)] == [2]
+
+
+def test_an_old_command_behind_a_freshly_replaced_one_still_expires():
+    q = CommandQueue(max_age_s=10)
+    q.put(command(0, t=0, key="OPERATION"))
+    q.put(command("old", t=1))
+    q.put(command(1, t=9, key="OPERATION"))  # replaces the head in place, with a newer time
+    dropped = q.expire(11.5)
+    assert [d.entry.payload for d in dropped] == ["old"]
+    assert [e.payload for e in drain(q)] == [1]
