@@ -11,7 +11,8 @@ MQTT handlers put parsed commands here; the one bus worker asks ``next`` what to
 4. **other commands** (``set/state``, ``set/cmd``, ``set/provision``): first in, first out, at
    most ``max_commands`` per unit; one for the same register as a queued one replaces it; when
    full, a new one is refused (the caller says so on ``error``). They wait while a poll cycle
-   is in progress.
+   is in progress; while setpoints keep coming, a waiting command gets every
+   ``COMMAND_EVERY``-th turn, so a setpoint flood slows them down but cannot starve them.
 
 Queued setpoints are the controller's: when it goes ``offline`` they are dropped (they are
 stale: its last will says it can no longer stand by them), and setpoints are refused until it
@@ -28,6 +29,7 @@ from enum import Enum
 from typing import Any
 
 OFFLINE = "offline"
+COMMAND_EVERY = 4  # under a setpoint flood, a waiting command goes after this many setpoints
 
 
 class Turn(Enum):
@@ -90,6 +92,7 @@ class CommandQueue:
     _offline_pending: bool = False  # an `offline` arrived since the worker last took the status
     _controller_offline: bool = False
     _poll_owed: bool = False
+    _setpoints_in_a_row: int = 0  # taken while a command was waiting
 
     # --- producers (MQTT side) ---------------------------------------------------------------
     def put(self, entry: Entry) -> Put:
@@ -177,10 +180,12 @@ class CommandQueue:
                 return None  # the owed read waits out its pacing; nothing overtakes it
             self._poll_owed = False
             return Turn.POLL
-        if self._setpoints:
+        command_owed = self._setpoints_in_a_row >= COMMAND_EVERY
+        if self._setpoints and not (command_owed and not poll_pending and self._has_commands()):
             entry = min(self._setpoints.values(), key=lambda e: e.queued_at)
             del self._setpoints[entry.unit]
             self._poll_owed = poll_pending
+            self._setpoints_in_a_row += self._has_commands()
             return entry
         if poll_ready:
             self._poll_owed = False
@@ -192,7 +197,11 @@ class CommandQueue:
             return None
         entry = min(heads, key=lambda e: e.queued_at)
         self._commands[entry.unit].popleft()
+        self._setpoints_in_a_row = 0
         return entry
+
+    def _has_commands(self) -> bool:
+        return any(self._commands.values())
 
     def __len__(self) -> int:
         return len(self._setpoints) + sum(len(q) for q in self._commands.values())

@@ -114,7 +114,8 @@ class Gateway:
         self.on_identified = on_identified  # e.g. announce the unit to Home Assistant
         self.on_problem = on_problem  # why the gateway cannot work (health), None when it can
         self._problem: str | None = None
-        self._drop_logs: dict[Why, Reminder] = {}
+        self._drop_logs: dict[Why, Reminder] = {}  # guarded by _drop_lock (both threads report)
+        self._drop_lock = threading.Lock()
         self.window = BatteryWindow(settings.battery.min_v, settings.battery.max_v)
         self.limits = CurrentLimits(
             settings.battery.max_charge_a,
@@ -259,19 +260,23 @@ class Gateway:
 
     def _report_dropped(self, item: Dropped) -> None:
         """An entry that will not run: on `error` (and `reply` for set/cmd, whose sender waits);
-        logged once per kind, then a reminder with a count (a flood must not flood the log)."""
+        logged once per kind, then a reminder with a count (a flood must not flood the log).
+
+        QoS 0: as many of these as a flood has messages; at QoS 1 they would fill the MQTT
+        client's in-flight window and hold up `setpoint` and `state` behind them."""
         entry, unit = item.entry, self.units[item.entry.unit]
         value = entry.payload.value if isinstance(entry.payload, SetpointRequest) else entry.payload
-        reminder = self._drop_logs.setdefault(item.why, Reminder(DROP_LOG_EVERY_S))
-        reminder.log(
-            log.warning,
-            "command_dropped",
-            item.why.value,
-            self.clock(),
-            unit=entry.unit,
-            command=entry.command,
-            detail=item.reason,
-        )
+        with self._drop_lock:
+            reminder = self._drop_logs.setdefault(item.why, Reminder(DROP_LOG_EVERY_S))
+            reminder.log(
+                log.warning,
+                "command_dropped",
+                item.why.value,
+                self.clock(),
+                unit=entry.unit,
+                command=entry.command,
+                detail=item.reason,
+            )
         if entry.command == SET_CMD:
             value = entry.payload.get("value")
             self._publish(
@@ -283,10 +288,12 @@ class Gateway:
                     "ok": False,
                     "error": item.reason,
                 },
+                qos=0,
             )
         self._publish(
             unit.topics.error,
             {"time": iso_now(), "command": entry.command, "error": item.reason, "value": value},
+            qos=0,
         )
 
     # --- publishing ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.bic_gateway.command_queue import (
+    COMMAND_EVERY,
     CONTROLLER_OFFLINE,
     SENDER_OFFLINE,
     CommandQueue,
@@ -265,3 +266,37 @@ def test_an_old_command_behind_a_freshly_replaced_one_still_expires():
     dropped = q.expire(11.5)
     assert [d.entry.payload for d in dropped] == ["old"]
     assert [e.payload for e in drain(q)] == [1]
+
+
+def test_a_setpoint_flood_slows_commands_down_but_cannot_starve_them():
+    q = CommandQueue()
+    for i in range(3):
+        q.put(command(f"c{i}", t=i))
+    served = []
+    for i in range(3 * (COMMAND_EVERY + 1)):
+        q.put(setpoint(i, t=10 + i))  # always one waiting
+        served.append(q.next(**IDLE))
+    commands = [i for i, e in enumerate(served) if not e.is_setpoint]
+    assert commands == [COMMAND_EVERY, 2 * COMMAND_EVERY + 1, 3 * COMMAND_EVERY + 2]
+    assert [served[i].payload for i in commands] == ["c0", "c1", "c2"]
+
+
+def test_an_owed_command_still_waits_for_a_poll_cycle():
+    q = CommandQueue()
+    q.put(command("c"))
+    for i in range(COMMAND_EVERY):
+        q.put(setpoint(i, t=i))
+        assert q.next(**IDLE).is_setpoint
+    q.put(setpoint("next", t=9))
+    assert q.next(**POLL_PACED).payload == "next"  # polls before commands; setpoints go on
+    assert q.next(**IDLE).payload == "c"
+
+
+def test_setpoints_without_waiting_commands_owe_them_nothing():
+    q = CommandQueue()
+    for i in range(2 * COMMAND_EVERY):
+        q.put(setpoint(i, t=i))
+        q.next(**IDLE)
+    q.put(command("c", t=100))
+    q.put(setpoint("s", t=101))
+    assert q.next(**IDLE).payload == "s"
