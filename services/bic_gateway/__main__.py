@@ -65,21 +65,22 @@ def main() -> None:
         store = StateStore(settings.state_file).load()
         ready = threading.Event()
         holder: dict[str, Gateway] = {}
-        early: list[mqtt.MQTTMessage] = []  # e.g. the retained controller status
+        early: list[mqtt.MQTTMessage] = []  # the latest controller status (e.g. retained)
         lock = threading.Lock()
+        not_open = Reminder()  # commands while the bus is not open: once, then every 10 min
 
         def dispatch(name: str) -> Callable[[mqtt.MQTTMessage], None]:
             def handle(msg: mqtt.MQTTMessage) -> None:
                 with lock:
                     if not ready.is_set():
                         if name == "controller_status":
-                            early.append(msg)
+                            early[:] = [msg]  # nothing to idle yet: only the latest matters
                         elif msg.retain:
                             rt.log.warning("retained_command_ignored", topic=msg.topic)
                         else:
-                            rt.log.warning(
-                                "command_dropped", topic=msg.topic, reason="CAN bus not open yet"
-                            )
+                            reason, now = "CAN bus not open yet", time.monotonic()
+                            not_open.log(rt.log.warning, "command_dropped", reason, now,
+                                         topic=msg.topic)  # fmt: skip
                         return
                 getattr(holder["gateway"], f"on_{name}")(msg)
 

@@ -52,6 +52,10 @@ def test_missing_can_interface_is_reported_failing_with_the_reason(service, prob
     )
     assert check.returncode == 1 and check.stdout.startswith(f"failing: {REASON}")
 
+    controller = probe("charge-controller")
+    for value in range(5):  # commands meanwhile: refused, and logged once, not each
+        assert controller.publish("canbridge/bic/0/set/power", str(-100 * value)) == 0
+
     # two more attempts to open the bus later, the cause is still in the log only once
     watcher.wait_for(
         "canbridge/bic-gateway/heartbeat",
@@ -63,3 +67,5 @@ def test_missing_can_interface_is_reported_failing_with_the_reason(service, prob
     assert len(unavailable) == 1, unavailable
     assert unavailable[0]["level"] == "error" and unavailable[0]["next_reminder_s"] == 600
     assert unavailable[0]["reason"].startswith(REASON)
+    dropped = [line for line in lines if line["event"] == "command_dropped"]
+    assert len(dropped) == 1 and dropped[0]["reason"] == "CAN bus not open yet"
