@@ -495,8 +495,8 @@ class Gateway:
         except Interrupted:
             return  # again right after the safe idle
         except NoResponse as exc:
-            if isinstance(exc, BusError):
-                self._set_problem(str(exc))
+            # the interface refusing frames is the gateway's problem; a silent unit is not
+            self._set_problem(str(exc) if isinstance(exc, BusError) else None)
             unit.next_identify = self.clock() + self.settings.timing.poll_interval_s
             if str(exc) != unit.not_answering:  # once per cause, not every second
                 unit.not_answering = str(exc)
@@ -549,8 +549,8 @@ class Gateway:
             unit.pending_reads.insert(0, name)
             return
         except NoResponse as exc:
-            if isinstance(exc, BusError):
-                self._set_problem(str(exc))
+            # the interface refusing frames is the gateway's problem; a silent unit is not
+            self._set_problem(str(exc) if isinstance(exc, BusError) else None)
             log.info("poll_unanswered", unit=unit.driver.address, register=name, error=str(exc))
             unit.pending_reads.clear()
             self._set_availability(unit, unit.availability.failed())
