@@ -293,12 +293,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bic")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--quiet-s", type=float, default=12.0)
+    parser.add_argument("--flood-trials", type=int, default=50, help="0 = no flood benchmark")
+    parser.add_argument("--flood-rate", type=float, default=1000.0)
     args = parser.parse_args(argv)
     result = run(args.samples, args.quiet_s)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
     print(f"written {RESULTS}")
+    if args.flood_trials:
+        from bench import bic_flood  # here: bic_flood imports this module
+
+        return bic_flood.main(["--trials", str(args.flood_trials), "--rate", str(args.flood_rate)])
     return 0
 
 

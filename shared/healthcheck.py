@@ -2,7 +2,8 @@
 
 Healthy when the service's heartbeat file was rewritten within 3 heartbeat
 intervals (the file holds the interval the service uses): the service is
-running, connected to the broker and its heartbeat thread is alive.
+running, connected to the broker and its heartbeat thread is alive; and the
+file names no problem (its optional second line, e.g. a missing CAN interface).
 Exit 0 healthy, 1 not (with the reason on stdout).
 """
 
@@ -17,7 +18,8 @@ from shared.settings import ServiceSettings, load_settings
 def check(path: Path, now: float | None = None) -> tuple[bool, str]:
     try:
         age = (time.time() if now is None else now) - path.stat().st_mtime
-        interval_s = float(path.read_text())
+        first, _, problem = path.read_text().partition("\n")
+        interval_s = float(first)
     except FileNotFoundError:
         return False, f"{path} missing: not yet connected to the broker"
     except ValueError:
@@ -25,6 +27,8 @@ def check(path: Path, now: float | None = None) -> tuple[bool, str]:
     limit = 3 * interval_s
     if age > limit:
         return False, f"last heartbeat {age:.0f} s ago (limit {limit:.0f} s)"
+    if problem.strip():
+        return False, f"failing: {problem.strip()}"
     return True, f"last heartbeat {age:.0f} s ago"
 
 

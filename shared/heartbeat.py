@@ -2,7 +2,10 @@
 
 Payload (JSON, not retained, expires after 3 intervals):
 `{"service", "version", "topic_api", "time", "uptime_s", "interval_s", "last_activity",
-"last_error"}`; `last_error` is the latest error-level log event `{time, event, reason}` or null.
+"last_error", "problem"}`; `last_error` is the latest error-level log event `{time, event, reason}`
+or null. `problem` is null while the service can do its job, else why it cannot (e.g. its CAN
+interface is missing): the api then reports it failing with that reason, and so does the
+container healthcheck (the health file carries it too). Services call `set_problem()`.
 `last_activity` is the ISO time the service last did its job (a decoded SoC,
 a CAN answer, a setpoint); services call `mark_activity()` for that.
 """
@@ -34,11 +37,20 @@ class Heartbeat:
         self.topic = heartbeat_topic(client.base, client.service)
         self._started = time.monotonic()
         self._last_activity: str | None = None
+        self.problem: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
     def mark_activity(self) -> None:
         self._last_activity = iso_now()
+
+    def set_problem(self, reason: str | None) -> None:
+        """Why the service cannot do its job (None: it can); published with the next beat and
+        at once when it changes (when connected)."""
+        changed = reason != self.problem
+        self.problem = reason
+        if changed and self._client.connected.is_set():
+            self.beat()
 
     def payload(self) -> dict:
         return {
@@ -50,13 +62,14 @@ class Heartbeat:
             "interval_s": self.interval_s,
             "last_activity": self._last_activity,
             "last_error": LastError.value,
+            "problem": self.problem,
         }
 
     def beat(self) -> None:
         expiry = max(1, round(3 * self.interval_s))
         self._client.publish_json(self.topic, self.payload(), qos=0, expiry_s=expiry)
         if self.health_file is not None:
-            touch(self.health_file, self.interval_s)
+            touch(self.health_file, self.interval_s, self.problem)
 
     def start(self) -> None:
         self._thread.start()
@@ -74,14 +87,16 @@ class Heartbeat:
                 self._stop.wait(self.interval_s)
 
 
-def touch(path: Path, interval_s: float) -> None:
-    """Rewrite the health file: its mtime is the last beat, its text the beat interval.
+def touch(path: Path, interval_s: float, problem: str | None = None) -> None:
+    """Rewrite the health file: its mtime is the last beat, its first line the beat interval,
+    a second line (if any) the service's problem.
 
-    The container healthcheck reads both, so it judges the service by the interval the
+    The container healthcheck reads all three, so it judges the service by the interval the
     service really uses (which may come from the service's own config section).
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, f"{interval_s}\n")
+        text = f"{interval_s}\n" + ("" if problem is None else " ".join(problem.split()) + "\n")
+        write_atomic(path, text)
     except OSError:
         pass  # a read-only or missing /tmp must not stop the service; the check will say so

@@ -31,6 +31,12 @@ def _age(entry: dict[str, Any] | None) -> str:
     return "" if entry is None else f'<span class="age">{entry["age_s"]:.0f} s ago</span>'
 
 
+def _state(service: dict[str, Any]) -> str:
+    if service["up"]:
+        return "up"
+    return "failing" if service.get("problem") else "down"
+
+
 def render(
     health: dict[str, Any],
     vehicles: dict[str, Any],
@@ -62,7 +68,7 @@ def render(
     )
     rows = "".join(
         f'<tr class="{"up" if s["up"] else "down"}"><td>{escape(name)}</td>'
-        f"<td>{'up' if s['up'] else 'down'}</td><td>{escape(s.get('reason') or '')}</td>"
+        f"<td>{_state(s)}</td><td>{escape(s.get('reason') or '')}</td>"
         f"<td>{escape(str(s.get('version') or ''))}</td></tr>"
         for name, s in health["services"].items()
     )

@@ -53,6 +53,9 @@ class ServiceRegistry:
             or age > interval * self.stale_after_missed
         )
         online = entry.status == ONLINE
+        problem = hb.get("problem") if not stale else None
+        if not isinstance(problem, str) or not problem:
+            problem = None
         if not online:
             reason = "never seen" if entry.status is None else f"status is {entry.status!r}"
         elif stale:
@@ -61,12 +64,15 @@ class ServiceRegistry:
                 if age is None
                 else f"no heartbeat for {age} s (> {self.stale_after_missed} intervals)"
             )
+        elif problem is not None:
+            reason = f"failing: {problem}"
         else:
             reason = None
         return {
-            "up": online and not stale,
+            "up": online and not stale and problem is None,
             "status": entry.status,
             "reason": reason,
+            "problem": problem,  # the service's own word that it cannot do its job
             "version": hb.get("version"),
             "uptime_s": hb.get("uptime_s"),
             "last_activity": hb.get("last_activity"),

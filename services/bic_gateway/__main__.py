@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
 from shared.ha_discovery import DiscoveryPublisher
+from shared.log_reminder import Reminder
 from shared.runtime import ServiceRuntime, build_runtime, run_service
 from shared.settings import load_settings
 
@@ -25,26 +27,27 @@ RETRY_BUS_S = 5.0
 
 
 def open_transport(settings: BicGatewaySettings, runtime: ServiceRuntime) -> CanTransport | None:
-    """The bus, retried until it opens (a USB adapter may appear late) or a stop is asked."""
+    """The bus, retried until it opens (a USB adapter may appear late) or a stop is asked.
+
+    Meanwhile the gateway reports itself failing with the reason (heartbeat `problem`: /health,
+    status page, container healthcheck) and logs the cause once, then a reminder every 10 min."""
     timing = settings.timing
+    can = settings.can
+    where = f"CAN interface {can.interface} {can.resolved_channel()!r}"
+    reminder = Reminder()
     while not runtime.stop_event.is_set():
         try:
-            bus = open_bus(settings.can, accept_base=BIC_IDS.response_base)
+            bus = open_bus(can, accept_base=BIC_IDS.response_base)
         except Exception as exc:  # python-can raises OSError, CanError, ValueError...
-            runtime.log.error(
-                "can_bus_unavailable",
-                interface=settings.can.interface,
-                channel=settings.can.resolved_channel(),
-                reason=str(exc),
-                retry_s=RETRY_BUS_S,
-            )
+            reason = f"{where} cannot be opened: {exc}"
+            runtime.heartbeat.set_problem(reason)
+            reminder.log(runtime.log.error, "can_bus_unavailable", reason, time.monotonic(),
+                         retry_s=RETRY_BUS_S)  # fmt: skip
             runtime.stop_event.wait(RETRY_BUS_S)
             continue
-        runtime.log.info(
-            "can_bus_open",
-            interface=settings.can.interface,
-            channel=settings.can.resolved_channel(),
-        )
+        runtime.heartbeat.set_problem(None)
+        reminder.resolved(runtime.log.info, "can_bus_recovered")
+        runtime.log.info("can_bus_open", interface=can.interface, channel=can.resolved_channel())
         return CanTransport(
             bus,
             Pacer(timing.request_period_s, timing.response_margin_s),
@@ -62,21 +65,22 @@ def main() -> None:
         store = StateStore(settings.state_file).load()
         ready = threading.Event()
         holder: dict[str, Gateway] = {}
-        early: list[mqtt.MQTTMessage] = []  # e.g. the retained controller status
+        early: list[mqtt.MQTTMessage] = []  # the latest controller status (e.g. retained)
         lock = threading.Lock()
+        not_open = Reminder()  # commands while the bus is not open: once, then every 10 min
 
         def dispatch(name: str) -> Callable[[mqtt.MQTTMessage], None]:
             def handle(msg: mqtt.MQTTMessage) -> None:
                 with lock:
                     if not ready.is_set():
                         if name == "controller_status":
-                            early.append(msg)
+                            early[:] = [msg]  # nothing to idle yet: only the latest matters
                         elif msg.retain:
                             rt.log.warning("retained_command_ignored", topic=msg.topic)
                         else:
-                            rt.log.warning(
-                                "command_dropped", topic=msg.topic, reason="CAN bus not open yet"
-                            )
+                            reason, now = "CAN bus not open yet", time.monotonic()
+                            not_open.log(rt.log.warning, "command_dropped", reason, now,
+                                         topic=msg.topic)  # fmt: skip
                         return
                 getattr(holder["gateway"], f"on_{name}")(msg)
 
@@ -99,6 +103,7 @@ def main() -> None:
                 store,
                 on_activity=rt.heartbeat.mark_activity,
                 on_identified=announcer(discovery, settings),
+                on_problem=rt.heartbeat.set_problem,
             )
             gateway.start()
             with lock:

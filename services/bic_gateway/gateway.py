@@ -1,17 +1,20 @@
 """The gateway: one bus worker thread that owns the CAN bus; MQTT handlers only enqueue.
 
-Each loop of the worker does, in this order: queued commands (setpoints first, so they never wait
-behind a poll cycle), watchdog checks, one pending poll read, starting the next due poll cycle,
-else sleep until something is due. A poll cycle is read one register per loop, so a command
-arriving mid-cycle waits for at most one request (plus the manual's 20 ms pacing).
+Each loop of the worker does one thing, chosen by the command queue's priorities
+(``command_queue``): a controller status and the watchdog checks (safe idle) first, then a
+setpoint, then one poll read (or starting the next due poll cycle), then another command; else it
+sleeps until something is due or arrives. A poll cycle is read one register per loop, so a
+setpoint arriving mid-cycle waits for at most one request (plus the manual's 20 ms pacing). A
+pending ``offline`` interrupts whatever runs at its next request (``transport.Interrupted``), so
+the safe idle waits for one request at most.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -20,9 +23,11 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import structlog
 
+from shared.log_reminder import Reminder
 from shared.mqtt_client import MqttClient, decode_json
 
 from .availability import OFFLINE, Availability
+from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
 from .commands import COMMANDS, CommandError, run_command
 from .energy import EnergyCounter
 from .flags import system_status_problems
@@ -52,7 +57,7 @@ from .topics import (
     parse_set_topic,
     set_filter,
 )
-from .transport import CanTransport, NoResponse
+from .transport import BusError, CanTransport, Interrupted, NoResponse
 from .unit import FAN_REGISTERS, UnitDriver, UnitInfo
 from .watchdog import Watchdog
 from .wear import WearPolicy, WriteKind
@@ -60,7 +65,7 @@ from .write_path import Action
 
 log = structlog.get_logger("bic_gateway")
 
-Job = Callable[[], None]
+DROP_LOG_EVERY_S = 60.0  # dropped/refused commands: one line per kind, then one a minute
 
 
 def iso_now() -> str:
@@ -82,7 +87,6 @@ class UnitRuntime:
     cycle_publishes_state: bool = False
     pending_plan: SetpointPlan | None = None  # a plan with writes the wear governor holds
     published_held: dict[str, float | int] = field(default_factory=dict)  # as last on `wear`
-    latest_request: tuple[SetpointRequest, str] | None = None
     not_answering: str | None = None  # why identification last failed (logged once per reason)
 
 
@@ -98,6 +102,7 @@ class Gateway:
         wall_clock: Callable[[], float] = time.time,
         on_activity: Callable[[], None] = lambda: None,
         on_identified: Callable[[UnitInfo], None] = lambda _info: None,
+        on_problem: Callable[[str | None], None] = lambda _reason: None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -107,16 +112,21 @@ class Gateway:
         self.wall_clock = wall_clock
         self.on_activity = on_activity
         self.on_identified = on_identified  # e.g. announce the unit to Home Assistant
+        self.on_problem = on_problem  # why the gateway cannot work (health), None when it can
+        self._problem: str | None = None
+        self._drop_logs: dict[Why, Reminder] = {}  # guarded by _drop_lock (both threads report)
+        self._drop_lock = threading.Lock()
         self.window = BatteryWindow(settings.battery.min_v, settings.battery.max_v)
         self.limits = CurrentLimits(
             settings.battery.max_charge_a,
             settings.battery.max_discharge_a,
             settings.battery.min_current_a,
         )
-        self._jobs: queue.Queue[Job] = queue.Queue()
+        self._queue = CommandQueue(settings.max_queued_commands, settings.max_command_age_s)
+        self._cond = threading.Condition()  # guards _queue; notified when work arrives
+        transport.interrupt = self._interrupt_reason
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bic-bus", daemon=True)
-        self._lock = threading.Lock()
         now = clock()
         self._saved_at = now
         timing = settings.timing
@@ -167,6 +177,8 @@ class Gateway:
     def stop(self) -> None:
         """Stop the worker, drive every unit to safe idle, announce `offline`."""
         self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
         self._thread.join(timeout=10)
         for unit in self.units.values():
             if unit.identified and unit.availability.online:
@@ -188,7 +200,11 @@ class Gateway:
     # --- MQTT handlers (network thread: parse, then enqueue) -----------------------------------
     def on_controller_status(self, msg: mqtt.MQTTMessage) -> None:
         status = msg.payload.decode("utf-8", "replace")
-        self._jobs.put(partial(self._controller_status, status))
+        with self._cond:
+            dropped = self._queue.controller_status(status)
+            self._cond.notify()
+        for item in dropped:
+            self._report_dropped(item)
 
     def on_set(self, msg: mqtt.MQTTMessage) -> None:
         parsed = parse_set_topic(self.settings.base_topic, msg.topic)
@@ -204,36 +220,86 @@ class Gateway:
             return
         if not msg.payload:
             return  # clearing a (retained) command topic is not a command
+        entry = partial(Entry, address, name, queued_at=self.clock())
         try:
             if name in (SET_POWER, SET_CURRENT, SET_CHARGE):
                 request = parse_setpoint(name, msg.payload)
                 stale = too_old(request.ts, self.wall_clock(), self.settings.max_command_age_s)
                 if stale:
                     raise ValueError(stale)
-                with self._lock:
-                    queued = unit.latest_request is not None
-                    unit.latest_request = (request, name)  # newer replaces older
-                if not queued:
-                    self._jobs.put(partial(self._setpoint_job, unit))
+                self._enqueue(entry(request))
             elif name == SET_STATE:
-                self._jobs.put(partial(self._operation, unit, parse_state(msg.payload)))
+                self._enqueue(entry(parse_state(msg.payload), key="OPERATION"))
             elif name == SET_CMD:
                 data = decode_json(msg.payload)
                 if not isinstance(data, dict) or not isinstance(data.get("cmd"), str):
                     raise ValueError(
                         'expected {"id": ..., "cmd": "<command>", "value": ..., "confirm": ...}'
                     )
-                self._jobs.put(partial(self._command, unit, data))
+                command = COMMANDS.get(data["cmd"])
+                writes = command is not None and (
+                    command.takes_value or command.fixed_value is not None
+                )
+                key = command.register if writes and command is not None else None
+                self._enqueue(entry(data, key=key, request_id=data.get("id")))
             elif name == SET_PROVISION:
                 data = decode_json(msg.payload)
                 if not (isinstance(data, dict) and data.get("confirm") is True):
                     raise ValueError('provisioning needs {"confirm": true}')
                 command = {"cmd": "init_mode", "id": None, "confirm": True}
-                self._jobs.put(partial(self._command, unit, command))
+                self._enqueue(entry(command, key="init_mode"))
             else:
                 raise ValueError(f"unknown command topic set/{name}")
         except ValueError as exc:
             self._error(unit, name, str(exc), msg.payload[:200].decode("utf-8", "replace"))
+
+    def _enqueue(self, entry: Entry) -> None:
+        with self._cond:
+            put = self._queue.put(entry)
+            self._cond.notify()
+        if put.refused is not None:
+            self._report_dropped(put.refused)
+        elif put.replaced is not None and put.replaced.command == SET_CMD:
+            reason = f"superseded by a newer command for {put.replaced.key}"
+            self._report_dropped(Dropped(put.replaced, Why.SUPERSEDED, reason))
+
+    def _report_dropped(self, item: Dropped) -> None:
+        """An entry that will not run: on `error` (and `reply` for set/cmd, whose sender waits);
+        logged once per kind, then a reminder with a count (a flood must not flood the log).
+
+        QoS 0: as many of these as a flood has messages; at QoS 1 they would fill the MQTT
+        client's in-flight window and hold up `setpoint` and `state` behind them."""
+        entry, unit = item.entry, self.units[item.entry.unit]
+        value = entry.payload.value if isinstance(entry.payload, SetpointRequest) else entry.payload
+        with self._drop_lock:
+            reminder = self._drop_logs.setdefault(item.why, Reminder(DROP_LOG_EVERY_S))
+            reminder.log(
+                log.warning,
+                "command_dropped",
+                item.why.value,
+                self.clock(),
+                unit=entry.unit,
+                command=entry.command,
+                detail=item.reason,
+            )
+        if entry.command == SET_CMD:
+            value = entry.payload.get("value")
+            self._publish(
+                unit.topics.reply,
+                {
+                    "id": entry.request_id,
+                    "cmd": entry.payload.get("cmd"),
+                    "time": iso_now(),
+                    "ok": False,
+                    "error": item.reason,
+                },
+                qos=0,
+            )
+        self._publish(
+            unit.topics.error,
+            {"time": iso_now(), "command": entry.command, "error": item.reason, "value": value},
+            qos=0,
+        )
 
     # --- publishing ------------------------------------------------------------------------------
     def _publish(self, topic: str, payload: Any, *, retain: bool = False, qos: int = 1) -> None:
@@ -346,55 +412,101 @@ class Gateway:
                 self._stop.wait(0.5)
 
     def _step(self) -> None:
-        try:
-            self._jobs.get_nowait()()
-            return
-        except queue.Empty:
-            pass
         now = self.clock()
+        with self._cond:
+            dropped = self._queue.expire(now)
+            status = self._queue.take_status()
+        for item in dropped:
+            self._report_dropped(item)
+        if status is not None:
+            self._controller_status(*status)
         for unit in self.units.values():
             reason = unit.watchdog.check(now)
             if reason is not None:
                 self._safe_idle(unit, reason)
+        if status is not None:
+            return
+        poll, poll_pending, wait = self._poll_work(now)
+        with self._cond:
+            turn = self._queue.next(poll_pending=poll_pending, poll_ready=poll is not None)
+            if turn is None:
+                watchdogs = [u.watchdog.next_check(now) for u in self.units.values()]
+                self._cond.wait(min([0.5, wait, *watchdogs]))
+                return
+        if turn is Turn.POLL:
+            assert poll is not None
+            poll()
+        elif isinstance(turn, Entry):
+            self._run_entry(turn)
+
+    def _poll_work(self, now: float) -> tuple[Callable[[], None] | None, bool, float]:
+        """(the poll-side step to run now or None, whether one is pending, seconds to wait).
+
+        Pending: a poll cycle in progress, or a unit to identify now. A due cycle is started
+        here (no I/O: it only lists the registers to read, one per step)."""
         for unit in self.units.values():
             if unit.pending_reads:
                 # wait out the request pacing here, not inside the transport, so that a
                 # setpoint arriving meanwhile goes first instead of queueing behind this read
                 delay = self.transport.pacer.delay(unit.driver.address, now)
-                if delay > 0:
-                    self._run_job_within(delay)
-                else:
-                    self._poll_one(unit)
-                return
-        waits = []
+                return (partial(self._poll_one, unit) if delay <= 0 else None), True, delay
+        waits = [0.5]
         for unit in self.units.values():
             if not unit.identified:
                 if now >= unit.next_identify:
-                    self._identify(unit)
-                    return
+                    return partial(self._identify, unit), True, 0.0
                 waits.append(unit.next_identify - now)
                 continue
             due = unit.scheduler.due(now)
             if due:
                 unit.pending_reads = due
                 unit.cycle_publishes_state = True
-                return
+                delay = self.transport.pacer.delay(unit.driver.address, now)
+                return (partial(self._poll_one, unit) if delay <= 0 else None), True, delay
             waits.append(unit.scheduler.seconds_until_due(now))
-            waits.append(unit.watchdog.next_check(now))
-        self._run_job_within(min([0.5, *waits]))
+        return None, False, min(waits)
 
-    def _run_job_within(self, timeout: float) -> None:
+    def _interrupt_reason(self) -> str | None:
+        """Asked by the transport before each request of a running command or poll."""
+        return (
+            "the controller went offline: safe idle first" if self._queue.offline_pending else None
+        )
+
+    @contextmanager
+    def _uninterruptible(self) -> Iterator[None]:
+        """Safety writes and provisioning run to the end."""
+        saved, self.transport.interrupt = self.transport.interrupt, None
         try:
-            job = self._jobs.get(timeout=max(timeout, 0.0))
-        except queue.Empty:
-            return
-        job()
+            yield
+        finally:
+            self.transport.interrupt = saved
+
+    def _run_entry(self, entry: Entry) -> None:
+        unit = self.units[entry.unit]
+        try:
+            if entry.is_setpoint:
+                self._setpoint_job(unit, entry.payload, entry.command)
+            elif entry.command == SET_STATE:
+                self._operation(unit, entry.payload)
+            else:
+                self._command(unit, entry.payload)
+        except Interrupted as exc:
+            self._report_dropped(Dropped(entry, Why.INTERRUPTED, f"not (fully) applied: {exc}"))
+
+    def _set_problem(self, problem: str | None) -> None:
+        if problem != self._problem:
+            self._problem = problem
+            self.on_problem(problem)
 
     def _identify(self, unit: UnitRuntime) -> None:
         driver = unit.driver
         try:
             info = driver.identify()
+        except Interrupted:
+            return  # again right after the safe idle
         except NoResponse as exc:
+            # the interface refusing frames is the gateway's problem; a silent unit is not
+            self._set_problem(str(exc) if isinstance(exc, BusError) else None)
             unit.next_identify = self.clock() + self.settings.timing.poll_interval_s
             if str(exc) != unit.not_answering:  # once per cause, not every second
                 unit.not_answering = str(exc)
@@ -412,6 +524,7 @@ class Gateway:
             return
         unit.identified = True
         unit.not_answering = None
+        self._set_problem(None)
         if not info.fans_supported:
             unit.scheduler.unsupported.update(FAN_REGISTERS)
         log.info(
@@ -439,12 +552,18 @@ class Gateway:
         name = unit.pending_reads.pop(0)
         try:
             unit.driver.read(name)
+        except Interrupted:
+            unit.pending_reads.insert(0, name)
+            return
         except NoResponse as exc:
+            # the interface refusing frames is the gateway's problem; a silent unit is not
+            self._set_problem(str(exc) if isinstance(exc, BusError) else None)
             log.info("poll_unanswered", unit=unit.driver.address, register=name, error=str(exc))
             unit.pending_reads.clear()
             self._set_availability(unit, unit.availability.failed())
             return
         self._set_availability(unit, unit.availability.answered())
+        self._set_problem(None)
         if not unit.pending_reads:
             self.on_activity()
             if unit.cycle_publishes_state:
@@ -452,8 +571,16 @@ class Gateway:
             self._flush_held(unit)
 
     # --- jobs (worker thread) -----------------------------------------------------------------
-    def _controller_status(self, status: str) -> None:
+    def _controller_status(self, status: str, went_offline: bool) -> None:
+        """An `offline` trips the watchdog (safe idle) even if `online` followed it already."""
+        now = self.clock()
+        log.info("controller_status", status=status.strip(), went_offline=went_offline)
         for unit in self.units.values():
+            if went_offline:
+                unit.watchdog.controller_status(OFFLINE)
+                reason = unit.watchdog.check(now)
+                if reason is not None:
+                    self._safe_idle(unit, reason)
             unit.watchdog.controller_status(status)
 
     def _ready(self, unit: UnitRuntime, command: str) -> bool:
@@ -462,12 +589,9 @@ class Gateway:
             return False
         return True
 
-    def _setpoint_job(self, unit: UnitRuntime) -> None:
-        with self._lock:
-            latest, unit.latest_request = unit.latest_request, None
-        if latest is None or not self._ready(unit, latest[1]):
+    def _setpoint_job(self, unit: UnitRuntime, request: SetpointRequest, name: str) -> None:
+        if not self._ready(unit, name):
             return
-        request, name = latest
         driver = unit.driver
         if not driver.controllable:
             self._error(unit, name, "; ".join(driver.control_problems), request.value)
@@ -509,6 +633,9 @@ class Gateway:
         except NoResponse as exc:  # a read before or after a write, or the interface refused
             self._not_applied(unit, source, exc)
             return
+        except Interrupted as exc:  # a safe idle comes next and writes every register it needs
+            self._error(unit, source, f"not (fully) applied: {exc}", extra.get("requested"))
+            return
         deferred = [r.decision.register for r in results if r.decision.action is Action.DEFER]
         failed = [r for r in results if r.error or r.decision.action is Action.REJECT]
         unit.pending_plan = plan if deferred else None
@@ -548,14 +675,15 @@ class Gateway:
         except (SetpointRejected, ValueError) as exc:
             self._error(unit, "safe_idle", str(exc))
             return
-        self._apply_plan(
-            unit,
-            plan,
-            kind=WriteKind.SAFETY,
-            source="watchdog",
-            mode="safe_idle",
-            idle_reason=reason,
-        )
+        with self._uninterruptible():
+            self._apply_plan(
+                unit,
+                plan,
+                kind=WriteKind.SAFETY,
+                source="watchdog",
+                mode="safe_idle",
+                idle_reason=reason,
+            )
 
     def _operation(self, unit: UnitRuntime, value: int) -> None:
         if not self._ready(unit, SET_STATE):
@@ -609,7 +737,8 @@ class Gateway:
 
     def _provision(self, driver: UnitDriver) -> dict[str, Any]:
         prov = self.settings.provision
-        return provision(driver, eep_off=prov.eep_off, operation_init=prov.operation_init)
+        with self._uninterruptible():
+            return provision(driver, eep_off=prov.eep_off, operation_init=prov.operation_init)
 
     def _command(self, unit: UnitRuntime, data: dict[str, Any]) -> None:
         name = data["cmd"]

@@ -136,6 +136,8 @@ class BicGatewaySettings(ServiceSettings):
     state_file: Path = Path("/data/bic-gateway-state.json")
     #: commands carrying a `ts` (epoch s) older than this are dropped
     max_command_age_s: float = Field(10.0, gt=0)
+    #: other commands (set/state, set/cmd, set/provision) waiting per unit; more are refused
+    max_queued_commands: int = Field(16, ge=1, le=1000)
     #: out-of-range values are rejected (error topic); "clamp" writes the nearest bound
     range_policy: Literal["reject", "clamp"] = "reject"
     #: Home Assistant device discovery (one device per unit, once it is identified)

@@ -43,6 +43,13 @@ class BusError(NoResponse):
     full because no other node acknowledges frames). To the caller the unit does not answer."""
 
 
+class Interrupted(Exception):
+    """A request was not sent because something more urgent is waiting (``interrupt`` said so).
+
+    Never raised between a write and its read-back, so the cached value of a written register is
+    always what the unit holds."""
+
+
 BUS_ERROR_HINT = (
     "is the interface up (ip link), and is another node acknowledging frames "
     "(unit powered, bus terminated, same bitrate)?"
@@ -80,12 +87,24 @@ class CanTransport:
         self.scaling: dict[int, ScalingFactors] = {}
         self.stats = TransportStats()
         self.on_frame_sent: Callable[[can.Message], None] | None = None
+        #: asked before each request (except a read-back): a reason to give way, or None
+        self.interrupt: Callable[[], str | None] | None = None
+        self._read_back: tuple[int | None, int] | None = None  # (address, code) just written
         self._lock = threading.Lock()
 
     def scaling_for(self, address: int) -> ScalingFactors:
         return self.scaling.get(address, DOCUMENTED_SCALING)
 
     # --- I/O ---------------------------------------------------------------------------------
+    def _check_interrupt(self, address: int | None, register: Register, *, read: bool) -> None:
+        read_back = read and self._read_back == (address, register.code)
+        self._read_back = None
+        if read_back or self.interrupt is None:
+            return
+        reason = self.interrupt()
+        if reason is not None:
+            raise Interrupted(f"{register.name} not sent: {reason}")
+
     def _wait_turn(self, address: int | None) -> None:
         delay = self.pacer.delay(address, self.clock())
         if delay > 0:
@@ -153,6 +172,7 @@ class CanTransport:
         register = resolve(ref)
         frame = read_request(address, register, self.ids)
         with self._lock:
+            self._check_interrupt(address, register, read=True)
             for _attempt in range(1 + self.retries):
                 self._drain()
                 self._send(address, frame.arbitration_id, frame.data)
@@ -171,8 +191,10 @@ class CanTransport:
         else:
             frame = write_request(address, register, raw, self.ids)
         with self._lock:
+            self._check_interrupt(address, register, read=False)
             self._send(address, frame.arbitration_id, frame.data)
             self.stats.writes += 1
+            self._read_back = (address, register.code)
 
     def close(self) -> None:
         self.bus.shutdown()

@@ -94,6 +94,7 @@ def gateway(tmp_path):
             client,  # type: ignore[arg-type]
             CanTransport(gw_bus, Pacer(), timeout_s=0.05, retries=1),
             StateStore(settings.state_file).load(),
+            on_problem=lambda reason: client.publish("health/problem", reason or "healthy"),
         )
         gw.start()
         yield gw, gw_bus, client
@@ -127,11 +128,14 @@ def test_refused_frames_are_reported_the_unit_goes_offline_and_comes_back(gatewa
     assert error["command"] == "current" and error["error"].startswith("not applied: CAN interface")
     assert "No buffer space available" in error["error"] and BUS_ERROR_HINT in error["error"]
     client.wait_for(f"{BASE}/availability", where=lambda p: p == "offline", after=mark)
+    problem = client.wait_for("health/problem", where=lambda p: p != "healthy", after=mark)
+    assert problem.startswith("CAN interface refused a frame") and BUS_ERROR_HINT in problem
 
     bus.refuse = False  # the worker kept going: the unit is found again
     mark = client.mark()
     client.wait_for(f"{BASE}/availability", where=lambda p: p == "online", after=mark)
     client.wait_for(f"{BASE}/info", after=mark)
+    client.wait_for("health/problem", where=lambda p: p == "healthy", after=mark)
     gw.on_set(set_message("current", json.dumps({"value": 3}).encode()))
     applied = client.wait_for(f"{BASE}/setpoint", where=lambda p: p.get("current_a") == 3.0)
     assert "IOUT_SET" in applied["written"]

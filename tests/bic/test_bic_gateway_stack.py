@@ -46,15 +46,16 @@ def test_power_setpoint_drives_the_unit_and_legacy_payloads_work(stack, probe):
     watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="charge", current_a=3.0))
     assert controller.publish(f"{BASE}/set/charge", '{"var": "chargeP", "val": -255}') == 0
     watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="discharge"))
-    # set/state 0 then 1 within the unit's wear interval: 0 is written, 1 held and applied
-    # when the interval ends (the last request wins)
+    # set/state 0, then 1 within the unit's wear interval: 0 is written, 1 held and applied
+    # when the interval ends (the last request wins). 1 is sent once 0 is applied: sent
+    # together, the command queue may replace a still-queued 0 by the 1 (nothing to write).
     watcher.clear()
     assert controller.publish(f"{BASE}/set/state", "0") == 0
+    watcher.wait_for(f"{BASE}/state", where=lambda m: payload(m)["flags"]["op_off"])
     assert controller.publish(f"{BASE}/set/state", "1") == 0
     wear = payload(watcher.wait_for(f"{BASE}/wear", where=lambda m: payload(m)["held"]))
     assert wear["held"] == {"OPERATION": 1} and wear["eeprom_writes"] == {"OPERATION": 1}
     watcher.wait_for(f"{BASE}/operation", "off")
-    watcher.wait_for(f"{BASE}/state", where=lambda m: payload(m)["flags"]["op_off"])
     watcher.wait_for(f"{BASE}/operation", "on")
     wear = payload(
         watcher.wait_for(
