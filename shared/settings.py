@@ -53,6 +53,21 @@ class MqttSettings(BaseModel):
                 f"mqtt.password_file: cannot read {self.password_file}: {exc.strerror}"
             ) from exc
 
+    def tool_login(self, service_user: str, tool_user: str) -> MqttSettings:
+        """Settings for a tool that runs beside `service_user` (e.g. in its container).
+
+        The broker holds one connection per login, so a tool must not reuse the service's
+        login: that would drop the running service. When the configured login is the
+        service's (or none), the tool gets `tool_user`, with the password file of that
+        name next to the configured one (/secrets/<user>); a login chosen on purpose stays.
+        """
+        if self.username not in (None, service_user):
+            return self
+        update: dict[str, object] = {"username": tool_user}
+        if self.password_file is not None:
+            update["password_file"] = self.password_file.with_name(tool_user)
+        return self.model_copy(update=update)
+
 
 class ServiceSettings(BaseSettings):
     """Fields every service has; each service subclasses this with its own section."""

@@ -13,11 +13,12 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from services.broker_setup.broker_files import CONF_TEMPLATE, render_acl, rewrite_conf
 from services.broker_setup.credentials import ensure_passwords, write_password_file
-from services.broker_setup.users import TOKENS, USERS
+from services.broker_setup.users import TOKENS, all_logins
 
 
 def free_port() -> int:
@@ -40,11 +41,14 @@ class LocalBroker:
         port: int | None = None,
         base_topic: str = "canbridge",
         host: str = "127.0.0.1",
+        extra_logins: Mapping[str, str] | None = None,
     ) -> None:
         self.root = Path(root or tempfile.mkdtemp(prefix="canbridge-broker-"))
         self.port = port or free_port()
         self.host = host
         self.base_topic = base_topic
+        #: extra login -> the user whose rights it has (CANBRIDGE_EXTRA_LOGINS)
+        self.extra_logins = dict(extra_logins or {})
         self.proc: subprocess.Popen | None = None
         self.log_path = self.root / "mosquitto.log"
         self.secrets_dir = self.root / "secrets"
@@ -54,10 +58,12 @@ class LocalBroker:
     def _prepare(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "data").mkdir(exist_ok=True)
-        self.passwords = ensure_passwords(self.secrets_dir, USERS, environ={})
+        self.passwords = ensure_passwords(
+            self.secrets_dir, all_logins(self.extra_logins), environ={}
+        )
         self.tokens = ensure_passwords(self.secrets_dir, TOKENS, environ={})
         write_password_file(self.root / "passwd", self.passwords)
-        (self.root / "acl").write_text(render_acl(self.base_topic))
+        (self.root / "acl").write_text(render_acl(self.base_topic, extra=self.extra_logins))
         conf = rewrite_conf(
             CONF_TEMPLATE.read_text(),
             {
@@ -118,6 +124,13 @@ class LocalBroker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc = None
+
+    def crash(self) -> None:
+        """SIGKILL: no clean shutdown, so nothing is saved beyond the last autosave."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
         self.proc = None
 
     def restart(self) -> None:
