@@ -10,7 +10,7 @@ send the will on a clean disconnect).
 
 Retained state survives a broker crash: the client remembers the latest retained
 payload it published per topic (bounded, see shared/retained_memory.py) and publishes
-them again on every reconnect, before anything else it sends then, so a broker that
+them again on every reconnect, right after `online`, so a broker that
 restarted from an old file serves the latest values again within moments. Publish
 a topic with one QoS: a QoS 1 message paho still holds from before the reconnect is
 sent after the re-assert, so a later QoS 0 value of the same topic would be overtaken.

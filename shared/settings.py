@@ -40,7 +40,9 @@ class MqttSettings(BaseModel):
     password_file: Path | None = None  # read at start-up; wins over `password` when set
     keepalive_s: int = Field(30, ge=5, le=3600)
     reconnect_min_s: float = Field(1.0, gt=0, le=60)
-    reconnect_max_s: float = Field(30.0, gt=0, le=600)
+    # the broker is local: trying every few seconds costs nothing, and after a broker
+    # restart the services are back (and re-assert their retained state) within 4 s
+    reconnect_max_s: float = Field(4.0, gt=0, le=600)
     max_queued_messages: int = Field(1000, ge=0)
 
     def resolved_password(self) -> str | None:
