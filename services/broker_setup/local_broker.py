@@ -17,8 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from services.broker_setup.broker_files import CONF_TEMPLATE, render_acl, rewrite_conf
-from services.broker_setup.credentials import ensure_passwords, write_password_file
-from services.broker_setup.users import TOKENS, all_logins
+from services.broker_setup.credentials import (
+    ensure_passwords,
+    generate_password,
+    write_password_file,
+)
+from services.broker_setup.users import TOKENS, USERS
 
 
 def free_port() -> int:
@@ -58,9 +62,10 @@ class LocalBroker:
     def _prepare(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "data").mkdir(exist_ok=True)
-        self.passwords = ensure_passwords(
-            self.secrets_dir, all_logins(self.extra_logins), environ={}
-        )
+        self.passwords = ensure_passwords(self.secrets_dir, USERS, environ={})
+        # extra logins (the tests' spare logins, benches) live in memory only: a durable
+        # file each would cost an fsync per login at every broker start
+        self.passwords.update({login: generate_password() for login in self.extra_logins})
         self.tokens = ensure_passwords(self.secrets_dir, TOKENS, environ={})
         write_password_file(self.root / "passwd", self.passwords)
         (self.root / "acl").write_text(render_acl(self.base_topic, extra=self.extra_logins))
