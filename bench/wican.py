@@ -103,6 +103,10 @@ class Observer:
         self.client.loop_stop()
 
 
+#: the load generator's login, with the rights of `wican`
+LOAD_LOGIN = "wican-load"
+
+
 def start(module: str, user: str, broker: LocalBroker, env: dict[str, str], log: Path):
     full_env = {
         **os.environ,
@@ -188,7 +192,8 @@ def measure_throughput(observer: Observer, broker: LocalBroker, transfers: int) 
     publisher = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2, client_id="bench-load", protocol=mqtt.MQTTv311
     )
-    publisher.username_pw_set("wican", broker.passwords["wican"])
+    # a login of its own: the broker holds one connection per login, and `wican` is the simulator's
+    publisher.username_pw_set(LOAD_LOGIN, broker.passwords[LOAD_LOGIN])
     publisher.max_queued_messages_set(0)
     publisher.connect(broker.host, broker.port)
     publisher.loop_start()
@@ -248,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=100, help="latency runs (default 100)")
     parser.add_argument("--transfers", type=int, default=1000, help="replies for throughput")
     args = parser.parse_args(argv)
-    broker = LocalBroker().start()
+    broker = LocalBroker(extra_logins={LOAD_LOGIN: "wican"}).start()
     logs = broker.root / "logs"
     logs.mkdir()
     procs = []

@@ -8,6 +8,13 @@ will is `offline` (retained, QoS 1) on `<base>/<service>/status`; `online` is
 published on every connect and `offline` explicitly on `stop()` (paho does not
 send the will on a clean disconnect).
 
+Retained state survives a broker crash: the client remembers the latest retained
+payload it published per topic (bounded, see shared/retained_memory.py) and publishes
+them again on every reconnect, right after `online`, so a broker that
+restarted from an old file serves the latest values again within moments. Publish
+a topic with one QoS: a QoS 1 message paho still holds from before the reconnect is
+sent after the re-assert, so a later QoS 0 value of the same topic would be overtaken.
+
 Handlers run on paho's network thread: keep them short and hand long work to
 a queue. Exceptions in handlers and bad JSON are logged with the reason and
 never raised into paho.
@@ -18,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +35,7 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from shared.retained_memory import RetainedMemory, payload_bytes
 from shared.settings import MqttSettings
 
 log = structlog.get_logger("shared.mqtt")
@@ -105,6 +114,10 @@ class MqttClient:
         self._stopping = False
         self.connect_count = 0
         self._settings = settings
+        #: latest retained payload per topic this client published, re-asserted on reconnect;
+        #: `_publish_lock` orders each publish against the re-assert (no stale value last)
+        self.retained = RetainedMemory()
+        self._publish_lock = threading.RLock()
         cid = client_id or f"{base_topic}-{service}"
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5
@@ -220,11 +233,12 @@ class MqttClient:
         expiry_s: int | None = None,
     ) -> mqtt.MQTTMessageInfo:
         """Publish; `expiry_s` sets the MQTT v5 Message Expiry Interval (stale data ages out)."""
-        props = None
-        if expiry_s is not None:
-            props = Properties(PacketTypes.PUBLISH)
-            props.MessageExpiryInterval = int(expiry_s)
-        info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=props)
+        with self._publish_lock:
+            info = self._client.publish(
+                topic, payload, qos=qos, retain=retain, properties=_expiry(expiry_s)
+            )
+            if retain:
+                self._remember(topic, payload, qos, expiry_s)
         if info.rc == mqtt.MQTT_ERR_NO_CONN and qos == 0:
             self._log.debug("publish_dropped_not_connected", topic=topic)
         return info
@@ -240,6 +254,34 @@ class MqttClient:
             return None
         return self.publish(topic, payload, qos=qos, retain=retain, expiry_s=expiry_s)
 
+    def _remember(self, topic: str, payload, qos: int, expiry_s: int | None) -> None:
+        forgotten = self.retained.remember(
+            topic, payload_bytes(payload), qos, expiry_s, time.monotonic()
+        )
+        for lost in forgotten:
+            self._log.warning(
+                "retained_not_reasserted",
+                topic=lost,
+                reason=f"memory full ({self.retained.max_topics} topics, "
+                f"{self.retained.max_bytes} bytes) or payload too large; "
+                "after a broker crash this topic keeps the broker's saved value",
+            )
+
+    def _reassert_retained(self, client: mqtt.Client) -> None:
+        """Publish every remembered retained message again (network thread, on connect)."""
+        with self._publish_lock:
+            due = self.retained.due(time.monotonic())
+            for item in due:
+                client.publish(
+                    item.topic,
+                    item.payload,
+                    qos=item.qos,
+                    retain=True,
+                    properties=_expiry(item.expiry_s),
+                )
+        if due:
+            self._log.info("retained_reasserted", count=len(due), connects=self.connect_count + 1)
+
     # --- paho callbacks (network thread) ---------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -250,6 +292,7 @@ class MqttClient:
             self._session_live = True
         if self._availability:
             client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        self._reassert_retained(client)
         with self._lock:
             self._pending_mids.clear()
             if subs:
@@ -310,3 +353,12 @@ class MqttClient:
                 handler(msg)
             except Exception:  # a bad message must never kill the network thread
                 self._log.exception("handler_failed", topic=msg.topic)
+
+
+def _expiry(expiry_s: int | None) -> Properties | None:
+    """PUBLISH properties with the MQTT v5 Message Expiry Interval, None without expiry."""
+    if expiry_s is None:
+        return None
+    props = Properties(PacketTypes.PUBLISH)
+    props.MessageExpiryInterval = int(expiry_s)
+    return props

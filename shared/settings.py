@@ -40,7 +40,9 @@ class MqttSettings(BaseModel):
     password_file: Path | None = None  # read at start-up; wins over `password` when set
     keepalive_s: int = Field(30, ge=5, le=3600)
     reconnect_min_s: float = Field(1.0, gt=0, le=60)
-    reconnect_max_s: float = Field(30.0, gt=0, le=600)
+    # the broker is local: trying every few seconds costs nothing, and after a broker
+    # restart the services are back (and re-assert their retained state) within 4 s
+    reconnect_max_s: float = Field(4.0, gt=0, le=600)
     max_queued_messages: int = Field(1000, ge=0)
 
     def resolved_password(self) -> str | None:
@@ -52,6 +54,21 @@ class MqttSettings(BaseModel):
             raise ConfigError(
                 f"mqtt.password_file: cannot read {self.password_file}: {exc.strerror}"
             ) from exc
+
+    def tool_login(self, service_user: str, tool_user: str) -> MqttSettings:
+        """Settings for a tool that runs beside `service_user` (e.g. in its container).
+
+        The broker holds one connection per login, so a tool must not reuse the service's
+        login: that would drop the running service. When the configured login is the
+        service's (or none), the tool gets `tool_user`, with the password file of that
+        name next to the configured one (/secrets/<user>); a login chosen on purpose stays.
+        """
+        if self.username not in (None, service_user):
+            return self
+        update: dict[str, object] = {"username": tool_user}
+        if self.password_file is not None:
+            update["password_file"] = self.password_file.with_name(tool_user)
+        return self.model_copy(update=update)
 
 
 class ServiceSettings(BaseSettings):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from harness import Probe, ServiceProcess
+from harness import Probe, ServiceProcess, probe_login, probe_logins
 
 from services.broker_setup.local_broker import LocalBroker
 
@@ -17,7 +17,7 @@ def broker():
     It lives in its own /tmp folder (not pytest's 0700 tree) because mosquitto,
     started as root, drops to its own user before reading its files.
     """
-    b = LocalBroker()
+    b = LocalBroker(extra_logins=probe_logins())
     b.start()
     yield b
     b.stop()
@@ -26,11 +26,24 @@ def broker():
 
 @pytest.fixture
 def probe(broker):
-    """Factory for connected probes; closed at the end of the test."""
-    made: list[Probe] = []
+    """Factory for connected probes; closed at the end of the test.
 
-    def make(user: str | None = "admin", password: str | None = None, **kw) -> Probe:
-        p = Probe(broker, user, password, **kw)
+    The broker binds a client id to its login, so each probe logs in with a spare
+    login that has `user`'s rights (`admin.probe1`, ...) and never kicks off a
+    service or another probe; `exact=True` logs in as `user` itself.
+    """
+    made: list[Probe] = []
+    count: dict[str, int] = {}
+
+    def make(
+        user: str | None = "admin", password: str | None = None, exact: bool = False, **kw
+    ) -> Probe:
+        login = user
+        if user is not None and password is None and not exact:
+            count[user] = count.get(user, 0) + 1
+            login = probe_login(user, count[user])
+            assert login in broker.passwords, f"too many probes of {user} in one test"
+        p = Probe(broker, login, password, **kw)
         made.append(p)
         return p
 

@@ -22,9 +22,21 @@ import httpx
 import paho.mqtt.client as mqtt
 
 from services.broker_setup.local_broker import LocalBroker, free_port
+from services.broker_setup.users import USERS
 
 PROJECT = Path(__file__).resolve().parents[1]
 TIMEOUT = 15.0
+#: spare logins per user for the probes of one test (a login holds one connection)
+PROBES_PER_USER = 8
+
+
+def probe_login(user: str, n: int) -> str:
+    return f"{user}.probe{n}"
+
+
+def probe_logins() -> dict[str, str]:
+    """Extra logins for the test broker: login -> the user whose rights it has."""
+    return {probe_login(u, n): u for u in USERS for n in range(1, PROBES_PER_USER + 1)}
 
 
 @dataclass

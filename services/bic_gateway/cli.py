@@ -2,7 +2,8 @@
 
 By default the command goes to the running gateway over MQTT (request on
 ``<base>/bic/<unit>/set/cmd``, answer on ``<base>/bic/<unit>/reply``), using the same settings as
-the gateway (``CANBRIDGE_CONFIG``, ``CANBRIDGE_MQTT__*``; MQTT user default ``admin``).
+the gateway (``CANBRIDGE_CONFIG``, ``CANBRIDGE_MQTT__*``) but its own MQTT login ``bic-cli``
+(password file ``bic-cli`` next to the gateway's) unless another one is configured.
 ``--can`` talks to the bus directly (stop the gateway first: one process per bus). Values are in
 volts and amps. Both paths validate and count writes the same way as the gateway's setpoints
 (``commands``); ``init_mode`` needs ``--confirm``. Exit status: 0 done (or held by the wear
@@ -71,9 +72,8 @@ def over_mqtt(
     request_id = uuid.uuid4().hex[:12]
     done = threading.Event()
     reply: dict[str, Any] = {}
-    mqtt_settings = settings.mqtt
-    if mqtt_settings.username is None:
-        mqtt_settings = mqtt_settings.model_copy(update={"username": "admin"})
+    # its own login: the gateway's would drop the running gateway (one connection per login)
+    mqtt_settings = settings.mqtt.tool_login("bic-gateway", "bic-cli")
     client = MqttClient(
         mqtt_settings,
         "bic-cli",

@@ -13,10 +13,15 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from services.broker_setup.broker_files import CONF_TEMPLATE, render_acl, rewrite_conf
-from services.broker_setup.credentials import ensure_passwords, write_password_file
+from services.broker_setup.credentials import (
+    ensure_passwords,
+    generate_password,
+    write_password_file,
+)
 from services.broker_setup.users import TOKENS, USERS
 
 
@@ -40,11 +45,14 @@ class LocalBroker:
         port: int | None = None,
         base_topic: str = "canbridge",
         host: str = "127.0.0.1",
+        extra_logins: Mapping[str, str] | None = None,
     ) -> None:
         self.root = Path(root or tempfile.mkdtemp(prefix="canbridge-broker-"))
         self.port = port or free_port()
         self.host = host
         self.base_topic = base_topic
+        #: extra login -> the user whose rights it has (CANBRIDGE_EXTRA_LOGINS)
+        self.extra_logins = dict(extra_logins or {})
         self.proc: subprocess.Popen | None = None
         self.log_path = self.root / "mosquitto.log"
         self.secrets_dir = self.root / "secrets"
@@ -55,9 +63,12 @@ class LocalBroker:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "data").mkdir(exist_ok=True)
         self.passwords = ensure_passwords(self.secrets_dir, USERS, environ={})
+        # extra logins (the tests' spare logins, benches) live in memory only: a durable
+        # file each would cost an fsync per login at every broker start
+        self.passwords.update({login: generate_password() for login in self.extra_logins})
         self.tokens = ensure_passwords(self.secrets_dir, TOKENS, environ={})
         write_password_file(self.root / "passwd", self.passwords)
-        (self.root / "acl").write_text(render_acl(self.base_topic))
+        (self.root / "acl").write_text(render_acl(self.base_topic, extra=self.extra_logins))
         conf = rewrite_conf(
             CONF_TEMPLATE.read_text(),
             {
@@ -118,6 +129,13 @@ class LocalBroker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc = None
+
+    def crash(self) -> None:
+        """SIGKILL: no clean shutdown, so nothing is saved beyond the last autosave."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
         self.proc = None
 
     def restart(self) -> None:

@@ -37,7 +37,7 @@ COMPONENTS = [
     Component("services.api", "api"),
     Component("services.sim.wican", "wican"),
     Component("services.sim.bic", "sim", {"CANBRIDGE_CAN__INTERFACE": "udp_multicast"}),
-    Component("services.sim.meter", "sim"),
+    Component("services.sim.meter", "sim-meter"),
     Component("services.wican_status", "wican-status"),
     Component("services.wican_soc", "wican-soc"),
     Component(

@@ -72,7 +72,8 @@ def main(argv: list[str]) -> int:
     out = open(args.out, "a", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
     recorder = Recorder(out, args.count)
     client = MqttClient(
-        settings.mqtt,
+        # its own login: wican-soc's would drop the running service (one connection per login)
+        settings.mqtt.tool_login("wican-soc", "wican-record"),
         "wican-soc",
         settings.base_topic,
         client_id=f"{settings.base_topic}-wican-soc-record-{os.getpid()}",

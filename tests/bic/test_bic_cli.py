@@ -58,7 +58,7 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 @pytest.fixture
 def cli_env(broker, monkeypatch, tmp_path):
     def apply(bus: dict[str, str]) -> None:
-        for key, value in {**broker.env_for("admin"), **gateway_env(bus, tmp_path)}.items():
+        for key, value in {**broker.env_for("bic-gateway"), **gateway_env(bus, tmp_path)}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("CANBRIDGE_CONFIG", raising=False)
 

@@ -37,22 +37,23 @@ def test_info_state_fault_and_plain_topics_are_retained(stack, probe):
 def test_power_setpoint_drives_the_unit_and_legacy_payloads_work(stack, probe):
     watcher, _bus, _procs = stack(gateway={"CANBRIDGE_WEAR__MIN_INTERVAL_S": "5"})
     controller = probe("charge-controller")
+    admin = probe("admin")  # set/charge, set/state, set/cmd, set/current: not the controller's
     assert controller.publish(f"{BASE}/set/power", json.dumps({"value": -500})) == 0
     sp = payload(watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="discharge")))
     assert sp["current_a"] < -9 and "DIRECTION_CTRL" in sp["written"]
     watcher.wait_for(f"{BASE}/state", where=lambda m: payload(m)["current"] < -5)
     # legacy bridge: charge/set with chargeA / chargeP, state/set 0/1
-    assert controller.publish(f"{BASE}/set/charge", '{"var": "chargeA", "val": 3}') == 0
+    assert admin.publish(f"{BASE}/set/charge", '{"var": "chargeA", "val": 3}') == 0
     watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="charge", current_a=3.0))
-    assert controller.publish(f"{BASE}/set/charge", '{"var": "chargeP", "val": -255}') == 0
+    assert admin.publish(f"{BASE}/set/charge", '{"var": "chargeP", "val": -255}') == 0
     watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="discharge"))
     # set/state 0, then 1 within the unit's wear interval: 0 is written, 1 held and applied
     # when the interval ends (the last request wins). 1 is sent once 0 is applied: sent
     # together, the command queue may replace a still-queued 0 by the 1 (nothing to write).
     watcher.clear()
-    assert controller.publish(f"{BASE}/set/state", "0") == 0
+    assert admin.publish(f"{BASE}/set/state", "0") == 0
     watcher.wait_for(f"{BASE}/state", where=lambda m: payload(m)["flags"]["op_off"])
-    assert controller.publish(f"{BASE}/set/state", "1") == 0
+    assert admin.publish(f"{BASE}/set/state", "1") == 0
     wear = payload(watcher.wait_for(f"{BASE}/wear", where=lambda m: payload(m)["held"]))
     assert wear["held"] == {"OPERATION": 1} and wear["eeprom_writes"] == {"OPERATION": 1}
     watcher.wait_for(f"{BASE}/operation", "off")
@@ -71,7 +72,9 @@ def test_out_of_range_setpoint_is_rejected_on_the_error_topic(stack, probe):
     controller.publish(f"{BASE}/set/power", "-99999")
     error = payload(watcher.wait_for(f"{BASE}/error"))
     assert error["command"] == "power" and "exceeds the discharge maximum" in error["error"]
-    controller.publish(f"{BASE}/set/cmd", json.dumps({"id": "x1", "cmd": "cvset", "value": 99}))
+    probe("admin").publish(  # set/cmd is not the controller's to send (ACL)
+        f"{BASE}/set/cmd", json.dumps({"id": "x1", "cmd": "cvset", "value": 99})
+    )
     reply = payload(watcher.wait_for(f"{BASE}/reply", where=json_where(id="x1")))
     assert reply["ok"] is False and "38.00 V .. 65.00 V" in reply["error"]
     watcher.wait_for(f"{BASE}/error", where=lambda m: "VOUT_SET 99.00 V" in payload(m)["error"])
@@ -97,12 +100,12 @@ def test_retained_commands_and_bad_payloads_are_ignored(stack, probe):
 
 def test_identical_writes_are_skipped(stack, probe):
     watcher, _bus, _procs = stack()
-    controller = probe("charge-controller")
-    controller.publish(f"{BASE}/set/current", "4")
+    sender = probe("admin")  # set/current is not the controller's to send (ACL)
+    sender.publish(f"{BASE}/set/current", "4")
     first = payload(watcher.wait_for(f"{BASE}/setpoint", where=json_where(current_a=4.0)))
     assert first["written"]
     watcher.clear()
-    controller.publish(f"{BASE}/set/current", "4")
+    sender.publish(f"{BASE}/set/current", "4")
     second = payload(watcher.wait_for(f"{BASE}/setpoint", where=json_where(current_a=4.0)))
     assert second["written"] == [] and len(second["skipped"]) == 5
     counts = payload(watcher.wait_for(f"{SIM}/state"))["writes"]

@@ -38,8 +38,8 @@ def test_gateway_drives_a_unit_through_an_slcan_adapter(
     commands = adapter.commands
     assert "S5" in commands and commands.index("C") < commands.index("S5") < commands.index("O")
 
-    controller = probe("charge-controller")
-    controller.publish(f"{BASE}/set/current", json.dumps({"value": 3.5}))
+    sender = probe("admin")  # set/current is not the controller's to send (ACL)
+    sender.publish(f"{BASE}/set/current", json.dumps({"value": 3.5}))
     sp = payload(watcher.wait_for(f"{BASE}/setpoint", where=json_where(current_a=3.5)))
     assert "IOUT_SET" in sp["written"] and sp["registers"]["IOUT_SET"] == 3.5
     with loop.lock:

@@ -40,7 +40,7 @@ def start_stack(service, tmp_path):
     )
     service(
         ["-m", "services.sim.meter"],
-        "sim",
+        "sim-meter",
         {**fast, "CANBRIDGE_SOURCE": "constant", "CANBRIDGE_BASE_W": "300"},
     )
     return service(

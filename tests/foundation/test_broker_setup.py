@@ -10,9 +10,15 @@ import stat
 import pytest
 
 from services.broker_setup.__main__ import main as setup_main
-from services.broker_setup.broker_files import ACL_TEMPLATE, CONF_TEMPLATE, render_acl, rewrite_conf
+from services.broker_setup.broker_files import (
+    ACL_TEMPLATE,
+    CONF_TEMPLATE,
+    acl_blocks,
+    render_acl,
+    rewrite_conf,
+)
 from services.broker_setup.credentials import ensure_passwords, hash_password
-from services.broker_setup.users import HUMAN_USERS, USERS
+from services.broker_setup.users import HUMAN_USERS, USERS, parse_extra_logins
 
 
 def test_hash_matches_mosquitto_passwd_format():
@@ -114,3 +120,48 @@ def test_init_and_show_commands(tmp_path, capsys):
     shown = capsys.readouterr().out
     assert (secrets / "wican").read_text().strip() in shown
     assert (secrets / "api").read_text().strip() not in shown
+
+
+def test_extra_logins_parse_and_refuse_mistakes():
+    assert parse_extra_logins(" evcc=consumer,wican-van=wican  grafana=consumer ") == {
+        "evcc": "consumer",
+        "wican-van": "wican",
+        "grafana": "consumer",
+    }
+    assert parse_extra_logins("") == {}
+    for spec, reason in [
+        ("evcc", "is not <login>=<user>"),
+        ("evcc=nobody", "unknown user 'nobody'"),
+        ("consumer=admin", "already taken"),
+        ("evcc=consumer evcc=admin", "already taken"),
+        ("a/b=consumer", "may only use"),
+    ]:
+        with pytest.raises(ValueError, match=reason):
+            parse_extra_logins(spec)
+
+
+def test_an_extra_login_gets_a_copy_of_its_users_rights():
+    text = render_acl("home", extra={"wican-van": "wican"})
+    blocks = acl_blocks(text)
+    assert blocks["wican-van"] == blocks["wican"]
+    assert "topic write wican/+/can/rx" in blocks["wican-van"]
+    with pytest.raises(ValueError, match="no user 'nobody'"):
+        render_acl("home", extra={"x": "nobody"})
+
+
+def test_init_creates_extra_logins_and_show_prints_them(tmp_path, capsys):
+    secrets, auth = tmp_path / "secrets", tmp_path / "auth"
+    args = ["--secrets-dir", str(secrets)]
+    extra = ["--extra-logins", "evcc=consumer"]
+    assert setup_main(["init", *args, "--auth-dir", str(auth), "--data-dir", "", *extra]) == 0
+    assert "evcc:" in (auth / "passwd").read_text()
+    assert "user evcc\n" in (auth / "acl").read_text()
+    capsys.readouterr()
+    assert setup_main(["show", *args, *extra]) == 0
+    assert (secrets / "evcc").read_text().strip() in capsys.readouterr().out
+    assert setup_main(["init", *args, "--auth-dir", str(auth), "--extra-logins", "x=nobody"]) == 2
+    assert "unknown user 'nobody'" in capsys.readouterr().err
+
+
+def test_project_config_binds_client_ids_to_logins():
+    assert "use_username_as_clientid true" in CONF_TEMPLATE.read_text().splitlines()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -121,3 +122,12 @@ def test_redacted_hides_secrets_but_not_their_file_paths(tmp_path):
     assert redact({"a": [{"api_token": "x", "secret_key": None}]}) == {
         "a": [{"api_token": "***", "secret_key": None}]
     }
+
+
+def test_a_tool_beside_a_service_gets_its_own_login():
+    service = MqttSettings(username="bic-gateway", password_file=Path("/secrets/bic-gateway"))
+    tool = service.tool_login("bic-gateway", "bic-cli")
+    assert (tool.username, tool.password_file) == ("bic-cli", Path("/secrets/bic-cli"))
+    assert MqttSettings().tool_login("wican-soc", "wican-record").username == "wican-record"
+    chosen = MqttSettings(username="admin", password_file=Path("/secrets/admin"))
+    assert chosen.tool_login("bic-gateway", "bic-cli") == chosen
