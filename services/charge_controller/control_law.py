@@ -370,6 +370,10 @@ class ChargeController:
             notes.append(f"slew-limited to ±{p.max_step_w:.0f} W")
             new = _clamp(stepped, low, high)
 
+        # what limits and slew made of the law's value: the anti-windup reference (the
+        # start/stop thresholds and the direction hold below are a dead zone, not a limit: an
+        # integral that grows to get across them is what integral action is for)
+        bounded = new
         direction = _sign(new)
         if (
             direction != 0
@@ -413,8 +417,8 @@ class ChargeController:
                 f"battery not following ({measured_w:.0f} of {last:.0f} W): setpoint lowered"
             )
         if new == last or (not forced and new != 0.0 and abs(new - last) < p.min_change_w):
-            self._law.commit(abs(new - raw) <= 0.5, _sign(new - raw))
+            self._law.commit(abs(bounded - raw) <= 0.5, _sign(bounded - raw))
             notes.append(f"change {new - last:+.0f} W below {p.min_change_w:.0f} W: no write")
             return Decision(None, "; ".join(notes))
-        self._law.commit(abs(new - raw) <= 0.5, _sign(new - raw))
+        self._law.commit(abs(bounded - raw) <= 0.5, _sign(bounded - raw))
         return self._write(new, sample_time, "; ".join(notes))
