@@ -6,7 +6,10 @@ is retried with exponential backoff forever. Subscriptions are registered with
 `subscribe()` and (re)made in on_connect, so they survive reconnects. The last
 will is `offline` (retained, QoS 1) on `<base>/<service>/status`; `online` is
 published on every connect and `offline` explicitly on `stop()` (paho does not
-send the will on a clean disconnect).
+send the will on a clean disconnect). Every socket the client opens (first
+connect and each reconnect) gets TCP_NODELAY: small packets go out at once
+instead of waiting behind an unacknowledged one (Nagle), which cost ~40 ms per
+back-to-back message (docs/charge-controller.md, end-to-end latency).
 
 Handlers run on paho's network thread: keep them short and hand long work to
 a queue. Exceptions in handlers and bad JSON are logged with the reason and
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,6 +129,7 @@ class MqttClient:
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._client.on_publish = self._on_publish
+        self._client.on_socket_open = self._on_socket_open
         self._log = log.bind(mqtt_user=user, client_id=cid)
 
     # --- lifecycle -------------------------------------------------------------
@@ -241,6 +246,13 @@ class MqttClient:
         return self.publish(topic, payload, qos=qos, retain=retain, expiry_s=expiry_s)
 
     # --- paho callbacks (network thread) ---------------------------------------
+    def _on_socket_open(self, client, userdata, sock) -> None:
+        # before CONNECT is sent, on every (re)connect; a TLS socket takes it too
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (AttributeError, OSError) as exc:  # not a TCP socket (websocket/unix transport)
+            self._log.warning("tcp_nodelay_not_set", reason=str(exc))
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self._log.error("mqtt_connect_refused", reason=str(reason_code))
