@@ -138,11 +138,12 @@ def start(module: str, user: str, broker: LocalBroker, env: dict[str, str], log:
 
 
 def connect(
-    broker: LocalBroker, user: str
+    broker: LocalBroker, user: str, name: str = ""
 ) -> tuple[mqtt.Client, dict[str, bytes], threading.Condition]:
     seen: dict[str, bytes] = {}
     cond = threading.Condition()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, f"bench-{user}", protocol=mqtt.MQTTv5)
+    client_id = f"bench-{user}{name}"
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id, protocol=mqtt.MQTTv5)
     client.username_pw_set(user, broker.passwords[user])
 
     def on_message(_c, _u, msg):

@@ -21,17 +21,27 @@ unit's dead time is an hour (its measured power stays 0 W, so "measured power - 
 asked value), the controller's dead-time gate (``settle_s``) and meter latency are 0 and its
 follow tolerance is its maximum (the battery "not following" is the point of that setting, not
 of this bench). Gateway, broker and everything on the path are at their defaults.
+
+Second part, Nagle's cost on its own: a service built on ``shared.mqtt_client`` answers each
+request at once and gets ``BURST`` requests back to back; timed to the last answer, alternately
+with TCP_NODELAY (as every service now sets it) and with it cleared on that service's socket
+(as before). Without it, an answer sent while the previous one is still unacknowledged waits
+for the broker's delayed ACK (~40 ms on Linux).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import random
+import socket
 import threading
 import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import structlog
 
 from bench.bic import (
     IOUT_SET_WRITE,
@@ -48,7 +58,10 @@ from bench.bic import (
     wait_gateway_up,
     write_result,
 )
+from services.broker_setup.local_broker import LocalBroker
 from services.sim.meter.payloads import render
+from shared.mqtt_client import MqttClient
+from shared.settings import MqttSettings
 
 RESULTS = Path(__file__).parent / "results" / "e2e.json"
 GOAL_P99_MS = 25.0  # issue #11 item 7, the 20 ms request pacing included
@@ -63,6 +76,9 @@ CONTROLLER_ENV = {
     "CANBRIDGE_CONTROL__FOLLOW_TOLERANCE_W": "2000",
 }
 SIM_ENV = {"CANBRIDGE_DEAD_TIME_S": "3600"}  # the unit never moves: measured power stays 0 W
+BURST = 3
+REQUEST_TOPIC = "canbridge/api/bench/request"
+REPLY_TOPIC = "canbridge/api/bench/reply"
 
 
 class Arrivals:
@@ -79,9 +95,12 @@ class Arrivals:
             self.times.append(time.perf_counter())
             self.cond.notify_all()
 
-    def first_after(self, t: float, timeout: float) -> float | None:
+    def nth_after(self, t: float, n: int, timeout: float) -> float | None:
+        """Arrival time of the ``n``-th message (1 = first) at or after ``t``."""
+
         def found() -> float | None:
-            return next((x for x in reversed(self.times) if x >= t), None)
+            later = [x for x in self.times[-n - 8 :] if x >= t]
+            return later[n - 1] if len(later) >= n else None
 
         with self.cond:
             self.cond.wait_for(lambda: found() is not None, timeout)
@@ -143,7 +162,7 @@ def measure(stack: BicStack, meter: mqtt.Client, powers: Arrivals, samples: int)
             continue
         total.append((t1 - t0) * 1000)
         waited += listener.request_before(t1, REQUEST_PERIOD_S + 0.0005)
-        mid = powers.first_after(t0, 1.0)
+        mid = powers.nth_after(t0, 1, 1.0)
         if mid is not None and mid <= t1:
             to_setpoint.append((mid - t0) * 1000)
             to_frame.append((t1 - mid) * 1000)
@@ -160,7 +179,63 @@ def measure(stack: BicStack, meter: mqtt.Client, powers: Arrivals, samples: int)
     }
 
 
-def run(samples: int) -> dict:
+def set_nodelay(sock: socket.socket, on: bool) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(on))
+
+
+def burst_replies(broker: LocalBroker, bursts: int) -> dict:
+    """Nagle's cost, isolated: a service (``shared.mqtt_client``) answers each request at once;
+    requests come ``BURST`` back to back, timed until the last answer arrives. Measured with
+    TCP_NODELAY as the service sets it and with it switched off again on the service's socket
+    (as before), alternating burst by burst so both see the same machine load."""
+    service = MqttClient(
+        MqttSettings(
+            host=broker.host,
+            port=broker.port,
+            username="api",
+            password_file=broker.password_file("api"),
+        ),
+        "api",
+        broker.base_topic,
+        client_id="bench-replier",
+    )
+    service.subscribe(REQUEST_TOPIC, lambda msg: service.publish(REPLY_TOPIC, msg.payload))
+    service.start()
+    requester, _seen, _cond = connect(broker, "admin", "-requester")
+    replies = Arrivals(requester, REPLY_TOPIC)
+    try:
+        if not service.wait_ready(30):
+            raise RuntimeError("burst service did not connect")
+        time.sleep(0.5)  # the requester's SUBSCRIBE is acknowledged well before this
+        set_nodelay(requester.socket(), True)  # the requests themselves are never held back
+        served = service._client.socket()
+        times: dict[bool, list[float]] = {True: [], False: []}
+        lost = 0
+        for i in range(2 * bursts):
+            nodelay = i % 2 == 0
+            set_nodelay(served, nodelay)
+            time.sleep(0.1)  # nothing of the last burst is still unacknowledged
+            t0 = time.perf_counter()
+            for k in range(BURST):
+                requester.publish(REQUEST_TOPIC, str(k), qos=0)
+            last = replies.nth_after(t0, BURST, 2.0)
+            if last is None:
+                lost += 1
+                continue
+            times[nodelay].append((last - t0) * 1000)
+    finally:
+        requester.loop_stop()
+        service.stop()
+    return {
+        "burst": BURST,
+        "lost": lost,
+        "with_nodelay": latency_stats(times[True], GOAL_P99_MS),
+        "without_nodelay": latency_stats(times[False], GOAL_P99_MS),
+    }
+
+
+def run(samples: int, bursts: int) -> dict:
+    load_before = os.getloadavg()
     with bic_stack(sim=SIM_ENV) as stack:
         stack.start(
             "services.charge_controller",
@@ -179,6 +254,7 @@ def run(samples: int) -> dict:
         try:
             wait_gateway_up(stack, wseen, wcond)
             result = measure(stack, meter, powers, samples)
+            result["burst_replies"] = burst_replies(stack.broker, bursts)
         finally:
             meter.loop_stop()
             watcher.loop_stop()
@@ -189,6 +265,9 @@ def run(samples: int) -> dict:
             "-> bic-gateway -> CAN IOUT_SET write",
             "controller_overrides": CONTROLLER_ENV,
             "simulator_overrides": SIM_ENV,
+            # tails grow with the machine's load (other processes competing for the CPU)
+            "cpus": os.cpu_count(),
+            "load_avg_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         },
         **result,
     }
@@ -197,6 +276,8 @@ def run(samples: int) -> dict:
 def table(result: dict) -> str:
     lat, hops = result["latency"], result["hops"]
     first, second = hops["meter_to_set_power"], hops["set_power_to_frame"]
+    burst = result["burst_replies"]
+    on, off = burst["with_nodelay"], burst["without_nodelay"]
     return format_rows(
         [
             *latency_rows("meter -> CAN frame", lat, "samples"),
@@ -207,6 +288,14 @@ def table(result: dict) -> str:
             ),
             ("waited behind a request", f"{lat['waited_pct']} % of samples"),
             ("samples / lost", f"{lat['samples']} / {lat['lost']}"),
+            (
+                f"{burst['burst']} back-to-back replies, TCP_NODELAY p50 / p99",
+                f"{on['p50_ms']:.2f} / {on['p99_ms']:.2f} ms",
+            ),
+            (
+                "  the same with Nagle (no TCP_NODELAY) p50 / p99",
+                f"{off['p50_ms']:.2f} / {off['p99_ms']:.2f} ms",
+            ),
         ]
     )
 
@@ -214,9 +303,12 @@ def table(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.e2e")
     parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--bursts", type=int, default=200, help="per TCP_NODELAY setting")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    result = run(args.samples)
+    # the in-process burst service logs its connect/stop: not part of the table
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    result = run(args.samples, args.bursts)
     write_result(args.out, result, table(result))
     return 0
 
