@@ -6,10 +6,8 @@ from __future__ import annotations
 import socket
 
 import pytest
+from foundation.test_mqtt_client import make_client
 from harness import TIMEOUT, Probe
-
-from shared.mqtt_client import MqttClient
-from shared.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 
@@ -29,15 +27,7 @@ def test_plain_paho_socket_has_nagle_on(broker):
 
 
 def test_service_client_socket_has_tcp_nodelay_also_after_a_reconnect(broker):
-    settings = MqttSettings(
-        host=broker.host,
-        port=broker.port,
-        username="api",
-        password_file=broker.password_file("api"),
-        reconnect_min_s=0.2,
-        reconnect_max_s=1.0,
-    )
-    client = MqttClient(settings, "api", broker.base_topic)
+    client = make_client(broker, reconnect_min_s=0.2, reconnect_max_s=1.0)
     client.start()
     try:
         assert client.wait_connected(TIMEOUT)
