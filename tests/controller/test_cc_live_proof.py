@@ -167,6 +167,7 @@ def test_controller_serves_the_house_again_after_the_battery_saturated(
         ),
         f"the simulated unit {scenario.after}ing",
     )
-    print(f"battery {scenario.name}: unit {scenario.after}ing {time.monotonic() - t0:.2f} s after")
+    took = time.monotonic() - t0
+    print(f"battery {scenario.name}: the unit moves power ({scenario.after}) {took:.2f} s after")
     assert '"event": "setpoint"' in controller.log()
     assert gateway.proc.poll() is None
