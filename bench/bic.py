@@ -30,6 +30,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import can
@@ -135,11 +138,12 @@ def start(module: str, user: str, broker: LocalBroker, env: dict[str, str], log:
 
 
 def connect(
-    broker: LocalBroker, user: str
+    broker: LocalBroker, user: str, name: str = ""
 ) -> tuple[mqtt.Client, dict[str, bytes], threading.Condition]:
     seen: dict[str, bytes] = {}
     cond = threading.Condition()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, f"bench-{user}", protocol=mqtt.MQTTv5)
+    client_id = f"bench-{user}{name}"
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id, protocol=mqtt.MQTTv5)
     client.username_pw_set(user, broker.passwords[user])
 
     def on_message(_c, _u, msg):
@@ -153,140 +157,210 @@ def connect(
     return client, seen, cond
 
 
-def run(samples: int, quiet_s: float) -> dict:
+@dataclass
+class BicStack:
+    """A real broker, the BIC simulator and the gateway on a private bus, and a bus listener."""
+
+    broker: LocalBroker
+    work: Path
+    bus_env: dict[str, str]
+    listener: BusListener
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+    def start(self, module: str, user: str, env: dict[str, str], name: str) -> None:
+        """One more service process against the same broker (log in ``work/<name>.log``)."""
+        self.procs.append(start(module, user, self.broker, env, self.work / f"{name}.log"))
+
+
+@contextmanager
+def bic_stack(sim: dict[str, str] | None = None) -> Iterator[BicStack]:
+    """Start the stack; on leaving, stop every process it started (and the broker)."""
     broker = LocalBroker().start()
     work = Path(broker.root) / "bench"
     work.mkdir()
     bus_env = private_bus()
-    procs = [
-        start("services.sim.bic", "sim", broker,
-              {**bus_env, "CANBRIDGE_HEALTH_FILE": str(work / "sim-hb")}, work / "sim.log"),
-        start("services.bic_gateway", "bic-gateway", broker,
-              {**bus_env, "CANBRIDGE_HEALTH_FILE": str(work / "gw-hb"),
-               "CANBRIDGE_STATE_FILE": str(work / "state.json"),
-               "CANBRIDGE_WATCHDOG__TIMEOUT_S": "3600"}, work / "gateway.log"),
-    ]  # fmt: skip
     listen_bus = can.Bus(
         interface="udp_multicast",
         channel=bus_env["CANBRIDGE_CAN__CHANNEL"],
         port=int(bus_env["CANBRIDGE_CAN__PORT"]),
         can_filters=[id_filter(0x000C0300), id_filter(0x000C0200)],
     )
-    listener = BusListener(listen_bus)
-    client, seen, cond = connect(broker, "charge-controller")
-    watcher, wseen, wcond = connect(broker, "admin")
-    watcher.subscribe("canbridge/bic/0/#", qos=1)
+    stack = BicStack(broker, work, bus_env, BusListener(listen_bus))
     try:
-        with wcond:
-            if not wcond.wait_for(lambda: "canbridge/bic/0/state" in wseen, 30):
-                raise RuntimeError(f"gateway did not come up; see {work}")
-        # steady-state polling load (no commands)
-        time.sleep(1.0)
-        t_start = time.perf_counter()
-        time.sleep(quiet_s)
-        t_end = time.perf_counter()
-        with listener.cond:
-            window = [m for t, m in listener.frames if t_start <= t < t_end]
-        bits = sum(frame_bits(len(m.data)) for m in window)
-        requests = sum(1 for m in window if m.arbitration_id & 0xFFFF00 == 0x0C0300)
-        load = {
-            "window_s": round(t_end - t_start, 2),
-            "frames": len(window),
-            "requests": requests,
-            "frames_per_s": round(len(window) / (t_end - t_start), 2),
-            "bits_per_s": round(bits / (t_end - t_start), 1),
-            "bus_load_pct": round(100 * bits / (t_end - t_start) / BITRATE, 3),
+        stack.start(
+            "services.sim.bic",
+            "sim",
+            {**bus_env, "CANBRIDGE_HEALTH_FILE": str(work / "sim-hb"), **(sim or {})},
+            "sim",
+        )
+        gateway = {
+            **bus_env,
+            "CANBRIDGE_HEALTH_FILE": str(work / "gw-hb"),
+            "CANBRIDGE_STATE_FILE": str(work / "state.json"),
+            "CANBRIDGE_WATCHDOG__TIMEOUT_S": "3600",
         }
-
-        # setpoint latency
-        def setpoint(amps: float) -> tuple[float, float | None]:
-            raw = round(amps * 100).to_bytes(2, "little")
-            t0 = time.perf_counter()
-            client.publish("canbridge/bic/0/set/current", f"{amps:.2f}", qos=1)
-            t1 = listener.wait_frame(
-                t0,
-                lambda m: bytes(m.data) == IOUT_SET_WRITE + raw and m.arbitration_id == REQUEST_ID,
-                2.0,
-            )
-            return t0, t1
-
-        t0, t1 = setpoint(1.5)
-        first_ms = None if t1 is None else round((t1 - t0) * 1000, 2)
-        rng = random.Random(1)
-        latencies: list[float] = []
-        waited = lost = 0
-        for i in range(samples):
-            time.sleep(rng.uniform(0.05, 0.15))  # > 2 request periods: its own read-back is done
-            t0, t1 = setpoint(2.0 + (i % 50) * 0.1)  # a different value each time: a write is due
-            if t1 is None:
-                lost += 1
-                continue
-            latencies.append((t1 - t0) * 1000)
-            waited += listener.request_before(t1, REQUEST_PERIOD_S + 0.0005)
-        latency = {
-            "samples": len(latencies),
-            "lost": lost,
-            "p50_ms": round(statistics.median(latencies), 2),
-            "p90_ms": round(percentile(latencies, 90), 2),
-            "p99_ms": round(percentile(latencies, 99), 2),
-            "max_ms": round(max(latencies), 2),
-            "mean_ms": round(statistics.fmean(latencies), 2),
-            "waited_pct": round(100 * waited / len(latencies), 2),
-            "over_goal_pct": round(
-                100 * sum(1 for x in latencies if x >= GOAL_P99_MS) / len(latencies), 2
-            ),
-            "first_setpoint_ms": first_ms,
-            "goal_p99_ms": GOAL_P99_MS,
-            "goal_met": percentile(latencies, 99) < GOAL_P99_MS,
-        }
+        stack.start("services.bic_gateway", "bic-gateway", gateway, "gateway")
+        yield stack
     finally:
-        client.loop_stop()
-        watcher.loop_stop()
-        listener.stop()
+        stack.listener.stop()
         listen_bus.shutdown()
-        for proc in procs:
+        for proc in stack.procs:
             proc.terminate()
-        for proc in procs:
+        for proc in stack.procs:
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
         broker.stop()
         shutil.rmtree(broker.root, ignore_errors=True)
+
+
+def wait_gateway_up(stack: BicStack, seen: dict[str, bytes], cond: threading.Condition) -> None:
+    """Wait for the gateway's first retained state (``seen``/``cond`` from ``connect`` as admin,
+    subscribed to ``canbridge/bic/0/#``)."""
+    with cond:
+        if not cond.wait_for(lambda: "canbridge/bic/0/state" in seen, 30):
+            raise RuntimeError(f"gateway did not come up; see {stack.work}")
+
+
+def latency_stats(latencies_ms: list[float], goal_p99_ms: float) -> dict:
+    """p50/p90/p99/max/mean of a latency sample (ms) and whether p99 is below the goal."""
+    p99 = percentile(latencies_ms, 99)
+    return {
+        "samples": len(latencies_ms),
+        "p50_ms": round(statistics.median(latencies_ms), 2),
+        "p90_ms": round(percentile(latencies_ms, 90), 2),
+        "p99_ms": round(p99, 2),
+        "max_ms": round(max(latencies_ms), 2),
+        "mean_ms": round(statistics.fmean(latencies_ms), 2),
+        "over_goal_pct": round(
+            100 * sum(1 for x in latencies_ms if x >= goal_p99_ms) / len(latencies_ms), 2
+        ),
+        "goal_p99_ms": goal_p99_ms,
+        "goal_met": p99 < goal_p99_ms,
+    }
+
+
+def bus_load(listener: BusListener, quiet_s: float) -> dict:
+    """Frames on the bus during ``quiet_s`` of steady polling (no commands)."""
+    time.sleep(1.0)
+    t_start = time.perf_counter()
+    time.sleep(quiet_s)
+    t_end = time.perf_counter()
+    with listener.cond:
+        window = [m for t, m in listener.frames if t_start <= t < t_end]
+    bits = sum(frame_bits(len(m.data)) for m in window)
+    requests = sum(1 for m in window if m.arbitration_id & 0xFFFF00 == 0x0C0300)
+    return {
+        "window_s": round(t_end - t_start, 2),
+        "frames": len(window),
+        "requests": requests,
+        "frames_per_s": round(len(window) / (t_end - t_start), 2),
+        "bits_per_s": round(bits / (t_end - t_start), 1),
+        "bus_load_pct": round(100 * bits / (t_end - t_start) / BITRATE, 3),
+    }
+
+
+def setpoint_latency(listener: BusListener, client: mqtt.Client, samples: int) -> dict:
+    def setpoint(amps: float) -> tuple[float, float | None]:
+        raw = round(amps * 100).to_bytes(2, "little")
+        t0 = time.perf_counter()
+        client.publish("canbridge/bic/0/set/current", f"{amps:.2f}", qos=1)
+        t1 = listener.wait_frame(
+            t0,
+            lambda m: bytes(m.data) == IOUT_SET_WRITE + raw and m.arbitration_id == REQUEST_ID,
+            2.0,
+        )
+        return t0, t1
+
+    t0, t1 = setpoint(1.5)
+    first_ms = None if t1 is None else round((t1 - t0) * 1000, 2)
+    rng = random.Random(1)
+    latencies: list[float] = []
+    waited = lost = 0
+    for i in range(samples):
+        time.sleep(rng.uniform(0.05, 0.15))  # > 2 request periods: its own read-back is done
+        t0, t1 = setpoint(2.0 + (i % 50) * 0.1)  # a different value each time: a write is due
+        if t1 is None:
+            lost += 1
+            continue
+        latencies.append((t1 - t0) * 1000)
+        waited += listener.request_before(t1, REQUEST_PERIOD_S + 0.0005)
+    return {
+        **latency_stats(latencies, GOAL_P99_MS),
+        "lost": lost,
+        "waited_pct": round(100 * waited / len(latencies), 2),
+        "first_setpoint_ms": first_ms,
+    }
+
+
+def polling_setup() -> dict:
     timing = TimingSettings()
     schedule = PollScheduler(timing.poll_groups())
     return {
-        "setup": {
-            "transport": "udp_multicast (simulated bus), real mosquitto",
-            "poll_interval_s": timing.poll_interval_s,
-            "slow_poll_interval_s": timing.slow_poll_interval_s,
-            "config_poll_interval_s": timing.config_poll_interval_s,
-            "poll_requests_per_s": round(schedule.requests_per_second(), 3),
-            "request_period_s": timing.request_period_s,
-            "bitrate": BITRATE,
-        },
-        "latency": latency,
-        "bus_load": load,
+        "transport": "udp_multicast (simulated bus), real mosquitto",
+        "poll_interval_s": timing.poll_interval_s,
+        "slow_poll_interval_s": timing.slow_poll_interval_s,
+        "config_poll_interval_s": timing.config_poll_interval_s,
+        "poll_requests_per_s": round(schedule.requests_per_second(), 3),
+        "request_period_s": timing.request_period_s,
+        "bitrate": BITRATE,
     }
+
+
+def run(samples: int, quiet_s: float) -> dict:
+    with bic_stack() as stack:
+        client, _seen, _cond = connect(stack.broker, "charge-controller")
+        watcher, wseen, wcond = connect(stack.broker, "admin")
+        watcher.subscribe("canbridge/bic/0/#", qos=1)
+        try:
+            wait_gateway_up(stack, wseen, wcond)
+            load = bus_load(stack.listener, quiet_s)
+            latency = setpoint_latency(stack.listener, client, samples)
+        finally:
+            client.loop_stop()
+            watcher.loop_stop()
+    return {"setup": polling_setup(), "latency": latency, "bus_load": load}
+
+
+def latency_rows(what: str, lat: dict, per: str) -> list[tuple[str, str]]:
+    """Table rows of a ``latency_stats`` result: percentiles, max, share over the goal."""
+    goal = lat["goal_p99_ms"]
+    verdict = "met" if lat["goal_met"] else "NOT met"
+    return [
+        (f"{what} p50", f"{lat['p50_ms']:.2f} ms"),
+        (f"{what} p90", f"{lat['p90_ms']:.2f} ms"),
+        (f"{what} p99", f"{lat['p99_ms']:.2f} ms (goal < {goal:g} ms: {verdict})"),
+        (f"{what} max", f"{lat['max_ms']:.2f} ms"),
+        (f"took >= {goal:g} ms", f"{lat['over_goal_pct']} % of {per}"),
+    ]
+
+
+def format_rows(rows: list[tuple[str, str]]) -> str:
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def write_result(path: Path, result: dict, text: str) -> None:
+    """Write the JSON result and print its table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(text)
+    print(f"written {path}")
 
 
 def table(result: dict) -> str:
     lat, load = result["latency"], result["bus_load"]
-    rows = [
-        ("setpoint -> CAN frame p50", f"{lat['p50_ms']:.2f} ms"),
-        ("setpoint -> CAN frame p90", f"{lat['p90_ms']:.2f} ms"),
-        ("setpoint -> CAN frame p99", f"{lat['p99_ms']:.2f} ms (goal < {GOAL_P99_MS:g} ms: "
-                                      f"{'met' if lat['goal_met'] else 'NOT met'})"),
-        ("setpoint -> CAN frame max", f"{lat['max_ms']:.2f} ms"),
-        ("waited behind a request", f"{lat['waited_pct']} % of setpoints"),
-        (f"took >= {GOAL_P99_MS:g} ms", f"{lat['over_goal_pct']} % of setpoints"),
-        ("first setpoint (writes the window)", f"{lat['first_setpoint_ms']} ms"),
-        ("samples / lost", f"{lat['samples']} / {lat['lost']}"),
-        ("polling frames/s", f"{load['frames_per_s']}"),
-        ("polling bus load @250k", f"{load['bus_load_pct']} %"),
-    ]  # fmt: skip
-    width = max(len(r[0]) for r in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+    return format_rows(
+        [
+            *latency_rows("setpoint -> CAN frame", lat, "setpoints"),
+            ("waited behind a request", f"{lat['waited_pct']} % of setpoints"),
+            ("first setpoint (writes the window)", f"{lat['first_setpoint_ms']} ms"),
+            ("samples / lost", f"{lat['samples']} / {lat['lost']}"),
+            ("polling frames/s", f"{load['frames_per_s']}"),
+            ("polling bus load @250k", f"{load['bus_load_pct']} %"),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,10 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flood-rate", type=float, default=1000.0)
     args = parser.parse_args(argv)
     result = run(args.samples, args.quiet_s)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(table(result))
-    print(f"written {RESULTS}")
+    write_result(RESULTS, result, table(result))
     if args.flood_trials:
         from bench import bic_flood  # here: bic_flood imports this module
 

@@ -6,7 +6,10 @@ is retried with exponential backoff forever. Subscriptions are registered with
 `subscribe()` and (re)made in on_connect, so they survive reconnects. The last
 will is `offline` (retained, QoS 1) on `<base>/<service>/status`; `online` is
 published on every connect and `offline` explicitly on `stop()` (paho does not
-send the will on a clean disconnect).
+send the will on a clean disconnect). Every socket the client opens (first
+connect and each reconnect) gets TCP_NODELAY: small packets go out at once
+instead of waiting behind an unacknowledged one (Nagle), which cost ~40 ms per
+back-to-back message (docs/charge-controller.md, end-to-end latency).
 
 Retained state survives a broker crash: the client remembers the latest retained
 payload it published per topic (bounded, see shared/retained_memory.py) and publishes
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -138,6 +142,7 @@ class MqttClient:
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._client.on_publish = self._on_publish
+        self._client.on_socket_open = self._on_socket_open
         self._log = log.bind(mqtt_user=user, client_id=cid)
 
     # --- lifecycle -------------------------------------------------------------
@@ -283,6 +288,13 @@ class MqttClient:
             self._log.info("retained_reasserted", count=len(due), connects=self.connect_count + 1)
 
     # --- paho callbacks (network thread) ---------------------------------------
+    def _on_socket_open(self, client, userdata, sock) -> None:
+        # before CONNECT is sent, on every (re)connect; a TLS socket takes it too
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (AttributeError, OSError) as exc:  # not a TCP socket (websocket/unix transport)
+            self._log.warning("tcp_nodelay_not_set", reason=str(exc))
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self._log.error("mqtt_connect_refused", reason=str(reason_code))
