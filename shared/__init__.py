@@ -8,4 +8,4 @@ except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+src"
 
 #: Version of the public topic/payload layout (README "Topic API").
-TOPIC_API_VERSION = 1
+TOPIC_API_VERSION = 2

@@ -22,9 +22,9 @@ WICAN_STATUS_TEMPLATE = "{{ value_json.status }}"
 
 #: value name -> entity name (others: the name with spaces, capitalised)
 NAMES = {
-    "soc_display": "SoC (dashboard)",
-    "soc_bms": "SoC (BMS)",
+    "soc_bms": "SoC (battery controller)",
     "soh": "SoH",
+    "hx": "Hx",
     "hv_voltage": "HV battery voltage",
     "aux_voltage": "12 V battery",
     "lv_voltage": "12 V battery",
@@ -59,7 +59,7 @@ def value_sensor(base: str, vehicle: VehicleConfig, spec: ValueSpec) -> dict[str
     if spec.name == "soc" or spec.name.startswith("soc_"):
         kw.update(device_class="battery", unit="%", precision=0)
         name = None if spec.name == "soc" else name  # the device's main entity
-    elif spec.name == "soh":
+    elif spec.name in ("soh", "hx"):
         kw.update(entity_category="diagnostic", icon="mdi:battery-heart-variant")
     elif spec.unit in UNIT_CLASSES:
         kw["device_class"], kw["unit"] = UNIT_CLASSES[spec.unit]

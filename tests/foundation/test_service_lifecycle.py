@@ -35,7 +35,7 @@ def test_service_announces_online_and_heartbeats(service, probe):
     watcher.wait_for("canbridge/api/status", "online")
     hb = json.loads(watcher.wait_for("canbridge/api/heartbeat").payload)
     assert hb["service"] == "api"
-    assert hb["topic_api"] == 1
+    assert hb["topic_api"] == 2
     assert hb["interval_s"] == 0.5
     assert isinstance(hb["version"], str) and hb["version"]
     assert hb["uptime_s"] >= 0
