@@ -23,6 +23,7 @@ import structlog
 
 from services.sim.wican.adapter import Batch, ReplyTransfer
 from services.sim.wican.car import CarState
+from services.sim.wican.recorded import RecordedCar, load_cars
 from services.sim.wican.reply import ReplyEncoder
 from services.sim.wican.settings import SimWicanSettings
 from services.wican_soc.topics import rx_topic, status_topic, tx_topic
@@ -53,6 +54,8 @@ class WicanSimulator:
         self.settings = settings
         self.profile = settings.profile_model
         self.encoder = ReplyEncoder(self.profile)
+        #: recorded raw replies (settings.cars_file) answer instead of the profile
+        self.recorded = RecordedCar(load_cars(settings.cars_file)) if settings.cars_file else None
         self.clock = clock
         self.car = CarState(
             soc=settings.soc,
@@ -176,6 +179,9 @@ class WicanSimulator:
         except ValueError as exc:
             self.log.warning("bad_tx", reason=str(exc))
             return
+        if self.recorded is not None:
+            self._answer_recorded(frames)
+            return
         p = self.profile
         for frame in frames:
             if frame.id != p.request_id or frame.extended != p.extended or not frame.data:
@@ -185,6 +191,20 @@ class WicanSimulator:
                 self._continue(frame.data)
             elif kind == PCI_SINGLE and frame.data[1 : 1 + len(p.request)] == p.request:
                 self._answer()
+
+    def _answer_recorded(self, frames: list[CanFrame]) -> None:
+        assert self.recorded is not None
+        for frame in frames:
+            if self.car.silent:
+                self.log.info("request_ignored", reason="silent")
+                continue
+            replies = self.recorded.on_frame(frame)
+            if replies:
+                self.log.info(
+                    "answering_recorded", request=frame.data.hex(" "), frames=len(replies)
+                )
+            for reply in replies:
+                self._publish_rx((reply,))
 
     def _answer(self) -> None:
         if self.car.silent:

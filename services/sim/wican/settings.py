@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field, PrivateAttr, model_validator
 
+from services.sim.wican.recorded import load_cars
 from services.wican_soc.profiles import Profile, ProfileError, load_profiles
 from services.wican_soc.vehicles import DeviceId
 from shared.settings import ServiceSettings
@@ -28,6 +29,9 @@ class SimWicanSettings(ServiceSettings):
     frames_per_message: int = Field(1, ge=1, le=16)  # reply frames batched in one rx message
     noise_frames: int = Field(0, ge=0, le=16)  # unrelated CAN frames added to each rx message
     reply_delay_s: float = Field(0.0, ge=0, le=10)  # the ECU's time to answer a request
+    #: answer with recorded raw replies instead of the profile (several cars / ECUs), see
+    #: services/sim/wican/recorded.py
+    cars_file: Path | None = None
 
     _profile: Profile | None = PrivateAttr(default=None)
 
@@ -40,6 +44,11 @@ class SimWicanSettings(ServiceSettings):
         if self.profile not in profiles:
             raise ValueError(f"profile: unknown profile {self.profile!r}")
         self._profile = profiles[self.profile]
+        if self.cars_file is not None:
+            try:
+                load_cars(self.cars_file)
+            except ValueError as exc:
+                raise ValueError(f"cars_file: {exc}") from None
         return self
 
     @property
