@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from services.wican_soc.profiles import load_profiles
-from services.wican_soc.publication import publications, soc_message
+from services.wican_soc.publication import publications, soc_message, units_of
 from services.wican_soc.reader import Dropped, Reading, SendFrame, VehicleReader
 from services.wican_soc.vehicles import VehicleConfig
 from shared.wican_payload import CanFrame, parse_rx
@@ -92,6 +92,7 @@ def test_implausible_soc_is_rejected():
 
 VEHICLE = VehicleConfig(name="leaf", device_id="84f703406f75", profile="nissan-leaf-ze1")
 WHEN = datetime(2025, 5, 1, 18, 2, 11, 500000, tzinfo=timezone(timedelta(hours=2)))
+LEAF_UNITS = units_of(LEAF)
 VALUES = {"soc": 84.423342, "soc_bms": 82.10024, "hx": 85.644531}
 
 
@@ -106,7 +107,7 @@ def test_soc_message_layout():
 
 
 def test_publications_are_retained_with_expiry_and_car_soc_last():
-    out = publications("canbridge", VEHICLE, LEAF, VALUES, WHEN)
+    out = publications("canbridge", VEHICLE, LEAF_UNITS, VALUES, WHEN)
     topics = [o.topic for o in out]
     assert topics == [
         "canbridge/vehicle/leaf/soc",
@@ -122,17 +123,17 @@ def test_publications_are_retained_with_expiry_and_car_soc_last():
 
 def test_outputs_can_be_switched_off():
     quiet = VEHICLE.model_copy(update={"soc_topic": "", "value_topics": False, "expiry_s": 0})
-    out = publications("canbridge", quiet, LEAF, VALUES, WHEN)
+    out = publications("canbridge", quiet, LEAF_UNITS, VALUES, WHEN)
     assert [o.topic for o in out] == ["canbridge/vehicle/leaf/state"]
     assert out[0].expiry_s is None
 
 
 def test_no_publication_without_soc_or_zone():
     with pytest.raises(ValueError):
-        publications("canbridge", VEHICLE, LEAF, {"hx": 90.0}, WHEN)
+        publications("canbridge", VEHICLE, LEAF_UNITS, {"hx": 90.0}, WHEN)
     with pytest.raises(ValueError):
-        publications("canbridge", VEHICLE, LEAF, VALUES, WHEN.replace(tzinfo=None))
-    assert publications("canbridge", VEHICLE, LEAF, VALUES, WHEN.astimezone(UTC))
+        publications("canbridge", VEHICLE, LEAF_UNITS, VALUES, WHEN.replace(tzinfo=None))
+    assert publications("canbridge", VEHICLE, LEAF_UNITS, VALUES, WHEN.astimezone(UTC))
 
 
 # --- functional requests and extended addressing ---------------------------------------

@@ -32,6 +32,11 @@ class SimWicanSettings(ServiceSettings):
     #: answer with recorded raw replies instead of the profile (several cars / ECUs), see
     #: services/sim/wican/recorded.py
     cars_file: Path | None = None
+    #: > 0: behave like an adapter in "Automate"/AutoPID mode: publish the decoded values as
+    #: JSON, retained, every this many seconds while awake (instead of answering requests)
+    autopid_interval_s: float = Field(0.0, ge=0, le=3600)
+    autopid_topic: str = ""  # default: the rx topic wican/<id>/can/rx, as the firmware does
+    autopid_soc_name: str = "SOC"  # the parameter name the adapter's profile gives the SoC
 
     _profile: Profile | None = PrivateAttr(default=None)
 
