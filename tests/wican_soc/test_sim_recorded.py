@@ -103,3 +103,21 @@ def test_load_names_the_file(tmp_path: Path) -> None:
         load_cars(path)
     with pytest.raises(ValueError, match="missing.yaml"):
         load_cars(tmp_path / "missing.yaml")
+
+
+def test_extended_addressing_profile_needs_a_cars_file(tmp_path: Path, monkeypatch) -> None:
+    from services.sim.wican.settings import SimWicanSettings
+
+    monkeypatch.setenv("CANBRIDGE_PROFILE", "bmw-i3-mini-se")
+    with pytest.raises(ValueError, match="extended addressing, which the simulator plays only"):
+        SimWicanSettings()
+    cars = tmp_path / "cars.yaml"
+    cars.write_text(
+        "cars:\n  - {request_id: 0x6F1, request: '07 03 22 DD BC', response_id: 0x607,"
+        " address: 7, frames: ['F1 03 62 DD BC']}\n"
+    )
+    monkeypatch.setenv("CANBRIDGE_CARS_FILE", str(cars))
+    assert SimWicanSettings().cars_file == cars
+    cars.write_text("cars: []\n")
+    with pytest.raises(ValueError, match="cars_file: .*non-empty list 'cars'"):
+        SimWicanSettings()

@@ -49,6 +49,11 @@ class SimWicanSettings(ServiceSettings):
         if self.profile not in profiles:
             raise ValueError(f"profile: unknown profile {self.profile!r}")
         self._profile = profiles[self.profile]
+        if self._profile.extended_address is not None and self.cars_file is None:
+            raise ValueError(
+                f"profile: {self.profile!r} uses ISO-TP extended addressing, which the "
+                "simulator plays only from recorded replies: set cars_file"
+            )
         if self.cars_file is not None:
             try:
                 load_cars(self.cars_file)
