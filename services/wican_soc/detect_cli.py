@@ -130,6 +130,15 @@ def main(argv: list[str]) -> int:
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = args.out or Path(f"detect-{args.device}-{stamp}.jsonl")
+    try:
+        recording = path.open("a", encoding="utf-8")
+    except OSError as exc:
+        print(
+            f"error: cannot write the recording {path}: {exc.strerror} "
+            "(in the container use --out /tmp/detect.jsonl)",
+            file=sys.stderr,
+        )
+        return 2
     inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
     client = MqttClient(
         settings.mqtt,
@@ -151,6 +160,9 @@ def main(argv: list[str]) -> int:
     def send(frame: CanFrame) -> None:
         client.publish(tx_topic(args.device), tx_payload([frame]), qos=0)
 
+    def record(line: str) -> None:
+        recording.write(line + "\n")
+
     client.subscribe(rx_topic(args.device), on_rx, qos=0)
     client.start()
     try:
@@ -162,16 +174,10 @@ def main(argv: list[str]) -> int:
             f"profile(s) on {args.device}; recording to {path}",
             file=sys.stderr,
         )
-        with path.open("a", encoding="utf-8") as recording:
-
-            def record(line: str) -> None:
-                recording.write(line + "\n")
-
-            answers = run_detection(
-                probes, profiles, send, receive, record, args.timeout_s, args.gap_s
-            )
+        answers = run_detection(probes, profiles, send, receive, record, args.timeout_s, args.gap_s)
     finally:
         client.stop()
+        recording.close()
     plausible = report(answers, profiles, sys.stdout)
     print(f"recording: {path} (python -m services.wican_soc replay {path} --profile NAME)")
     return 0 if plausible else 1

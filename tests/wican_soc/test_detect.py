@@ -207,3 +207,11 @@ def test_answer_without_a_result_ranks_last() -> None:
     run.feed([CanFrame(0x7EC, False, ipace.test_vector.frames[0])], 0.1)
     answers = [Answer("vw-e-up"), run.answers["jaguar-i-pace"]]
     assert [a.key for a in ranked(answers, PROFILES)] == ["jaguar-i-pace", "vw-e-up"]
+
+
+def test_unwritable_recording_is_refused_before_anything_is_sent(tmp_path, capsys) -> None:
+    from services.wican_soc.detect_cli import main
+
+    code = main(["--device", "d0d0cafe0001", "--out", str(tmp_path / "missing" / "x.jsonl")])
+    assert code == 2
+    assert "cannot write the recording" in capsys.readouterr().err
