@@ -97,6 +97,7 @@ def test_single_source_profiles_are_exactly_these() -> None:
         "kia-soul-ev-2014",
         "maxus-edeliver3-euniq5",
         "maxus-euniq6",
+        "mg-zs-ev-2019",
         "mitsubishi-outlander-phev-2023",
         "nissan-ariya",
         "nissan-leaf-ze0",
