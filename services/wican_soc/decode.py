@@ -57,6 +57,9 @@ def _response_problem(profile: Profile, payload: bytes) -> str | None:
         expected = bytes([request[0] + 0x40]) + request[1:]
         got = payload[: len(expected)]
         return f"unexpected response: expected {expected.hex(' ')}, got {got.hex(' ')}"
+    if profile.payload_lengths and len(payload) not in profile.payload_lengths:
+        known = ", ".join(str(n) for n in profile.payload_lengths)
+        return f"reply of {len(payload)} bytes; this layout is known for {known}"
     return None
 
 

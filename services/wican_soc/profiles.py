@@ -194,6 +194,8 @@ class Profile(_Strict):
     any_responder: bool = False
     extended_address: ExtendedAddress | None = None
     request: Annotated[HexBytes, Field(min_length=1, max_length=7)]
+    #: reply payload lengths this layout is known for; another length is rejected (empty: any)
+    payload_lengths: list[Annotated[int, Field(ge=1, le=4095)]] = []
     init_frames: list[RawFrame] = []
     flow_control: FlowControlSpec = FlowControlSpec()
     pad_byte: Byte = 0x00

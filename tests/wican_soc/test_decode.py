@@ -196,3 +196,13 @@ def test_value_computed_from_a_rejected_one_is_rejected_too() -> None:
         ("soc_bms", "implausible: 102 % outside 0..100"),
         ("soc", "computed from rejected soc_bms"),
     ]
+
+
+def test_reply_of_an_unknown_length_is_rejected_when_the_profile_lists_lengths() -> None:
+    strict = PROFILE.model_copy(update={"payload_lengths": [7, 9]})
+    assert decode_values(strict, bytes.fromhex("62 02 8C C8 0E 10 E7")).soc == 80.0
+    result = decode_values(strict, bytes.fromhex("62 02 8C C8 0E 10 E7 00"))
+    assert result.values == {}
+    assert {r.reason for r in result.rejected} == {
+        "reply of 8 bytes; this layout is known for 7, 9"
+    }

@@ -180,10 +180,22 @@ def test_leaf_generations_differ_in_payload_length() -> None:
     messages, _ = receive(ze0, ze0.test_vector.frames)
     assert len(messages[0].payload) == 41
     result = decode_values(BUILTINS["nissan-leaf-ze1"], messages[0].payload)
-    assert result.soc is None  # the clamped dashboard formula does not hide a garbage raw value
+    assert result.soc is None
+    assert {r.reason for r in result.rejected} == {"reply of 41 bytes; this layout is known for 53"}
+    # even without the length check the clamped dashboard formula would not hide the garbage
+    any_length = BUILTINS["nissan-leaf-ze1"].model_copy(update={"payload_lengths": []})
+    result = decode_values(any_length, messages[0].payload)
     reasons = {rejected.name: rejected.reason for rejected in result.rejected}
     assert reasons["soc"] == "computed from rejected soc_bms"
     assert reasons["soc_bms"].startswith("implausible: 399.7")
+
+
+def test_leaf_ze1_start_up_reply_of_44_bytes_is_rejected() -> None:
+    ze1 = BUILTINS["nissan-leaf-ze1"]
+    capture = next(iter(receive(ze1, ze1.test_vector.frames)[0])).payload
+    result = decode_values(ze1, capture[:44])
+    assert result.values == {}
+    assert result.rejected[0].reason == "reply of 44 bytes; this layout is known for 53"
 
 
 # --- loader -------------------------------------------------------------------------
