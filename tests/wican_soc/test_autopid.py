@@ -102,3 +102,23 @@ def test_units_default_to_percent_for_soc_values() -> None:
 def test_bad_vehicle_source_config_is_explained(fields: dict, reason: str) -> None:
     with pytest.raises(ValidationError, match=reason):
         vehicle(**fields)
+
+
+def test_autopid_car_gets_a_home_assistant_device_with_its_values() -> None:
+    from services.wican_soc.discovery import autopid_device
+
+    car = vehicle(
+        source="autopid",
+        autopid={
+            "values": {"soc": "SOC_D", "soh": "SOH", "hv_voltage": "HV_V"},
+            "units": {"hv_voltage": "V"},
+        },
+    )
+    payload = autopid_device("canbridge", car)
+    assert payload["device"]["model"] == "WiCAN AutoPID"
+    assert payload["device"]["model_id"] == "autopid"
+    components = payload["components"]
+    assert list(components) == ["soc", "soh", "hv_voltage"]
+    assert components["soc"]["device_class"] == "battery"
+    assert components["hv_voltage"]["device_class"] == "voltage"
+    assert components["soh"]["state_topic"] == "canbridge/vehicle/ioniq/state"
