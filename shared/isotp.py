@@ -1,8 +1,15 @@
-"""ISO-TP (ISO 15765-2) for classic 8-byte CAN, normal addressing, without any I/O.
+"""ISO-TP (ISO 15765-2) for classic 8-byte CAN, normal or extended addressing, without I/O.
 
 `IsoTpReceiver` reassembles a reply and tells its caller when to send Flow Control;
 `segment` and `IsoTpSender` cut a payload into frames (used by the WiCAN simulator).
 The UDS helpers at the end check positive and negative responses.
+
+Extended addressing (ISO 15765-2 "extended", used by BMW i3 / Mini SE): every frame of
+both directions starts with a target-address byte, so the PCI moves to byte 1 and each
+frame carries one payload byte less (Single Frame <= 6 bytes, First Frame 5, Consecutive
+Frame 6). A request to the ECU carries the ECU's address (e.g. 0x07); its reply, and the
+reply's Flow Control in the other direction, carry the tester's (0xF1) and the ECU's.
+Pass `address=None` (the default) for normal addressing.
 """
 
 from __future__ import annotations
@@ -75,18 +82,30 @@ def _check_byte(name: str, value: int) -> None:
         raise ValueError(f"{name} {value} is not a byte (0..255)")
 
 
+def _prefix(address: int | None) -> bytes:
+    """The address byte that starts every frame under extended addressing (else nothing)."""
+    if address is None:
+        return b""
+    _check_byte("address", address)
+    return bytes([address])
+
+
 def flow_control_frame(
     status: int = FLOW_CONTINUE,
     block_size: int = 0,
     st_min: int = 0,
     pad_byte: int | None = 0x00,
+    address: int | None = None,
 ) -> bytes:
-    """Build a Flow Control frame; `pad_byte=None` sends the 3 bytes only."""
+    """Build a Flow Control frame; `pad_byte=None` sends the 3 bytes (4 with an address) only.
+
+    `address` is the target-address byte of extended addressing (the ECU's address).
+    """
     if status not in (FLOW_CONTINUE, FLOW_WAIT, FLOW_OVERFLOW):
         raise ValueError(f"flow status {status} is not 0, 1 or 2")
     _check_byte("block size", block_size)
     _check_st_min(st_min)
-    frame = bytes([(PCI_FLOW_CONTROL << 4) | status, block_size, st_min])
+    frame = _prefix(address) + bytes([(PCI_FLOW_CONTROL << 4) | status, block_size, st_min])
     return _pad(frame, pad_byte)
 
 
@@ -101,6 +120,10 @@ class IsoTpReceiver:
 
     `feed` every received frame (other ids are ignored); call `poll` now and then so a
     stalled transfer is dropped after `n_cr_timeout` seconds. `now` is any monotonic clock.
+
+    Extended addressing: `address` is the byte every reply frame must start with (the
+    tester's address, e.g. 0xF1; frames for another address are ignored) and
+    `fc_address` the byte our Flow Control starts with (the ECU's address, e.g. 0x07).
     """
 
     def __init__(
@@ -112,7 +135,11 @@ class IsoTpReceiver:
         fc_pad: bool = True,
         n_cr_timeout: float = 1.0,
         fc_pad_byte: int = 0x00,
+        address: int | None = None,
+        fc_address: int | None = None,
     ) -> None:
+        if (address is None) != (fc_address is None):
+            raise ValueError("extended addressing needs both address and fc_address")
         _check_byte("fc_block_size", fc_block_size)
         _check_byte("fc_pad_byte", fc_pad_byte)
         _check_st_min(fc_st_min)
@@ -122,8 +149,17 @@ class IsoTpReceiver:
         self.extended = extended
         self.block_size = fc_block_size
         self.n_cr_timeout = n_cr_timeout
+        if address is not None:
+            _check_byte("address", address)
+        self.address = address
+        #: payload bytes a Single Frame / Consecutive Frame can carry (7, or 6 with an address)
+        self._room = 7 if address is None else 6
         self.flow_control = flow_control_frame(
-            FLOW_CONTINUE, fc_block_size, fc_st_min, fc_pad_byte if fc_pad else None
+            FLOW_CONTINUE,
+            fc_block_size,
+            fc_st_min,
+            fc_pad_byte if fc_pad else None,
+            fc_address,
         )
         self._buffer = bytearray()
         self._expected = 0
@@ -159,6 +195,10 @@ class IsoTpReceiver:
         """Process one received frame; returns what the caller must do or know."""
         if can_id != self.response_id or extended != self.extended:
             return []
+        if self.address is not None:
+            if not data or data[0] != self.address:
+                return []  # another target's frame (or no address byte): not ours
+            data = data[1:]
         events = self.poll(now)
         if not data:
             return [*events, TransferError("empty frame (no PCI byte)")]
@@ -190,8 +230,8 @@ class IsoTpReceiver:
         length = data[0] & 0x0F
         if length == 0:
             return [TransferError("single frame with escape length 0 (CAN FD) is not supported")]
-        if length > 7:
-            return [TransferError(f"single frame length {length} exceeds 7")]
+        if length > self._room:
+            return [TransferError(f"single frame length {length} exceeds {self._room}")]
         if length > len(data) - 1:
             return [
                 TransferError(f"single frame length {length} but only {len(data) - 1} data bytes")
@@ -199,12 +239,13 @@ class IsoTpReceiver:
         return [*self._interrupt("single frame"), Message(bytes(data[1 : 1 + length]))]
 
     def _first(self, data: bytes, now: float) -> list[Event]:
-        if len(data) != FRAME_SIZE:
-            return [TransferError(f"first frame has {len(data)} bytes, needs 8")]
+        if len(data) != self._room + 1:
+            size = FRAME_SIZE - self._room - 1 + len(data)
+            return [TransferError(f"first frame has {size} bytes, needs 8")]
         length = ((data[0] & 0x0F) << 8) | data[1]
         if length == 0:
             return [TransferError("first frame with escape length 0 (>4095 bytes) not supported")]
-        if length <= 7:
+        if length <= self._room:
             return [TransferError(f"first frame length {length} fits a single frame")]
         events = self._interrupt("first frame")
         self._active = True
@@ -230,7 +271,7 @@ class IsoTpReceiver:
                 )
             ]
         remaining = self._expected - len(self._buffer)
-        needed = min(7, remaining)
+        needed = min(self._room, remaining)
         if len(data) - 1 < needed:
             self.reset()
             return [
@@ -253,10 +294,11 @@ class IsoTpReceiver:
         return []
 
 
-def segment(payload: bytes, pad_byte: int | None = 0xAA) -> list[bytes]:
+def segment(payload: bytes, pad_byte: int | None = 0xAA, address: int | None = None) -> list[bytes]:
     """Cut `payload` into a Single Frame or a First Frame plus Consecutive Frames.
 
     Every frame is padded to 8 bytes with `pad_byte`; `None` leaves the last frame short.
+    `address` (extended addressing) is put before the PCI of every frame.
     """
     if not payload:
         raise IsoTpError("cannot send an empty payload")
@@ -264,13 +306,20 @@ def segment(payload: bytes, pad_byte: int | None = 0xAA) -> list[bytes]:
         raise IsoTpError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
     if pad_byte is not None:
         _check_byte("pad_byte", pad_byte)
-    if len(payload) <= 7:
-        return [_pad(bytes([len(payload)]) + payload, pad_byte)]
-    frames = [bytes([(PCI_FIRST << 4) | (len(payload) >> 8), len(payload) & 0xFF]) + payload[:6]]
+    head = _prefix(address)
+    room = FRAME_SIZE - len(head) - 1  # payload bytes of a Single or Consecutive Frame
+    if len(payload) <= room:
+        return [_pad(head + bytes([len(payload)]) + payload, pad_byte)]
+    first = room - 1
+    pci = bytes([(PCI_FIRST << 4) | (len(payload) >> 8), len(payload) & 0xFF])
+    frames = [head + pci + payload[:first]]
     sn = 1
-    for start in range(6, len(payload), 7):
+    for start in range(first, len(payload), room):
         frames.append(
-            _pad(bytes([(PCI_CONSECUTIVE << 4) | sn]) + payload[start : start + 7], pad_byte)
+            _pad(
+                head + bytes([(PCI_CONSECUTIVE << 4) | sn]) + payload[start : start + room],
+                pad_byte,
+            )
         )
         sn = (sn + 1) & 0x0F
     return frames
@@ -292,10 +341,26 @@ class SendBlock:
 
 
 class IsoTpSender:
-    """Sends one payload: `first_frame()`, then `on_flow_control(fc)` for each FC received."""
+    """Sends one payload: `first_frame()`, then `on_flow_control(fc)` for each FC received.
 
-    def __init__(self, payload: bytes, pad_byte: int | None = 0xAA, max_wait: int = 10) -> None:
-        self._frames = segment(payload, pad_byte)
+    Extended addressing: `address` starts every frame sent (the receiver's address) and
+    `fc_address` must start every Flow Control received (our own address).
+    """
+
+    def __init__(
+        self,
+        payload: bytes,
+        pad_byte: int | None = 0xAA,
+        max_wait: int = 10,
+        address: int | None = None,
+        fc_address: int | None = None,
+    ) -> None:
+        if (address is None) != (fc_address is None):
+            raise ValueError("extended addressing needs both address and fc_address")
+        if fc_address is not None:
+            _check_byte("fc_address", fc_address)
+        self.fc_address = fc_address
+        self._frames = segment(payload, pad_byte, address)
         self._next = 0
         self._waits = 0
         self.max_wait = max_wait
@@ -321,6 +386,13 @@ class IsoTpSender:
             raise IsoTpError("flow control before the first frame was sent")
         if self.done:
             raise IsoTpError("flow control after the last frame (unexpected)")
+        if self.fc_address is not None:
+            if not data or data[0] != self.fc_address:
+                got = f"0x{data[0]:02X}" if data else "nothing"
+                raise IsoTpError(
+                    f"flow control for address {got}, expected 0x{self.fc_address:02X}"
+                )
+            data = data[1:]
         if len(data) < 3 or data[0] >> 4 != PCI_FLOW_CONTROL:
             raise IsoTpError(f"not a flow control frame: {data.hex(' ')}")
         status, block_size, st_min = data[0] & 0x0F, data[1], data[2]

@@ -1,6 +1,7 @@
 """`python -m services.wican_soc` runs the service;
 `python -m services.wican_soc record [--out FILE]` stores raw `can/rx` traffic as JSON lines;
-`python -m services.wican_soc replay FILE --profile NAME` decodes a recording (no broker).
+`python -m services.wican_soc replay FILE --profile NAME` decodes a recording (no broker);
+`python -m services.wican_soc detect --device ID` tries the profiles' read requests on a car.
 """
 
 from __future__ import annotations
@@ -17,8 +18,15 @@ def main(argv: list[str]) -> int:
         from services.wican_soc.replay import main as replay
 
         return replay(argv[1:])
+    if argv and argv[0] == "detect":
+        from services.wican_soc.detect_cli import main as detect
+
+        return detect(argv[1:])
     if argv and argv[0] not in ("-h", "--help"):
-        print(f"unknown command {argv[0]!r}; use record, replay or no argument", file=sys.stderr)
+        print(
+            f"unknown command {argv[0]!r}; use record, replay, detect or no argument",
+            file=sys.stderr,
+        )
         return 2
     if argv:
         print(__doc__)

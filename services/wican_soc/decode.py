@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from services.wican_soc.expression import ExpressionError, PayloadTooShortError
-from services.wican_soc.profiles import Profile
+from services.wican_soc.profiles import Profile, ValueSpec
 from shared.isotp import (
     NRC_RESPONSE_PENDING,
     is_negative_response,
@@ -57,7 +57,20 @@ def _response_problem(profile: Profile, payload: bytes) -> str | None:
         expected = bytes([request[0] + 0x40]) + request[1:]
         got = payload[: len(expected)]
         return f"unexpected response: expected {expected.hex(' ')}, got {got.hex(' ')}"
+    if profile.payload_lengths and len(payload) not in profile.payload_lengths:
+        known = ", ".join(str(n) for n in profile.payload_lengths)
+        return f"reply of {len(payload)} bytes; this layout is known for {known}"
     return None
+
+
+def _clamped(spec: ValueSpec, number: float) -> float:
+    """`number` pulled onto min/max when it is within the spec's clamp margin of them."""
+    margin = spec.clamp_margin
+    if spec.min is not None and spec.min - margin <= number < spec.min:
+        return spec.min
+    if spec.max is not None and spec.max < number <= spec.max + margin:
+        return spec.max
+    return number
 
 
 def decode_values(profile: Profile, payload: bytes) -> DecodeResult:
@@ -83,6 +96,7 @@ def decode_values(profile: Profile, payload: bytes) -> DecodeResult:
         except (ExpressionError, OverflowError) as exc:
             rejected.append(Rejected(spec.name, f"cannot compute: {exc}"))
             continue
+        number = _clamped(spec, number)
         if not math.isfinite(number) or (
             (spec.min is not None and number < spec.min)
             or (spec.max is not None and number > spec.max)
@@ -94,4 +108,9 @@ def decode_values(profile: Profile, payload: bytes) -> DecodeResult:
             )
             continue
         values[spec.name] = number
+    for spec in profile.values:
+        missing = [name for name in spec.requires if name not in values]
+        if spec.name in values and missing:
+            del values[spec.name]
+            rejected.append(Rejected(spec.name, f"computed from rejected {', '.join(missing)}"))
     return DecodeResult(values, rejected)

@@ -9,9 +9,11 @@ values show as unavailable while the car sleeps or the service is down.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from services.wican_soc.profiles import Profile, ValueSpec
+from services.wican_soc.profiles import Profile
 from services.wican_soc.topics import status_topic, vehicle_topic
 from services.wican_soc.vehicles import VehicleConfig
 from shared import ha_discovery as ha
@@ -22,9 +24,9 @@ WICAN_STATUS_TEMPLATE = "{{ value_json.status }}"
 
 #: value name -> entity name (others: the name with spaces, capitalised)
 NAMES = {
-    "soc_display": "SoC (dashboard)",
-    "soc_bms": "SoC (BMS)",
+    "soc_bms": "SoC (battery controller)",
     "soh": "SoH",
+    "hx": "Hx",
     "hv_voltage": "HV battery voltage",
     "aux_voltage": "12 V battery",
     "lv_voltage": "12 V battery",
@@ -52,14 +54,27 @@ def unique_id(base: str, vehicle: VehicleConfig, value: str) -> str:
     return f"{node_id(base, vehicle)}_{value}"
 
 
-def value_sensor(base: str, vehicle: VehicleConfig, spec: ValueSpec) -> dict[str, Any]:
+class NamedValue(Protocol):
+    """What a sensor needs of a value: a profile's ValueSpec or an AutoPID value."""
+
+    name: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class AutopidValue:
+    name: str
+    unit: str
+
+
+def value_sensor(base: str, vehicle: VehicleConfig, spec: NamedValue) -> dict[str, Any]:
     """The sensor of one profile value, classed by its name (SoC) or unit."""
     kw: dict[str, Any] = {"device_class": None, "unit": spec.unit or None, "precision": 1}
     name: str | None = NAMES.get(spec.name, spec.name.replace("_", " ").capitalize())
     if spec.name == "soc" or spec.name.startswith("soc_"):
         kw.update(device_class="battery", unit="%", precision=0)
         name = None if spec.name == "soc" else name  # the device's main entity
-    elif spec.name == "soh":
+    elif spec.name in ("soh", "hx"):
         kw.update(entity_category="diagnostic", icon="mdi:battery-heart-variant")
     elif spec.unit in UNIT_CLASSES:
         kw["device_class"], kw["unit"] = UNIT_CLASSES[spec.unit]
@@ -83,15 +98,35 @@ def vehicle_device(
     `wican_status` is the adapter's status topic (default `wican/<id>/status`; the service
     passes `wican/<id>/can/status` once it has seen the adapter use that layout).
     """
+    return _device(base, vehicle, profile.name, vehicle.profile, profile.values, wican_status)
+
+
+def autopid_device(
+    base: str, vehicle: VehicleConfig, wican_status: str | None = None
+) -> dict[str, Any]:
+    """The HA device of a car whose adapter decodes itself (source autopid)."""
+    assert vehicle.autopid is not None
+    specs = [AutopidValue(name, vehicle.autopid.unit_of(name)) for name in vehicle.autopid.values]
+    return _device(base, vehicle, "WiCAN AutoPID", "autopid", specs, wican_status)
+
+
+def _device(
+    base: str,
+    vehicle: VehicleConfig,
+    model: str,
+    model_id: str,
+    specs: Sequence[NamedValue],
+    wican_status: str | None,
+) -> dict[str, Any]:
     device = {
         "identifiers": [f"wican_{ha.slug(vehicle.device_id)}"],
         "name": vehicle.name,
-        "model": profile.name,
-        "model_id": vehicle.profile,
+        "model": model,
+        "model_id": model_id,
         "manufacturer": "canbridge via WiCAN",
         "serial_number": vehicle.device_id,
     }
-    components = {spec.name: value_sensor(base, vehicle, spec) for spec in profile.values}
+    components = {spec.name: value_sensor(base, vehicle, spec) for spec in specs}
     avail = ha.availability(
         (service_status_topic(base, SERVICE), None),
         (wican_status or status_topic(vehicle.device_id), WICAN_STATUS_TEMPLATE),

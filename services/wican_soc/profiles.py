@@ -4,6 +4,11 @@ Built-ins live in `profiles/` next to this module; `load_profiles(extra_dir)` ad
 folder whose files override built-ins of the same file name (the profile key is the file
 name without `.yaml`/`.yml`). Value formulas use the names of `expression.py` (P0 = SID).
 A value named `soc` or `soc_*` without `min`/`max` gets the plausibility range 0..100.
+
+Every profile says how sure it is (`confidence`) and where its layout comes from
+(`sources`), and what its `soc` means (`soc_is`): the dashboard's number where the profile
+knows a formula for it, otherwise the battery controller's. A battery-controller value next
+to a dashboard `soc` is called `soc_bms`.
 """
 
 from __future__ import annotations
@@ -112,6 +117,12 @@ class ValueSpec(_Strict):
     expr: Annotated[Expression, BeforeValidator(_expression)]
     min: float | None = None
     max: float | None = None
+    #: values this one is computed from: when one of them is rejected, so is this one
+    #: (a clamped dashboard formula must not turn a garbage raw value into 100 %)
+    requires: list[str] = []
+    #: a result at most this far outside min..max is clamped to it (a formula's rounding
+    #: at 0 % or 100 %); anything further out is rejected as implausible
+    clamp_margin: float = Field(0.0, ge=0, le=10)
     description: str = ""
 
     @model_validator(mode="after")
@@ -122,6 +133,28 @@ class ValueSpec(_Strict):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min} is larger than max {self.max}")
         return self
+
+
+class Source(_Strict):
+    """One public source of a profile: which project, which file, and what it confirms."""
+
+    project: Annotated[str, Field(min_length=1)]
+    file: Annotated[str, Field(min_length=1)]
+    confirms: Annotated[str, Field(min_length=1)]
+
+
+class ExtendedAddress(_Strict):
+    """ISO-TP extended addressing: `ecu` starts every frame we send (request and Flow
+    Control), `tester` every frame of the reply (BMW: 0x07 and 0xF1)."""
+
+    ecu: Byte
+    tester: Byte
+
+
+#: 11-bit physical reply ids of OBD ECUs (answers to the functional id 0x7DF)
+OBD_REPLY_IDS = range(0x7E8, 0x7F0)
+#: 29-bit normal-fixed reply ids to the tester 0xF1: 0x18DAF1<ecu>
+FIXED_REPLY_BASE = 0x18DAF100
 
 
 class TestVector(_Strict):
@@ -135,17 +168,34 @@ class TestVector(_Strict):
     expected: Annotated[dict[str, float], Field(min_length=1)]
 
 
+Confidence = Literal["captured", "cross-checked", "single-source"]
+
+
 class Profile(_Strict):
-    """How to ask one vehicle family for its SoC and decode the answer."""
+    """How to ask one vehicle family for its SoC and decode the answer.
+
+    confidence: `captured` (a real recording is the test vector), `cross-checked` (at least
+    two independent public decoders agree on ids, request, bytes and scale) or
+    `single-source` (then `no_second_source` says where a second one was looked for).
+    """
 
     name: Annotated[str, Field(min_length=1)]
     description: str = ""
-    source: Annotated[str, Field(min_length=1)]
-    vector_kind: Literal["captured", "documented-layout"]
+    confidence: Confidence
+    sources: Annotated[list[Source], Field(min_length=1)]
+    no_second_source: str = ""
+    #: what `soc` is: what the dashboard shows, or the battery controller's own value
+    soc_is: Literal["dashboard", "battery-controller"]
     extended: bool = False  # before the ids: their validator reads it
     request_id: CanId
     response_id: CanId
+    #: the request goes to a functional id; accept the reply of any ECU (0x7E8..0x7EF,
+    #: or 0x18DAF1xx) and send its Flow Control to that ECU's physical id
+    any_responder: bool = False
+    extended_address: ExtendedAddress | None = None
     request: Annotated[HexBytes, Field(min_length=1, max_length=7)]
+    #: reply payload lengths this layout is known for; another length is rejected (empty: any)
+    payload_lengths: list[Annotated[int, Field(ge=1, le=4095)]] = []
     init_frames: list[RawFrame] = []
     flow_control: FlowControlSpec = FlowControlSpec()
     pad_byte: Byte = 0x00
@@ -153,6 +203,48 @@ class Profile(_Strict):
     test_vector: TestVector
 
     _path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _confidence(self) -> Profile:
+        projects = {source.project.strip().lower() for source in self.sources}
+        if self.confidence == "cross-checked" and len(projects) < 2:
+            raise ValueError("confidence cross-checked needs sources from two projects")
+        if self.confidence == "single-source" and not self.no_second_source.strip():
+            raise ValueError("confidence single-source needs no_second_source: where you looked")
+        if self.confidence != "single-source" and self.no_second_source:
+            raise ValueError(f"no_second_source is only for single-source, not {self.confidence}")
+        names = {value.name for value in self.values}
+        if "soc_bms" in names and self.soc_is != "dashboard":
+            raise ValueError("soc_bms next to a battery-controller soc: set soc_is: dashboard")
+        if self.extended_address is not None and len(self.request) > 6:
+            raise ValueError("request: at most 6 bytes fit a single frame with extended_address")
+        if self.any_responder and not self._functional_reply(self.response_id):
+            raise ValueError(
+                f"any_responder: response_id 0x{self.response_id:X} is not an ECU reply id "
+                "(0x7E8..0x7EF or 0x18DAF1xx)"
+            )
+        return self
+
+    def _functional_reply(self, can_id: int) -> bool:
+        if self.extended:
+            return can_id & 0xFFFFFF00 == FIXED_REPLY_BASE
+        return can_id in OBD_REPLY_IDS
+
+    def answers(self, can_id: int, extended: bool) -> bool:
+        """True for a frame id the reply may come from."""
+        if extended != self.extended:
+            return False
+        if self.any_responder:
+            return self._functional_reply(can_id)
+        return can_id == self.response_id
+
+    def flow_control_id(self, response_id: int) -> int:
+        """Where the Flow Control for a reply from `response_id` goes."""
+        if not self.any_responder:
+            return self.request_id
+        if self.extended:  # 0x18DAF1<ecu> -> 0x18DA<ecu>F1
+            return 0x18DA00F1 | ((response_id & 0xFF) << 8)
+        return response_id - 8  # 0x7E8 -> 0x7E0
 
     @field_validator("values")
     @classmethod
@@ -163,6 +255,12 @@ class Profile(_Strict):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"duplicate value name(s): {', '.join(duplicates)}")
+        for value in values:
+            if value.name in value.requires:
+                raise ValueError(f"{value.name}: cannot require itself")
+            unknown = sorted(set(value.requires) - set(names))
+            if unknown:
+                raise ValueError(f"{value.name}: requires unknown value(s): {', '.join(unknown)}")
         return values
 
     @field_validator("request_id", "response_id")
@@ -188,18 +286,24 @@ class Profile(_Strict):
 
     def request_frame(self) -> bytes:
         """The request as an ISO-TP single frame, padded to 8 bytes with `pad_byte`."""
-        return segment(self.request, self.pad_byte)[0]
+        address = self.extended_address.ecu if self.extended_address else None
+        return segment(self.request, self.pad_byte, address)[0]
 
-    def new_receiver(self, n_cr_timeout: float = 1.0) -> IsoTpReceiver:
-        """An ISO-TP receiver for this profile's reply id and flow control settings."""
+    def new_receiver(
+        self, n_cr_timeout: float = 1.0, response_id: int | None = None
+    ) -> IsoTpReceiver:
+        """An ISO-TP receiver for a reply from `response_id` (default: the profile's)."""
+        address = self.extended_address
         return IsoTpReceiver(
-            self.response_id,
+            self.response_id if response_id is None else response_id,
             self.extended,
             fc_block_size=self.flow_control.block_size,
             fc_st_min=self.flow_control.st_min,
             fc_pad=self.flow_control.pad,
             n_cr_timeout=n_cr_timeout,
             fc_pad_byte=self.pad_byte,
+            address=address.tester if address else None,
+            fc_address=address.ecu if address else None,
         )
 
 

@@ -11,6 +11,7 @@ All carry the vehicle's MQTT v5 message expiry, so a value can age out on the br
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,21 +47,32 @@ def soc_message(vehicle: VehicleConfig, values: dict[str, float], when: datetime
     return message
 
 
+def units_of(profile: Profile) -> dict[str, str]:
+    """Value name -> unit of a profile's values."""
+    return {spec.name: spec.unit for spec in profile.values}
+
+
 def state_message(
-    vehicle: VehicleConfig, profile: Profile, values: dict[str, float], when: datetime
+    vehicle: VehicleConfig, units: Mapping[str, str], values: dict[str, float], when: datetime
 ) -> dict:
-    """The `<base>/vehicle/<name>/state` JSON (wican-status reads it as proof of an answer)."""
-    units = {spec.name: spec.unit for spec in profile.values if spec.name in values}
+    """The `<base>/vehicle/<name>/state` JSON (wican-status reads it as proof of an answer).
+
+    `profile` is the profile's name, or `autopid` when the adapter decoded the values.
+    """
     return {
         **soc_message(vehicle, values, when),
         "device_id": vehicle.device_id,
-        "profile": vehicle.profile,
-        "units": units,
+        "profile": vehicle.profile or vehicle.source,
+        "units": {name: units.get(name, "") for name in values},
     }
 
 
 def publications(
-    base: str, vehicle: VehicleConfig, profile: Profile, values: dict[str, float], when: datetime
+    base: str,
+    vehicle: VehicleConfig,
+    units: Mapping[str, str],
+    values: dict[str, float],
+    when: datetime,
 ) -> list[Outgoing]:
     """Everything to publish for one accepted reading (`values` must contain `soc`)."""
     if "soc" not in values:
@@ -74,7 +86,7 @@ def publications(
             Outgoing(vehicle_topic(base, vehicle.name, name), _json_number(value), True, expiry)
             for name, value in rounded(values).items()
         ]
-    state = state_message(vehicle, profile, values, when)
+    state = state_message(vehicle, units, values, when)
     out.append(Outgoing(vehicle_topic(base, vehicle.name, "state"), _json(state), True, expiry))
     if vehicle.soc_topic:
         message = soc_message(vehicle, values, when)

@@ -25,6 +25,17 @@ from shared.mqtt_client import MqttClient
 from shared.settings import load_settings
 
 
+def recording_line(topic: str, payload: bytes) -> str | None:
+    """The rx message as a recording line (the adapter's JSON plus its topic), or None."""
+    try:
+        message = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(message, dict):
+        return None
+    return json.dumps({**message, "topic": topic}, separators=(",", ":"))
+
+
 class Recorder:
     """Writes rx messages as JSON lines; `done` is set after `count` of them."""
 
@@ -36,13 +47,7 @@ class Recorder:
         self._lock = threading.Lock()
 
     def line(self, topic: str, payload: bytes) -> str | None:
-        try:
-            message = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return None
-        if not isinstance(message, dict):
-            return None
-        return json.dumps({**message, "topic": topic}, separators=(",", ":"))
+        return recording_line(topic, payload)
 
     def on_message(self, msg: mqtt.MQTTMessage) -> None:
         text = self.line(msg.topic, msg.payload)

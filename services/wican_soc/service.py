@@ -15,14 +15,16 @@ from datetime import datetime
 
 import paho.mqtt.client as mqtt
 
-from services.wican_soc.discovery import node_id, vehicle_device
-from services.wican_soc.publication import publications
+from services.wican_soc.autopid import NotAutopid, decode_autopid
+from services.wican_soc.discovery import autopid_device, node_id, vehicle_device
+from services.wican_soc.publication import publications, units_of
 from services.wican_soc.reader import Dropped, Outcome, Reading, SendFrame, VehicleReader
 from services.wican_soc.settings import WicanSocSettings
 from services.wican_soc.topics import (
     RX_FILTER,
     STATUS_FILTERS,
     device_of,
+    rx_topic,
     status_topic,
     tx_topic,
 )
@@ -51,7 +53,7 @@ class WicanSoc:
         self.vehicles: dict[str, VehicleConfig] = {v.device_id: v for v in settings.vehicles}
         self.readers = {
             v.device_id: VehicleReader(settings.profile_of(v), settings.n_cr_timeout_s)
-            for v in settings.vehicles
+            for v in settings.polled_vehicles
         }
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -64,6 +66,9 @@ class WicanSoc:
     def setup(self, runtime: ServiceRuntime) -> Callable[[], None]:
         client = runtime.client
         client.subscribe(RX_FILTER, self.on_rx, qos=0)
+        for vehicle in self.vehicles.values():
+            if vehicle.source == "autopid":
+                client.subscribe(vehicle.autopid_topic, self._autopid_handler(vehicle), qos=0)
         for topic_filter in STATUS_FILTERS:
             client.subscribe(topic_filter, self.on_status)
         if not self.vehicles:
@@ -73,7 +78,9 @@ class WicanSoc:
                 "vehicle_configured",
                 vehicle=vehicle.name,
                 device_id=vehicle.device_id,
-                profile=vehicle.profile,
+                source=vehicle.source,
+                profile=vehicle.profile or None,
+                autopid_topic=vehicle.autopid_topic if vehicle.source == "autopid" else None,
                 soc_topic=vehicle.soc_topic or None,
             )
         self.discovery = DiscoveryPublisher.from_settings(client, self.settings.homeassistant)
@@ -85,8 +92,14 @@ class WicanSoc:
     def _announce(self, vehicle: VehicleConfig) -> None:
         """(Re)register the car's HA device; publishes at once when connected."""
         assert self.discovery is not None
-        base, profile = self.settings.base_topic, self.settings.profile_of(vehicle)
+        base = self.settings.base_topic
         topic = self.status_topics[vehicle.device_id]
+        if vehicle.source == "autopid":
+            self.discovery.register(
+                node_id(base, vehicle), lambda: autopid_device(base, vehicle, topic)
+            )
+            return
+        profile = self.settings.profile_of(vehicle)
         self.discovery.register(
             node_id(base, vehicle), lambda: vehicle_device(base, vehicle, profile, topic)
         )
@@ -111,15 +124,42 @@ class WicanSoc:
             outcomes = reader.feed(frames, self.clock())
         self._handle(self.vehicles[device], outcomes)
 
+    def _autopid_handler(self, vehicle: VehicleConfig) -> Callable[[mqtt.MQTTMessage], None]:
+        def on_autopid(msg: mqtt.MQTTMessage) -> None:
+            self.on_autopid(vehicle, msg)
+
+        return on_autopid
+
+    def on_autopid(self, vehicle: VehicleConfig, msg: mqtt.MQTTMessage) -> None:
+        """Values the adapter decoded itself; a retained (old, undated) one is not republished."""
+        assert vehicle.autopid is not None
+        log = self.runtime.log.bind(vehicle=vehicle.name, topic=msg.topic)
+        try:
+            result = decode_autopid(msg.payload, vehicle.autopid)
+        except NotAutopid as exc:
+            if msg.topic != rx_topic(vehicle.device_id):  # raw frames there are no news
+                log.warning("autopid_message_skipped", reason=str(exc))
+            return
+        if msg.retain:
+            log.info("autopid_retained_ignored", hint="stale: the adapter sends no time")
+            return
+        for rejected in result.rejected:
+            log.warning("value_rejected", value=rejected.name, reason=rejected.reason)
+        if result.soc is None:
+            log.debug("autopid_without_soc", values=sorted(result.values))
+            return
+        units = {name: vehicle.autopid.unit_of(name) for name in result.values}
+        self._send(vehicle, units, result.values, log)
+
     def on_status(self, msg: mqtt.MQTTMessage) -> None:
         device = device_of(msg.topic)
-        if device not in self.readers:
+        if device not in self.vehicles:
             return
         state = parse_status(msg.payload)
         if state == "online" and msg.topic != self.status_topics[device] and self.discovery:
             self.status_topics[device] = msg.topic  # the adapter uses the other layout
             self._announce(self.vehicles[device])
-        if state == "offline":
+        if state == "offline" and device in self.readers:
             with self._lock:
                 self.readers[device].reset()
         self.runtime.log.info(
@@ -157,12 +197,13 @@ class WicanSoc:
         if result.soc is None:
             log.warning("reply_not_published", payload=reading.payload[:16].hex(" "))
             return
-        profile = self.settings.profile_of(vehicle)
-        for out in publications(
-            self.settings.base_topic, vehicle, profile, result.values, local_now()
-        ):
+        units = units_of(self.settings.profile_of(vehicle))
+        self._send(vehicle, units, result.values, log)
+
+    def _send(self, vehicle: VehicleConfig, units: dict[str, str], values: dict, log) -> None:
+        for out in publications(self.settings.base_topic, vehicle, units, values, local_now()):
             self.runtime.client.publish(
                 out.topic, out.payload, qos=1, retain=out.retain, expiry_s=out.expiry_s
             )
         self.runtime.heartbeat.mark_activity()
-        log.info("vehicle_values", **{k: round(v, 4) for k, v in result.values.items()})
+        log.info("vehicle_values", **{k: round(v, 4) for k, v in values.items()})

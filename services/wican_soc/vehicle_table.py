@@ -21,19 +21,33 @@ def _can_id(value: int, extended: bool) -> str:
     return f"0x{value:08X}" if extended else f"0x{value:03X}"
 
 
+SOC_IS = {"dashboard": "dashboard", "battery-controller": "battery controller"}
+
+
+def _ids(profile: Profile) -> str:
+    ids = f"{_can_id(profile.request_id, profile.extended)} -> "
+    ids += "any ECU" if profile.any_responder else _can_id(profile.response_id, profile.extended)
+    if profile.extended_address is not None:
+        address = profile.extended_address
+        ids += f" (ext. addr. 0x{address.ecu:02X}/0x{address.tester:02X})"
+    return ids
+
+
 def _row(key: str, profile: Profile) -> str:
     values = ", ".join(spec.name for spec in profile.values)
-    vector = "captured" if profile.vector_kind == "captured" else "documented layout"
-    ids = f"{_can_id(profile.request_id, profile.extended)} -> "
-    ids += _can_id(profile.response_id, profile.extended)
     request = profile.request.hex(" ").upper()
-    return f"| {profile.name} | `{key}` | `{request}` | {ids} | {values} | {vector} |"
+    sources = len({source.project for source in profile.sources})
+    return (
+        f"| {profile.name} | `{key}` | `{request}` | {_ids(profile)} | {values} "
+        f"| {SOC_IS[profile.soc_is]} | {profile.confidence} ({sources}) |"
+    )
 
 
 def markdown_table(profiles: dict[str, Profile]) -> str:
     lines = [
-        "| vehicle | profile | request | ids (request -> reply) | values | test vector |",
-        "|---|---|---|---|---|---|",
+        "| vehicle | profile | request | ids (request -> reply) | values | `soc` is | "
+        "confidence (sources) |",
+        "|---|---|---|---|---|---|---|",
     ]
     lines += [_row(key, profile) for key, profile in sorted(profiles.items())]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ e.g. `vehicles.0: Value error, vehicle 'leaf': poll_interval_s: Input should be 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from services.wican_soc.profiles import Profile, ProfileError, load_profiles
+from services.wican_soc.topics import rx_topic
 from shared.settings import ServiceSettings, check_topic, describe_validation_error
 
 #: WiCAN device ids are 12 hex digits; anything that is one MQTT topic level is accepted
@@ -31,6 +32,43 @@ VehicleName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 DEFAULT_SOC_TOPIC = "car/soc"
 DEFAULT_EXPIRY_S = 7 * 24 * 3600
+#: canbridge value names (topic levels under <base>/vehicle/<name>/)
+ValueName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class AutopidInput(BaseModel):
+    """The adapter decodes itself ("Automate"/AutoPID) and publishes JSON on `topic`.
+
+    `values` maps canbridge value names to the adapter's parameter names, e.g.
+    `{soc: SOC_D, soc_bms: SOC, soh: SOH}`; `soc` is required. `topic` defaults to the
+    adapter's rx topic `wican/<device_id>/can/rx` (where it publishes without a destination).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: str = ""
+    values: Annotated[
+        dict[ValueName, Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1)
+    ]
+    #: units of the values (default: % for soc and soc_*, none otherwise)
+    units: dict[ValueName, Annotated[str, Field(max_length=16)]] = {}
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        return check_topic(value) if value else value
+
+    @field_validator("values")
+    @classmethod
+    def _soc(cls, value: dict[str, str]) -> dict[str, str]:
+        if "soc" not in value:
+            raise ValueError("needs soc: <the adapter's name of the SoC parameter>")
+        return value
+
+    def unit_of(self, name: str) -> str:
+        if name in self.units:
+            return self.units[name]
+        return "%" if name == "soc" or name.startswith("soc_") else ""
 
 
 class VehicleConfig(BaseModel):
@@ -40,7 +78,10 @@ class VehicleConfig(BaseModel):
 
     name: VehicleName
     device_id: DeviceId
-    profile: Annotated[str, Field(min_length=1)]  # file name of a profile, without .yaml
+    #: raw: canbridge asks the car (profile); autopid: the adapter's own decoded values
+    source: Literal["raw", "autopid"] = "raw"
+    profile: str = ""  # file name of a profile, without .yaml (source raw)
+    autopid: AutopidInput | None = None  # source autopid
     poll_interval_s: float = Field(60.0, ge=1.0, le=86400.0)  # re-request while online
     #: retained JSON {"soc", "time", ...}; "" turns it off. Two vehicles need two topics.
     soc_topic: str = DEFAULT_SOC_TOPIC
@@ -53,6 +94,24 @@ class VehicleConfig(BaseModel):
     @classmethod
     def _soc_topic(cls, value: str) -> str:
         return check_topic(value) if value else value
+
+    @model_validator(mode="after")
+    def _source(self) -> VehicleConfig:
+        if self.source == "raw" and not self.profile:
+            raise ValueError("profile: needed with source raw (or set source: autopid)")
+        if self.source == "raw" and self.autopid is not None:
+            raise ValueError("autopid: only with source: autopid")
+        if self.source == "autopid" and self.autopid is None:
+            raise ValueError("autopid: needed with source autopid, e.g. {values: {soc: SOC}}")
+        if self.source == "autopid" and self.profile:
+            raise ValueError("profile: not used with source autopid (the adapter decodes)")
+        return self
+
+    @property
+    def autopid_topic(self) -> str:
+        """Where the adapter publishes its AutoPID values."""
+        assert self.autopid is not None
+        return self.autopid.topic or rx_topic(self.device_id)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -75,7 +134,7 @@ def check_fleet(vehicles: list[VehicleConfig], profiles: dict[str, Profile]) -> 
     """Cross-vehicle rules: unique names, adapters and SoC topics; known profiles."""
     seen: dict[str, dict[str, str]] = {"name": {}, "device_id": {}, "soc_topic": {}}
     for vehicle in vehicles:
-        if vehicle.profile not in profiles:
+        if vehicle.source == "raw" and vehicle.profile not in profiles:
             known = ", ".join(sorted(profiles))
             raise ValueError(
                 f"vehicle {vehicle.name!r}: profile: unknown profile {vehicle.profile!r} "
@@ -115,6 +174,11 @@ class FleetSettings(ServiceSettings):
     @property
     def profiles(self) -> dict[str, Profile]:
         return self._profiles
+
+    @property
+    def polled_vehicles(self) -> list[VehicleConfig]:
+        """The vehicles canbridge asks itself (source raw)."""
+        return [v for v in self.vehicles if v.source == "raw"]
 
     def profile_of(self, vehicle: VehicleConfig) -> Profile:
         return self._profiles[vehicle.profile]

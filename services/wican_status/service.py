@@ -44,8 +44,8 @@ class WicanStatus:
         self.runtime = runtime
         self.settings = settings
         self.clock = clock
-        self.by_device = {v.device_id: v for v in settings.vehicles}
-        self.by_name = {v.name: v for v in settings.vehicles}
+        self.by_device = {v.device_id: v for v in settings.polled_vehicles}
+        self.by_name = {v.name: v for v in settings.polled_vehicles}
         self.schedulers = {
             v.name: PollScheduler(
                 PollTiming(
@@ -56,9 +56,11 @@ class WicanStatus:
                     settings.min_gap_s,
                 )
             )
-            for v in settings.vehicles
+            for v in settings.polled_vehicles
         }
-        self.requests = {v.name: tx_payload(request_frames(settings, v)) for v in settings.vehicles}
+        self.requests = {
+            v.name: tx_payload(request_frames(settings, v)) for v in settings.polled_vehicles
+        }
         self._cond = threading.Condition()
         self._stop = False
         self._worker = threading.Thread(target=self._run, name="poll-scheduler", daemon=True)
@@ -67,6 +69,9 @@ class WicanStatus:
         for topic_filter in STATUS_FILTERS:
             runtime.client.subscribe(topic_filter, self.on_status)
         runtime.client.subscribe(vehicle_state_filter(self.settings.base_topic), self.on_state)
+        for vehicle in self.settings.vehicles:
+            if vehicle.source == "autopid":
+                runtime.log.info("vehicle_not_polled", vehicle=vehicle.name, reason="autopid")
         if not self.by_name:
             runtime.log.warning("no_vehicles_configured", hint="add vehicles to wican-status")
         for vehicle in self.by_name.values():

@@ -62,7 +62,7 @@ def test_vehicle_device_is_announced_retained_and_again_when_ha_restarts(service
     start_wican_soc(service, tmp_path)
     config = config_of(side, VEHICLE_CONFIG)
     assert config["device"]["identifiers"] == [f"wican_{DEVICE}"]
-    assert set(config["components"]) == {"soc", "soc_display", "soh"}
+    assert set(config["components"]) == {"soc", "soc_bms", "hx"}
     assert [a["topic"] for a in config["availability"]] == [
         "canbridge/wican-soc/status",
         f"wican/{DEVICE}/status",

@@ -41,8 +41,8 @@ def test_unique_ids_are_stable_and_differ_between_cars():
     assert ids == [c["unique_id"] for c in again["components"].values()]
     assert ids == [
         "canbridge_vehicle_leaf_soc",
-        "canbridge_vehicle_leaf_soc_display",
-        "canbridge_vehicle_leaf_soh",
+        "canbridge_vehicle_leaf_soc_bms",
+        "canbridge_vehicle_leaf_hx",
     ]
     theirs = vehicle_device("canbridge", other, profile)["components"].values()
     assert not set(ids) & {c["unique_id"] for c in theirs}

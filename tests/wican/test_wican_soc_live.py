@@ -50,7 +50,7 @@ def test_retained_soc_appears_after_online(service, probe, tmp_path):
     data = json.loads(message.payload)
     assert data["vehicle"] == "leaf"
     assert datetime.fromisoformat(data["time"]).utcoffset() is not None
-    assert set(data) == {"soc", "time", "soc_display", "soh", "vehicle"}
+    assert set(data) == {"soc", "time", "soc_bms", "hx", "vehicle"}
     # the request went out after online, the Flow Control after the First Frame
     topics = [(m.topic, m.payload) for m in watcher.messages]
     first_tx = next(i for i, (t, _) in enumerate(topics) if t == TX)

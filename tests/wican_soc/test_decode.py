@@ -6,12 +6,16 @@ from services.wican_soc.decode import DecodeResult, Rejected, decode_values
 from services.wican_soc.profiles import Profile
 
 
-def make_profile(values: list[dict], request: str = "22 02 8C") -> Profile:
+def make_profile(
+    values: list[dict], request: str = "22 02 8C", soc_is: str = "battery-controller"
+) -> Profile:
     return Profile.model_validate(
         {
             "name": "Test car",
-            "source": "unit test",
-            "vector_kind": "documented-layout",
+            "confidence": "single-source",
+            "sources": [{"project": "unit test", "file": "-", "confirms": "nothing"}],
+            "no_second_source": "a test profile",
+            "soc_is": soc_is,
             "request_id": 0x7E5,
             "response_id": 0x7ED,
             "request": request,
@@ -150,3 +154,55 @@ def test_integer_results_become_floats() -> None:
     profile = make_profile([{"name": "soc", "unit": "%", "expr": "P3"}])
     value = decode_values(profile, bytes.fromhex("62 02 8C 37")).values["soc"]
     assert value == 55.0 and isinstance(value, float)
+
+
+# --- clamping and derived values -------------------------------------------------------
+
+CLAMPED = make_profile(
+    [{"name": "soc", "unit": "%", "expr": "P3 * 0.6554 - 0.08", "clamp_margin": 1}]
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "soc"),
+    [(0x00, 0.0), (0x01, 0.5754), (0x98, 99.5408), (0x9A, 100.0), (0x9B, None), (0xFF, None)],
+)
+def test_clamp_margin_absorbs_rounding_but_not_garbage(raw: int, soc: float | None) -> None:
+    result = decode_values(CLAMPED, bytes([0x62, 0x02, 0x8C, raw]))
+    if soc is None:
+        assert result.soc is None
+        assert result.rejected[0].reason.startswith("implausible: ")
+    else:
+        assert result.soc == pytest.approx(soc)
+
+
+DERIVED = make_profile(
+    [
+        {"name": "soc", "unit": "%", "expr": "min(100, P3 / 2.5 * 1.1)", "requires": ["soc_bms"]},
+        {"name": "soc_bms", "unit": "%", "expr": "P3 / 2.5"},
+    ],
+    soc_is="dashboard",
+)
+
+
+def test_value_computed_from_a_rejected_one_is_rejected_too() -> None:
+    good = decode_values(DERIVED, bytes.fromhex("62 02 8C C8"))
+    assert good.values == {"soc": 88.0, "soc_bms": 80.0}
+    garbage = decode_values(
+        DERIVED, bytes.fromhex("62 02 8C FF")
+    )  # 102 %: clamped soc would be 100
+    assert garbage.values == {}
+    assert [(r.name, r.reason) for r in garbage.rejected] == [
+        ("soc_bms", "implausible: 102 % outside 0..100"),
+        ("soc", "computed from rejected soc_bms"),
+    ]
+
+
+def test_reply_of_an_unknown_length_is_rejected_when_the_profile_lists_lengths() -> None:
+    strict = PROFILE.model_copy(update={"payload_lengths": [7, 9]})
+    assert decode_values(strict, bytes.fromhex("62 02 8C C8 0E 10 E7")).soc == 80.0
+    result = decode_values(strict, bytes.fromhex("62 02 8C C8 0E 10 E7 00"))
+    assert result.values == {}
+    assert {r.reason for r in result.rejected} == {
+        "reply of 8 bytes; this layout is known for 7, 9"
+    }

@@ -22,7 +22,8 @@ def test_replay_command_prints_the_values_of_the_capture():
         cwd=PROJECT, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "soc = 82.1002 %" in done.stdout
+    assert "soc = 84.4233 %" in done.stdout
+    assert "soc_bms = 82.1002 %" in done.stdout
     assert "flow control -> 0x79B: 30 00 00 00 00 00 00 00" in done.stdout
 
 

@@ -23,6 +23,7 @@ import structlog
 
 from services.sim.wican.adapter import Batch, ReplyTransfer
 from services.sim.wican.car import CarState
+from services.sim.wican.recorded import RecordedCar, load_cars
 from services.sim.wican.reply import ReplyEncoder
 from services.sim.wican.settings import SimWicanSettings
 from services.wican_soc.topics import rx_topic, status_topic, tx_topic
@@ -53,6 +54,8 @@ class WicanSimulator:
         self.settings = settings
         self.profile = settings.profile_model
         self.encoder = ReplyEncoder(self.profile)
+        #: recorded raw replies (settings.cars_file) answer instead of the profile
+        self.recorded = RecordedCar(load_cars(settings.cars_file)) if settings.cars_file else None
         self.clock = clock
         self.car = CarState(
             soc=settings.soc,
@@ -127,13 +130,16 @@ class WicanSimulator:
         s = self.settings
         self.client.connect_async(s.mqtt.host, s.mqtt.port, keepalive=s.mqtt.keepalive_s)
         self.client.loop_start()
-        next_health = 0.0
+        next_health = next_autopid = 0.0
         try:
             while not self.stop_event.is_set():
                 now = self.clock()
                 if self.connected.is_set() and now >= next_health and s.health_file:
                     touch(s.health_file, s.heartbeat_interval_s)
                     next_health = now + s.heartbeat_interval_s
+                if s.autopid_interval_s and self.connected.is_set() and now >= next_autopid:
+                    self._publish_autopid()
+                    next_autopid = now + s.autopid_interval_s
                 try:
                     kind, payload = self.events.get(timeout=0.2)
                 except queue.Empty:
@@ -169,12 +175,15 @@ class WicanSimulator:
             self.log.info("adapter_awake" if self.car.awake else "adapter_asleep")
 
     def _on_tx(self, payload: bytes) -> None:
-        if not self.car.awake:
-            return  # asleep: the adapter is not there
+        if not self.car.awake or self.settings.autopid_interval_s:
+            return  # asleep, or in AutoPID mode (it does not take raw requests then)
         try:
             frames = parse_tx(payload)
         except ValueError as exc:
             self.log.warning("bad_tx", reason=str(exc))
+            return
+        if self.recorded is not None:
+            self._answer_recorded(frames)
             return
         p = self.profile
         for frame in frames:
@@ -185,6 +194,29 @@ class WicanSimulator:
                 self._continue(frame.data)
             elif kind == PCI_SINGLE and frame.data[1 : 1 + len(p.request)] == p.request:
                 self._answer()
+
+    def _publish_autopid(self) -> None:
+        """The AutoPID group message of the adapter's firmware: JSON, retained, no time."""
+        if not self.car.awake:
+            return
+        s = self.settings
+        values = {s.autopid_soc_name: round(self.car.soc_at(self.clock()), 2), "SOH": 97.5}
+        payload = json.dumps(values, separators=(",", ":"))
+        self.client.publish(s.autopid_topic or self.rx_topic, payload, qos=0, retain=True)
+
+    def _answer_recorded(self, frames: list[CanFrame]) -> None:
+        assert self.recorded is not None
+        for frame in frames:
+            if self.car.silent:
+                self.log.info("request_ignored", reason="silent")
+                continue
+            replies = self.recorded.on_frame(frame)
+            if replies:
+                self.log.info(
+                    "answering_recorded", request=frame.data.hex(" "), frames=len(replies)
+                )
+            for reply in replies:
+                self._publish_rx((reply,))
 
     def _answer(self) -> None:
         if self.car.silent:

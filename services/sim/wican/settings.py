@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field, PrivateAttr, model_validator
 
+from services.sim.wican.recorded import load_cars
 from services.wican_soc.profiles import Profile, ProfileError, load_profiles
 from services.wican_soc.vehicles import DeviceId
 from shared.settings import ServiceSettings
@@ -28,6 +29,14 @@ class SimWicanSettings(ServiceSettings):
     frames_per_message: int = Field(1, ge=1, le=16)  # reply frames batched in one rx message
     noise_frames: int = Field(0, ge=0, le=16)  # unrelated CAN frames added to each rx message
     reply_delay_s: float = Field(0.0, ge=0, le=10)  # the ECU's time to answer a request
+    #: answer with recorded raw replies instead of the profile (several cars / ECUs), see
+    #: services/sim/wican/recorded.py
+    cars_file: Path | None = None
+    #: > 0: behave like an adapter in "Automate"/AutoPID mode: publish the decoded values as
+    #: JSON, retained, every this many seconds while awake (instead of answering requests)
+    autopid_interval_s: float = Field(0.0, ge=0, le=3600)
+    autopid_topic: str = ""  # default: the rx topic wican/<id>/can/rx, as the firmware does
+    autopid_soc_name: str = "SOC"  # the parameter name the adapter's profile gives the SoC
 
     _profile: Profile | None = PrivateAttr(default=None)
 
@@ -40,6 +49,16 @@ class SimWicanSettings(ServiceSettings):
         if self.profile not in profiles:
             raise ValueError(f"profile: unknown profile {self.profile!r}")
         self._profile = profiles[self.profile]
+        if self._profile.extended_address is not None and self.cars_file is None:
+            raise ValueError(
+                f"profile: {self.profile!r} uses ISO-TP extended addressing, which the "
+                "simulator plays only from recorded replies: set cars_file"
+            )
+        if self.cars_file is not None:
+            try:
+                load_cars(self.cars_file)
+            except ValueError as exc:
+                raise ValueError(f"cars_file: {exc}") from None
         return self
 
     @property

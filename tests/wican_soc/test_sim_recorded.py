@@ -1,0 +1,123 @@
+"""The simulator's recorded cars: raw reply frames played back with Flow Control."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.sim.wican.recorded import RecordedCar, load_cars, parse_cars
+from shared.wican_payload import CanFrame
+
+LEAF = {
+    "name": "leaf",
+    "request_id": 0x79B,
+    "request": "02 21 01",
+    "response_id": 0x7BB,
+    "frames": ["10 0E 61 01 00 01 02 03", "21 04 05 06 07 08 09 0A", "22 0B 0C AA AA AA AA AA"],
+}
+BMW = {
+    "name": "i3",
+    "request_id": "6F1",
+    "request": "07 03 22 DD BC",
+    "response_id": "607",
+    "address": 0x07,
+    "frames": ["F1 10 0C 62 DD BC 03 02", "F1 21 03 B6 00 64 00 00", "F1 22 00 FF FF FF FF FF"],
+}
+
+
+def f(can_id: int, text: str, extended: bool = False) -> CanFrame:
+    return CanFrame(can_id, extended, bytes.fromhex(text))
+
+
+def test_first_frame_then_the_rest_after_flow_control() -> None:
+    car = RecordedCar(parse_cars({"cars": [LEAF]}))
+    assert car.on_frame(f(0x79B, "02 21 01 00 00 00 00 00")) == [f(0x7BB, LEAF["frames"][0])]
+    assert car.on_frame(f(0x79B, "30 00 00 00 00 00 00 00")) == [
+        f(0x7BB, LEAF["frames"][1]),
+        f(0x7BB, LEAF["frames"][2]),
+    ]
+    assert car.transfer is None
+    assert car.on_frame(f(0x79B, "30 00 00 00 00 00 00 00")) == []  # nothing in flight
+
+
+def test_block_size_wait_and_other_requests() -> None:
+    car = RecordedCar(parse_cars({"cars": [LEAF]}))
+    assert car.on_frame(f(0x79B, "02 21 02 00 00 00 00 00")) == []  # another group: silence
+    assert car.on_frame(f(0x79C, "02 21 01 00 00 00 00 00")) == []  # another ECU
+    car.on_frame(f(0x79B, "02 21 01 00 00 00 00 00"))
+    assert car.on_frame(f(0x79B, "31 00 00")) == []  # wait
+    assert car.on_frame(f(0x79B, "30 01 00")) == [f(0x7BB, LEAF["frames"][1])]
+    assert car.on_frame(f(0x79B, "30 01 00")) == [f(0x7BB, LEAF["frames"][2])]
+
+
+def test_extended_addressing_flow_control_needs_the_address() -> None:
+    car = RecordedCar(parse_cars({"cars": [BMW]}))
+    assert car.on_frame(f(0x6F1, "07 03 22 DD BC 00 00 00")) == [f(0x607, BMW["frames"][0])]
+    assert car.on_frame(f(0x6F1, "30 00 00 00 00 00 00 00")) == []  # no address byte
+    assert len(car.on_frame(f(0x6F1, "07 30 00 00 00 00 00 00"))) == 2
+
+
+def test_flow_control_of_a_functional_request_goes_to_the_physical_id() -> None:
+    outlander = {
+        "request_id": 0x18DB33F1,
+        "extended": True,
+        "request": "03 22 01 D1",
+        "response_id": 0x18DAF1DB,
+        "flow_control_id": 0x18DADBF1,
+        "frames": ["10 08 62 01 D1 00 A0 00", "21 00 00 AA AA AA AA AA"],
+    }
+    car = RecordedCar(parse_cars({"cars": [outlander]}))
+    assert len(car.on_frame(f(0x18DB33F1, "03 22 01 D1 00 00 00 00", True))) == 1
+    assert car.on_frame(f(0x18DB33F1, "30 00 00 00 00 00 00 00", True)) == []
+    assert car.on_frame(f(0x18DADBF1, "30 00 00 00 00 00 00 00", True)) == [
+        f(0x18DAF1DB, "21 00 00 AA AA AA AA AA", True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ({}, "non-empty list 'cars'"),
+        ({"cars": []}, "non-empty list 'cars'"),
+        ({"cars": ["x"]}, "cars[0]: must be a mapping"),
+        ({"cars": [{**LEAF, "frames": []}]}, "cars[0].frames: needs at least one frame"),
+        ({"cars": [{**LEAF, "request": "zz"}]}, "cars[0].request: 'zz' is not valid"),
+        ({"cars": [{**LEAF, "request": 2101}]}, "cars[0].request: 2101 is not valid"),
+        ({"cars": [{**LEAF, "request_id": "7Q"}]}, "cars[0].request_id: '7Q' is not valid"),
+        (
+            {"cars": [{**LEAF, "response_id": None}]},
+            "cars[0].response_id: None is not valid",
+        ),
+    ],
+)
+def test_bad_cars_file_names_the_entry(raw, reason) -> None:
+    with pytest.raises(ValueError, match=reason.replace("[", r"\[").replace("]", r"\]")):
+        parse_cars(raw)
+
+
+def test_load_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "cars.yaml"
+    path.write_text("cars: [")
+    with pytest.raises(ValueError, match=str(path)):
+        load_cars(path)
+    with pytest.raises(ValueError, match="missing.yaml"):
+        load_cars(tmp_path / "missing.yaml")
+
+
+def test_extended_addressing_profile_needs_a_cars_file(tmp_path: Path, monkeypatch) -> None:
+    from services.sim.wican.settings import SimWicanSettings
+
+    monkeypatch.setenv("CANBRIDGE_PROFILE", "bmw-i3-mini-se")
+    with pytest.raises(ValueError, match="extended addressing, which the simulator plays only"):
+        SimWicanSettings()
+    cars = tmp_path / "cars.yaml"
+    cars.write_text(
+        "cars:\n  - {request_id: 0x6F1, request: '07 03 22 DD BC', response_id: 0x607,"
+        " address: 7, frames: ['F1 03 62 DD BC']}\n"
+    )
+    monkeypatch.setenv("CANBRIDGE_CARS_FILE", str(cars))
+    assert SimWicanSettings().cars_file == cars
+    cars.write_text("cars: []\n")
+    with pytest.raises(ValueError, match="cars_file: .*non-empty list 'cars'"):
+        SimWicanSettings()
