@@ -6,6 +6,7 @@ Every service and simulator whose module exists is started as its own process
 with its own MQTT user, the same as in compose. Ctrl-C stops them all; a
 process that dies takes the demo down with a message naming it.
 
+Configuration: config/sim.yaml (CANBRIDGE_CONFIG overrides it).
 Environment: CANBRIDGE_DEMO_MQTT_PORT (default 1883), CANBRIDGE_DEMO_API_PORT (8080),
 CANBRIDGE_DEMO_DIR (.demo).
 """
@@ -31,6 +32,9 @@ class Component:
     user: str
     env: dict[str, str] = field(default_factory=dict)
 
+
+#: the simulator setup (config/canbridge.yaml, the plain stack's, configures no car or battery)
+SIM_CONFIG = PROJECT_DIR / "config" / "sim.yaml"
 
 #: what `make demo` runs, in start order; later issues add their services here
 COMPONENTS = [
@@ -89,7 +93,7 @@ def main() -> int:
                 "PYTHONPATH": str(PROJECT_DIR),
                 **comp.env,
             }
-            env.setdefault("CANBRIDGE_CONFIG", str(PROJECT_DIR / "config" / "canbridge.yaml"))
+            env.setdefault("CANBRIDGE_CONFIG", str(SIM_CONFIG))
             procs.append(
                 (
                     comp,
