@@ -5,18 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from dashboard.dashboard_stack import with_config
 from harness import PROJECT
 
 pytestmark = pytest.mark.integration
-
-
-def with_config(module: str, path) -> list[str]:
-    """`python -m module` reading `path` (the harness clears CANBRIDGE_CONFIG for services)."""
-    return [
-        "-c",
-        f"import os, runpy; os.environ['CANBRIDGE_CONFIG'] = {str(path)!r}; "
-        f"runpy.run_module({module!r}, run_name='__main__')",
-    ]
 
 
 def test_controller_without_meter_publishes_not_configured_and_no_setpoint(service, probe):
