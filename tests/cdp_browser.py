@@ -132,7 +132,16 @@ class Browser:
             observer.observe(document, {{subtree: true, childList: true, attributes: true,
                                          characterData: true}});
         }})"""
-        value = self.js(script)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                value = self.js(script)
+                break
+            except BrowserError as exc:
+                # the page navigated while waiting: ask again in the new document
+                navigated = "navigated" in str(exc) or "context was destroyed" in str(exc)
+                if not navigated or time.monotonic() > deadline:
+                    raise
         if not value:
             raise BrowserError(f"timed out after {timeout:g} s waiting for {what}: {expression}")
         return value

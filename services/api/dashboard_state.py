@@ -135,7 +135,7 @@ def battery_card(
     state, fault = _value(parts.get("state")), _value(parts.get("fault"))
     wear = _value(parts.get("write_counters"))
     info = _value(parts.get("info"))
-    writes = number(wear.get("eeprom_writes"))
+    writes = number(wear.get("eeprom_total"))  # eeprom_writes: the same, per register
     budget = number(wear.get("budget"))
     return {
         "unit": unit,

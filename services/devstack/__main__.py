@@ -38,7 +38,7 @@ SIM_CONFIG = PROJECT_DIR / "config" / "sim.yaml"
 
 #: what `make demo` runs, in start order; later issues add their services here
 COMPONENTS = [
-    Component("services.api", "api"),
+    Component("services.api", "api", {"CANBRIDGE_HISTORY__FILE": ".demo/history.sqlite"}),
     Component("services.sim.wican", "wican"),
     Component("services.sim.bic", "sim", {"CANBRIDGE_CAN__INTERFACE": "udp_multicast"}),
     Component("services.sim.meter", "sim-meter"),

@@ -6,17 +6,15 @@ from pathlib import Path
 
 from harness import Api
 
-TOKEN = "dashboard-test-token"
+
+def api_with_history(service, **env: str) -> Api:
+    """The API with its history written every 0.5 s (the file: the harness's, per test)."""
+    return Api(service, CANBRIDGE_HISTORY__FLUSH_INTERVAL_S="0.5", **env)
 
 
-def api_with_history(service, tmp_path: Path, **env: str) -> Api:
-    return Api(
-        service,
-        CANBRIDGE_TOKEN=TOKEN,
-        CANBRIDGE_HISTORY__FILE=str(tmp_path / "history.sqlite"),
-        CANBRIDGE_HISTORY__FLUSH_INTERVAL_S="0.5",
-        **env,
-    )
+def api_token(broker) -> str:
+    """The token the API reads (broker-setup generates it, as in compose)."""
+    return (broker.secrets_dir / "api-token").read_text().strip()
 
 
 def with_config(module: str, path: Path) -> list[str]:

@@ -189,11 +189,13 @@ async function refreshChart(el, range) {
   }
   if (charts[key]) charts[key].plot.destroy();
   el.innerHTML = names.length ? "" : '<p class="muted">nothing recorded in this range yet</p>';
+  el.classList.toggle("empty", !names.length);
   if (!names.length) { delete charts[key]; return; }
   const axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
   const opts = {
     width, height,
-    scales: { x: { time: true } },
+    // the whole range, now at the right edge (the chart scrolls as time goes on)
+    scales: { x: { time: true, range: () => [Date.now() / 1000 - range, Date.now() / 1000] } },
     axes: [axis, { ...axis, size: 55 }],
     series: [{}, ...names.map((n, i) => {
       const s = seriesStyle(n, i);
