@@ -10,6 +10,7 @@ so once per failure streak.
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -128,7 +129,7 @@ class HistoryRecorder:
             return None
         try:
             store = HistoryStore(settings.file, int(settings.max_mb * 1024 * 1024))
-        except (OSError, Exception) as exc:  # sqlite3.Error, a read-only or missing volume
+        except (OSError, sqlite3.Error) as exc:  # a read-only, full or missing volume
             log.error("history_unavailable", path=str(settings.file), reason=str(exc))
             return None
         log.info("history_open", path=str(settings.file), series=len(store.series))
@@ -164,7 +165,7 @@ class HistoryRecorder:
             if now - last_prune >= 3600 or self.store.used_bytes() > self.store.max_bytes:
                 try:
                     self.store.prune(self.tiers, now)
-                except Exception as exc:  # sqlite3.Error
+                except (OSError, sqlite3.Error) as exc:
                     log.error("history_prune_failed", reason=str(exc))
                 last_prune = now
 
@@ -175,7 +176,7 @@ class HistoryRecorder:
             rows = self.sampler.take_pending()
         try:
             written = self.store.write(rows)
-        except Exception as exc:  # sqlite3.Error, OSError: disk full, volume gone
+        except (OSError, sqlite3.Error) as exc:  # disk full, volume gone
             with self.lock:
                 kept = (rows + self.sampler.pending)[-MAX_PENDING_ROWS:]
                 lost = len(rows) + len(self.sampler.pending) - len(kept)

@@ -101,7 +101,10 @@ def main() -> int:
                 )
             )
             print(f"demo: started {comp.module} as MQTT user {comp.user}")
-        print(f"demo: health at http://127.0.0.1:{api_port}/health  (Ctrl-C stops everything)")
+        print(
+            f"demo: dashboard at http://127.0.0.1:{api_port}/, "
+            f"health at http://127.0.0.1:{api_port}/health  (Ctrl-C stops everything)"
+        )
         while not stop.wait(0.5):
             dead = [(c, p.returncode) for c, p in procs if p.poll() is not None]
             if dead:
