@@ -20,6 +20,11 @@ pytestmark = pytest.mark.integration
 
 DESKTOP = (1280, 900)
 PHONE = (390, 844)
+#: every chart has drawn its data (or says it has none); false right after a colour change
+CHARTS_DRAWN = (
+    "document.fonts.status === 'loaded' && [...document.querySelectorAll('.chart')]"
+    ".every(c => c.classList.contains('empty') || c.querySelector('canvas'))"
+)
 
 
 @pytest.fixture
@@ -36,7 +41,7 @@ def shots(browser: Browser, name: str) -> None:
             browser.set_dark(dark)
             browser.resize(width, height, mobile=width < 600)
             scheme = "dark" if dark else "light"
-            browser.wait("document.fonts.status === 'loaded'", "fonts")
+            browser.wait(CHARTS_DRAWN, "charts drawn in the new colours")
             path = browser.screenshot(f"{name}-{'phone' if width < 600 else 'desktop'}-{scheme}")
             assert path.stat().st_size > 10_000
     browser.set_dark(False)

@@ -188,7 +188,8 @@ async function refreshChart(el, range) {
     return;
   }
   if (charts[key]) charts[key].plot.destroy();
-  el.innerHTML = names.length ? "" : '<p class="muted">nothing recorded in this range yet</p>';
+  const empty = el.dataset.empty || "nothing recorded in this range yet";
+  el.innerHTML = names.length ? "" : `<p class="muted">${esc(empty)}</p>`;
   el.classList.toggle("empty", !names.length);
   if (!names.length) { delete charts[key]; return; }
   const axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
@@ -237,6 +238,13 @@ window.addEventListener("resize", () => {
     const el = document.getElementById(id);
     c.plot.setSize({ width: Math.max(el.clientWidth, 200), height: c.plot.height });
   });
+});
+
+// light/dark changed while the page is open: redraw the charts in the new colours
+window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+  Object.entries(charts).forEach(([id, c]) => { c.plot.destroy(); delete charts[id]; });
+  refreshPower();
+  refreshChart($("#chart-cars"), 604800);
 });
 
 // --- controls ----------------------------------------------------------------------------
