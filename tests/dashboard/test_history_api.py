@@ -73,3 +73,16 @@ def test_metrics_and_dashboard_state_agree(service, probe):
     assert 'canbridge_controller_mode{mode="auto"} 1.0' in text
     assert 'canbridge_service_up{service="api"} 1.0' in text
     assert "canbridge_mqtt_connected 1.0" in text
+
+
+def test_an_unusable_history_file_leaves_the_rest_of_the_api_working(service, probe, tmp_path):
+    watcher = probe()
+    watcher.subscribe("canbridge/+/heartbeat")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    api = api_with_history(service, CANBRIDGE_HISTORY__FILE=str(blocker / "history.sqlite"))
+    answering(api, watcher)
+    assert api.get("/history?series=grid_w").status_code == 503
+    assert api.get("/dashboard/state").status_code == 200
+    assert "canbridge_history" not in api.get("/metrics").text
+    assert '"event": "history_unavailable"' in api.proc.log()

@@ -61,7 +61,7 @@ function renderController(c) {
   const limits = c.limits || {};
   const reasons = (limits.reasons || []).map(esc).join("; ");
   const decisions = (c.decisions || [])
-    .map((d) => `<li><span class="muted">${esc((d.time || "").slice(11, 19))}</span>
+    .map((d) => `<li><span class="muted">${esc(d.time ? new Date(d.time).toLocaleTimeString() : "")}</span>
       ${num(d.setpoint_w, "W")} · ${esc(d.reason)}</li>`)
     .join("");
   body.innerHTML = `<p class="big" data-field="mode">${esc(c.mode)}</p>
@@ -173,7 +173,15 @@ async function refreshChart(el, range) {
   let answer;
   try {
     const r = await fetch(url, { cache: "no-store" });
-    if (!r.ok) { el.dataset.error = `HTTP ${r.status}`; return; }
+    if (!r.ok) {
+      el.dataset.error = `HTTP ${r.status}`;
+      if (r.status === 503) {
+        if (charts[el.id]) { charts[el.id].plot.destroy(); delete charts[el.id]; }
+        el.innerHTML = '<p class="muted">history is off (see the API log)</p>';
+        el.classList.add("empty");
+      }
+      return;
+    }
     answer = await r.json();
   } catch (err) { el.dataset.error = err.message; return; }
   const { names, data } = aligned(answer);
