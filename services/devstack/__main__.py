@@ -38,7 +38,7 @@ SIM_CONFIG = PROJECT_DIR / "config" / "sim.yaml"
 
 #: what `make demo` runs, in start order; later issues add their services here
 COMPONENTS = [
-    Component("services.api", "api", {"CANBRIDGE_HISTORY__FILE": ".demo/history.sqlite"}),
+    Component("services.api", "api"),
     Component("services.sim.wican", "wican"),
     Component("services.sim.bic", "sim", {"CANBRIDGE_CAN__INTERFACE": "udp_multicast"}),
     Component("services.sim.meter", "sim-meter"),
@@ -91,6 +91,8 @@ def main() -> int:
                 **broker.env_for(comp.user),
                 "CANBRIDGE_HTTP_PORT": api_port,
                 "PYTHONPATH": str(PROJECT_DIR),
+                # the dashboard's history: kept with the demo's other files
+                "CANBRIDGE_HISTORY__FILE": str(demo_dir / "history.sqlite"),
                 **comp.env,
             }
             env.setdefault("CANBRIDGE_CONFIG", str(SIM_CONFIG))
