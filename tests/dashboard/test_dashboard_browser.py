@@ -249,3 +249,15 @@ def test_with_the_simulators_charts_move_and_controls_need_the_token(
         where=lambda m: json.loads(m.payload)["enabled"] is False,
     )
     browser.wait(f"{field('#controller [data-field=mode]')} === 'off'", "the card shows off")
+
+    # a manual setpoint turns the controller back on in mode manual
+    browser.js("document.querySelector('#manual').value = '150'")
+    browser.js("document.querySelector('#manual-form').requestSubmit()")
+    result = browser.wait(f"{field('#result')}.startsWith('applied') && {field('#result')}", "ok")
+    assert '"manual_setpoint_w":150' in result
+    watcher.wait_for(
+        "canbridge/charge-controller/state",
+        where=lambda m: (
+            json.loads(m.payload)["mode"] == "manual" and json.loads(m.payload)["enabled"] is True
+        ),
+    )
