@@ -18,7 +18,7 @@ def lines(log: str) -> list[dict]:
 def test_decisions_state_changes_and_repeated_errors_in_the_log(service, probe):
     watcher = probe()
     watcher.subscribe(f"{OWN}/#")
-    gateway, meter, admin = probe("bic-gateway"), probe("sim"), probe()
+    gateway, meter, admin = probe("bic-gateway"), probe("sim-meter"), probe()
     proc = service(
         ["-m", "services.charge_controller"],
         "charge-controller",

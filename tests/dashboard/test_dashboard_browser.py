@@ -194,7 +194,7 @@ def test_with_the_simulators_charts_move_and_controls_need_the_token(
     start_bic_stack(service, bus, tmp_path)
     start_wican_stack(service, tmp_path, sim_env={"CANBRIDGE_SOC": "61"})
     fast = {"CANBRIDGE_HEARTBEAT_INTERVAL_S": "1", "CANBRIDGE_HEALTH_FILE": ""}
-    service(["-m", "services.sim.meter"], "sim", {**fast, "CANBRIDGE_PERIOD_S": "0.5"})
+    service(["-m", "services.sim.meter"], "sim-meter", {**fast, "CANBRIDGE_PERIOD_S": "0.5"})
     service(["-m", "services.charge_controller"], "charge-controller", fast)
     answering(api, watcher)
 
