@@ -14,6 +14,8 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY mosquitto ./mosquitto
+# served by the api under /guide (the dashboard links to them)
+COPY docs ./docs
 # the CC BY 4.0 load/PV traces the meter simulator replays (credits inside)
 COPY bench/__init__.py ./bench/__init__.py
 COPY bench/data ./bench/data

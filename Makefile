@@ -57,9 +57,10 @@ demo: deps mosquitto
 up:
 	$(COMPOSE) up -d --build
 
-# The stack with the simulators; the gateway talks to the simulated BIC over udp_multicast.
+# The stack with the simulators (config/sim.yaml); the gateway talks to the simulated BIC over udp_multicast.
 up-sim:
-	BIC_CAN_INTERFACE=udp_multicast BIC_CAN_CHANNEL=239.74.163.2 $(COMPOSE) --profile sim up -d --build
+	CANBRIDGE_CONFIG_FILE=sim.yaml BIC_CAN_INTERFACE=udp_multicast BIC_CAN_CHANNEL=239.74.163.2 \
+	  $(COMPOSE) --profile sim up -d --build
 
 down:
 	$(COMPOSE) --profile sim down

@@ -173,6 +173,8 @@ class ServiceProcess:
             "PYTHONPATH": str(PROJECT),
             # the controller's persisted runtime changes: per test, never /data
             "CANBRIDGE_RUNTIME_STATE_FILE": str(log_dir / "charge-controller-runtime.json"),
+            # the api's dashboard history: per test, never /data
+            "CANBRIDGE_HISTORY__FILE": str(log_dir / "history.sqlite"),
             **(env or {}),
         }
         full_env.pop("CANBRIDGE_CONFIG", None)

@@ -13,6 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from services.api import controller_patch
 from services.api.auth import token_dependency
 from services.api.commands import CommandChannel, NotSent
+from services.api.dashboard import ApiParts
+from services.api.dashboard import install as install_dashboard
 from services.api.decisions import DecisionLog
 from services.api.page import render
 from services.api.registry import ServiceRegistry
@@ -143,7 +145,7 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
         body = health_body()
         return JSONResponse(body, status_code=200 if body["status"] == "pass" else 503)
 
-    @app.get("/", response_class=HTMLResponse, summary="Status page (refreshes itself)")
+    @app.get("/status", response_class=HTMLResponse, summary="Status page (refreshes itself)")
     def status_page() -> HTMLResponse:
         now = time.monotonic()
         bic_units = bic()["units"]
@@ -341,4 +343,27 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
         return app.openapi_schema
 
     app.openapi = openapi_with_config_schema
+
+    def published_configs() -> dict:
+        with lock:
+            return dict(configs)
+
+    def recent_decisions() -> list:
+        with lock:
+            return decisions.entries()
+
+    # the dashboard at /, /dashboard/state, /history, /metrics, /guide (dashboard.py)
+    install_dashboard(
+        app,
+        ApiParts(
+            client,
+            settings,
+            cache,
+            health_body,
+            lambda: bic()["units"],
+            published_configs,
+            recent_decisions,
+            log,
+        ),
+    )
     return app

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from services.api.history_recorder import HistorySettings
 from shared.settings import ServiceSettings
 
 
@@ -25,3 +26,5 @@ class ApiSettings(ServiceSettings):
     token_file: Path | None = None
     #: how long a write endpoint waits for the service to confirm its commands (then 504)
     command_timeout_s: float = Field(5.0, gt=0, le=60)
+    #: the dashboard's history (SQLite on the api's volume, see docs/api.md "History")
+    history: HistorySettings = HistorySettings()

@@ -62,6 +62,13 @@ def main() -> None:
     runtime = build_runtime("bic-gateway", settings)
 
     def setup(rt: ServiceRuntime):
+        if not settings.units:
+            rt.log.warning(
+                "no_units_configured",
+                reason="bic-gateway.units is empty: the CAN bus is left alone",
+                docs="docs/bic2200.md#configuration-bic-gateway-in-configcanbridgeyaml",
+            )
+            return lambda: None
         store = StateStore(settings.state_file).load()
         ready = threading.Event()
         holder: dict[str, Gateway] = {}

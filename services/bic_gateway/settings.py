@@ -125,6 +125,7 @@ class ProvisionSettings(BaseModel):
 class BicGatewaySettings(ServiceSettings):
     section: ClassVar[str] = "bic-gateway"
 
+    #: [] = no battery configured: the gateway leaves the CAN bus alone and says so
     units: list[int] = Field(default_factory=lambda: [0])
     can: CanSettings = CanSettings()
     timing: TimingSettings = TimingSettings()
@@ -145,8 +146,6 @@ class BicGatewaySettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _units(self) -> BicGatewaySettings:
-        if not self.units:
-            raise ValueError("units: at least one address")
         if len(set(self.units)) != len(self.units):
             raise ValueError("units: duplicate address")
         for unit in self.units:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.charge_controller.discovery import announce
 from services.charge_controller.service import SERVICE, ControllerService
 from services.charge_controller.settings import ChargeControllerSettings
+from services.charge_controller.unconfigured import setup_unconfigured
 from shared.ha_discovery import DiscoveryPublisher
 from shared.runtime import build_runtime, run_service
 from shared.settings import load_settings
@@ -13,6 +14,10 @@ from shared.settings import load_settings
 def main() -> None:
     settings = load_settings(ChargeControllerSettings)
     runtime = build_runtime(SERVICE, settings)
+    if settings.meter is None:
+        state_topic = f"{settings.base_topic}/{SERVICE}/state"
+        run_service(runtime, lambda rt: setup_unconfigured(rt, state_topic))
+        return
     service = ControllerService(runtime, settings)
 
     def setup(rt):

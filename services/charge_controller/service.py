@@ -29,6 +29,7 @@ from services.charge_controller.settings import ChargeControllerSettings
 from services.charge_controller.supervisor import Supervisor
 from services.charge_controller.surplus_switches import SurplusSwitches, SwitchAction
 from shared.heartbeat import iso_now
+from shared.log_throttle import LogThrottle
 from shared.runtime import ServiceRuntime
 
 SERVICE = "charge-controller"
@@ -63,6 +64,8 @@ class ControllerService:
         self.writes = 0
         self.last_sent: float | None = None
         self._published_summary: tuple | None = None
+        #: repeated input problems: once per cause, then a reminder with a count
+        self._throttle = LogThrottle(reminder_s=300.0)
         self._published_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
@@ -127,7 +130,7 @@ class ControllerService:
     def _on_gateway_state(self, msg: mqtt.MQTTMessage) -> None:
         reading = parse_state(msg.payload)
         if reading is None:
-            self.log.warning("gateway_state_unreadable", topic=msg.topic)
+            self._warn("gateway_state_unreadable", msg.topic, topic=msg.topic)
             return
         with self.lock:
             self.supervisor.record_battery(self.monotonic(), reading)
@@ -143,7 +146,7 @@ class ControllerService:
     def _on_soc(self, msg: mqtt.MQTTMessage) -> None:
         value = extract_value(msg.payload, self.settings.battery.soc_json_path)
         if value is None:
-            self.log.warning("bms_soc_no_value", topic=msg.topic)
+            self._warn("bms_soc_no_value", msg.topic, topic=msg.topic)
             return
         with self.lock:
             self.supervisor.record_soc(self.monotonic(), value)
@@ -152,7 +155,9 @@ class ControllerService:
         with self.lock:
             problem = self.supervisor.record_wallbox(self.monotonic(), msg.payload)
         if problem:
-            self.log.warning("wallbox_no_value", topic=msg.topic, reason=problem)
+            self._warn(
+                "wallbox_no_value", f"{msg.topic}: {problem}", topic=msg.topic, reason=problem
+            )
 
     def _on_command(self, msg: mqtt.MQTTMessage) -> None:
         path = msg.topic[len(f"{self.own}/set/") :]
@@ -192,10 +197,9 @@ class ControllerService:
 
     def _handle(self, now: float, decision: Decision) -> None:
         if decision.writes:
-            self.log.info("setpoint", setpoint_w=decision.setpoint_w, reason=decision.reason)
             self._send_setpoint(now, decision.setpoint_w or 0.0)
             self.runtime.heartbeat.mark_activity()
-            self._publish_state(now, force=True)
+            self._publish_state(now, force=True, decision=decision)
         else:
             self.log.debug("no_write", reason=decision.reason)
 
@@ -265,24 +269,53 @@ class ControllerService:
             "writes": self.writes,
         }
 
-    def _publish_state(self, now: float, force: bool = False) -> None:
+    def _state_fields(self, now: float) -> dict[str, Any]:
+        """What the controller is in, as plain log fields (no reprs)."""
         sup = self.supervisor
         limits = sup.last_limits
+        health = sup.watchdog.health(now)
+        fields: dict[str, Any] = {
+            "enabled": sup.config.enabled,
+            "mode": sup.config.mode,
+            "meter_ok": health.ok,
+        }
+        if not health.ok:
+            fields["meter_reason"] = health.reason
+        if limits is not None:
+            fields["max_charge_w"] = limits.limits.max_charge_w
+            fields["max_discharge_w"] = limits.limits.max_discharge_w
+            fields["limits"] = "; ".join(limits.reasons)
+        return fields
+
+    def _publish_state(self, now: float, force: bool = False, decision: Decision | None = None):
+        """Publish the state when due or changed; log one line per decision or state change."""
+        sup = self.supervisor
+        limits = sup.last_limits
+        # what the controller is in, apart from the setpoint (that is the decision's line)
         summary = (
             sup.config.enabled,
             sup.config.mode,
-            sup.controller.setpoint_w,
             sup.watchdog.health(now).ok,
             None if limits is None else (limits.limits, limits.reasons),
         )
+        setpoint = sup.controller.setpoint_w
+        changed = self._published_summary is not None and summary != self._published_summary[0]
         due = self._published_at is None or now - self._published_at >= (
             self.settings.state_interval_s
         )
-        if not (force or due or summary != self._published_summary):
+        if not (force or due or (summary, setpoint) != self._published_summary):
             return
-        if summary != self._published_summary and self._published_summary is not None:
-            self.log.info("controller_state", reason=sup.last_decision.reason, summary=str(summary))
-        self._published_summary, self._published_at = summary, now
+        if decision is not None:
+            # one line per decision; what changed with it rides along
+            extra = self._state_fields(now) if changed else {}
+            self.log.info(
+                "setpoint", setpoint_w=decision.setpoint_w, reason=decision.reason, **extra
+            )
+        elif changed:
+            self.log.info(
+                "controller_state", reason=sup.last_decision.reason, **self._state_fields(now)
+            )
+        self._published_summary, self._published_at = (summary, setpoint), now
         self.client.publish_json(f"{self.own}/state", self.state(now), qos=1, retain=True)
 
     def _publish_config(self) -> None:
@@ -294,6 +327,14 @@ class ControllerService:
             qos=1,
             retain=True,
         )
+
+    def _warn(self, event: str, cause: str, **fields: Any) -> None:
+        """A warning about an input, once per cause and then every 5 min with a count."""
+        verdict = self._throttle.check(event, cause, self.monotonic())
+        if verdict.log:
+            if verdict.repeated:
+                fields["repeated"] = verdict.repeated
+            self.log.warning(event, **fields)
 
     def _command_result(self, path: str, value: Any, error: str | None) -> None:
         if error:

@@ -28,7 +28,8 @@ DEFAULT_METER = MeterConfig(
 class ChargeControllerSettings(ServiceSettings, ControllerConfig):
     section: ClassVar[str] = "charge-controller"
 
-    meter: MeterConfig = DEFAULT_METER
+    #: null: no meter configured, the controller only reports that (unconfigured.py)
+    meter: MeterConfig | None = DEFAULT_METER
     gateway: GatewaySettings = GatewaySettings()
     tick_s: float = Field(1.0, gt=0, le=10, description="period of the supervisory check")
     state_interval_s: float = Field(

@@ -6,6 +6,7 @@ Every service and simulator whose module exists is started as its own process
 with its own MQTT user, the same as in compose. Ctrl-C stops them all; a
 process that dies takes the demo down with a message naming it.
 
+Configuration: config/sim.yaml (CANBRIDGE_CONFIG overrides it).
 Environment: CANBRIDGE_DEMO_MQTT_PORT (default 1883), CANBRIDGE_DEMO_API_PORT (8080),
 CANBRIDGE_DEMO_DIR (.demo).
 """
@@ -31,6 +32,9 @@ class Component:
     user: str
     env: dict[str, str] = field(default_factory=dict)
 
+
+#: the simulator setup (config/canbridge.yaml, the plain stack's, configures no car or battery)
+SIM_CONFIG = PROJECT_DIR / "config" / "sim.yaml"
 
 #: what `make demo` runs, in start order; later issues add their services here
 COMPONENTS = [
@@ -87,9 +91,11 @@ def main() -> int:
                 **broker.env_for(comp.user),
                 "CANBRIDGE_HTTP_PORT": api_port,
                 "PYTHONPATH": str(PROJECT_DIR),
+                # the dashboard's history: kept with the demo's other files
+                "CANBRIDGE_HISTORY__FILE": str(demo_dir / "history.sqlite"),
                 **comp.env,
             }
-            env.setdefault("CANBRIDGE_CONFIG", str(PROJECT_DIR / "config" / "canbridge.yaml"))
+            env.setdefault("CANBRIDGE_CONFIG", str(SIM_CONFIG))
             procs.append(
                 (
                     comp,
@@ -97,7 +103,10 @@ def main() -> int:
                 )
             )
             print(f"demo: started {comp.module} as MQTT user {comp.user}")
-        print(f"demo: health at http://127.0.0.1:{api_port}/health  (Ctrl-C stops everything)")
+        print(
+            f"demo: dashboard at http://127.0.0.1:{api_port}/, "
+            f"health at http://127.0.0.1:{api_port}/health  (Ctrl-C stops everything)"
+        )
         while not stop.wait(0.5):
             dead = [(c, p.returncode) for c, p in procs if p.poll() is not None]
             if dead:

@@ -185,7 +185,8 @@ def test_an_unwritable_state_file_is_logged_not_raised(tmp_path):
 def app_client(token):
     runtime = MagicMock()
     runtime.client.connected.is_set.return_value = True
-    return TestClient(create_app(runtime, ApiSettings(), token))
+    # no history file: an in-process app must not write /data/history.sqlite on this machine
+    return TestClient(create_app(runtime, ApiSettings(history={"file": None}), token))
 
 
 def test_without_a_configured_token_writes_are_off():

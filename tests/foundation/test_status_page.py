@@ -25,7 +25,7 @@ def test_status_page_shows_soc_power_grid_and_health_in_chromium(service, probe)
     wait_until(watcher, lambda: "0" in api.get("/bic").json()["units"], "bic unit")
     wait_until(watcher, lambda: api.get("/controller").json()["controller"], "controller")
 
-    dom = browse(api.url + "/", "--dump-dom", "--virtual-time-budget=2000")
+    dom = browse(api.url + "/status", "--dump-dom", "--virtual-time-budget=2000")
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
     assert 'data-name="leaf"' in html
@@ -34,4 +34,4 @@ def test_status_page_shows_soc_power_grid_and_health_in_chromium(service, probe)
     assert 'data-field="grid">12 W' in html
     assert "<td>api</td><td>up</td>" in html
 
-    save_screenshot(api.url + "/", "status-page")
+    save_screenshot(api.url + "/status", "status-page")

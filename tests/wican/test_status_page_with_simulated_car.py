@@ -27,10 +27,10 @@ def test_status_page_shows_the_simulated_soc(service, probe, tmp_path):
         ),
         "the API's view of the SoC",
     )
-    dom = browse(api.url + "/", "--dump-dom", "--virtual-time-budget=2000")
+    dom = browse(api.url + "/status", "--dump-dom", "--virtual-time-budget=2000")
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert f'data-name="{VEHICLE}"' in dom.stdout
     assert "63.5 %" in dom.stdout
     for name in ("wican-soc", "wican-status"):
         assert f"<td>{name}</td><td>up</td>" in dom.stdout
-    save_screenshot(api.url + "/", "status-page-simulated-car")
+    save_screenshot(api.url + "/status", "status-page-simulated-car")
