@@ -39,6 +39,7 @@ class Heartbeat:
         self._last_activity: str | None = None
         self.problem: str | None = None
         self._stop = threading.Event()
+        self._beat_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
     def mark_activity(self) -> None:
@@ -67,9 +68,12 @@ class Heartbeat:
 
     def beat(self) -> None:
         expiry = max(1, round(3 * self.interval_s))
-        self._client.publish_json(self.topic, self.payload(), qos=0, expiry_s=expiry)
-        if self.health_file is not None:
-            touch(self.health_file, self.interval_s, self.problem)
+        with self._beat_lock:  # the periodic beat and set_problem's: never interleaved
+            payload = self.payload()
+            # the file first: whoever sees the beat on MQTT may run the container check at once
+            if self.health_file is not None:
+                touch(self.health_file, self.interval_s, payload["problem"])
+            self._client.publish_json(self.topic, payload, qos=0, expiry_s=expiry)
 
     def start(self) -> None:
         self._thread.start()

@@ -39,7 +39,7 @@ def test_missing_can_interface_is_reported_failing_with_the_reason(service, prob
     assert entry["reason"].startswith(f"failing: {REASON}: ")
     assert entry["problem"] == entry["reason"].removeprefix("failing: ")
 
-    page = api.get("/").text
+    page = api.get("/status").text
     assert "<td>bic-gateway</td><td>failing</td><td>failing: CAN interface socketcan" in page
 
     check = subprocess.run(

@@ -80,7 +80,7 @@ def start_stack(service, tmp_path, scenario: Scenario):
     )
     service(
         ["-m", "services.sim.meter"],
-        "sim",
+        "sim-meter",
         {**quiet, "CANBRIDGE_SOURCE": "constant", "CANBRIDGE_BASE_W": str(scenario.house_w)},
     )
     controller = service(["-m", "services.charge_controller"], "charge-controller", quiet)
