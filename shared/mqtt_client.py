@@ -21,6 +21,12 @@ sent after the re-assert, so a later QoS 0 value of the same topic would be over
 Handlers run on paho's network thread: keep them short and hand long work to
 a queue. Exceptions in handlers and bad JSON are logged with the reason and
 never raised into paho.
+
+Every subscription has a payload size limit (`max_bytes`, default
+`DEFAULT_LIMITS.max_bytes`), checked here before any handler sees the message;
+`subscribe_json` also applies the JSON limits of `shared.payload_limits`. A refused
+payload is logged once per subscription and cause (then a reminder every
+`RejectionLog.reminder_s` with the count), never once per message.
 """
 
 from __future__ import annotations
@@ -39,6 +45,14 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from shared.payload_limits import (
+    DEFAULT_LIMITS,
+    PayloadLimits,
+    PayloadRejected,
+    RejectionLog,
+    decode_json,
+    excerpt,
+)
 from shared.retained_memory import RetainedMemory, payload_bytes
 from shared.settings import MqttSettings
 
@@ -64,23 +78,7 @@ def encode_json(obj: Any) -> bytes:
     return json.dumps(obj, allow_nan=False, separators=(",", ":")).encode()
 
 
-def decode_json(payload: bytes | str) -> Any:
-    """Parse a JSON payload; raise ValueError with a readable reason."""
-    try:
-        text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"payload is not UTF-8: {exc.reason}") from None
-    if not text.strip():
-        raise ValueError("payload is empty")
-    try:
-        obj = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"payload is not JSON: {exc.msg} at position {exc.pos}") from None
-    return obj
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"payload contains {name}, which is not JSON")
+# decode_json (imported above) lives in shared.payload_limits; services import it from here too.
 
 
 @dataclass
@@ -88,6 +86,7 @@ class _Subscription:
     topic_filter: str
     handler: MessageHandler
     qos: int
+    max_bytes: int = DEFAULT_LIMITS.max_bytes
 
 
 class MqttClient:
@@ -144,6 +143,8 @@ class MqttClient:
         self._client.on_publish = self._on_publish
         self._client.on_socket_open = self._on_socket_open
         self._log = log.bind(mqtt_user=user, client_id=cid)
+        self.rejections = RejectionLog()  # refused payloads, counted per subscription and cause
+        self._rejections_lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -189,10 +190,19 @@ class MqttClient:
         self._connect_hooks.append(hook)
 
     # --- subscriptions ---------------------------------------------------------
-    def subscribe(self, topic_filter: str, handler: MessageHandler, qos: int = 1) -> None:
-        """Register a handler; subscribed now if connected and again on every reconnect."""
+    def subscribe(
+        self,
+        topic_filter: str,
+        handler: MessageHandler,
+        qos: int = 1,
+        max_bytes: int = DEFAULT_LIMITS.max_bytes,
+    ) -> None:
+        """Register a handler; subscribed now if connected and again on every reconnect.
+
+        A payload longer than `max_bytes` never reaches the handler (logged, counted).
+        """
         with self._lock:
-            self._subs.append(_Subscription(topic_filter, handler, qos))
+            self._subs.append(_Subscription(topic_filter, handler, qos, max_bytes))
             # Decided under the lock on_connect takes its snapshot with: either that
             # snapshot has this filter, or the session is live and we subscribe now.
             live = self._session_live
@@ -203,10 +213,16 @@ class MqttClient:
                 self._pending_mids.add(mid)
 
     def subscribe_json(
-        self, topic_filter: str, handler: JsonHandler, qos: int = 1, ignore_retained: bool = False
+        self,
+        topic_filter: str,
+        handler: JsonHandler,
+        qos: int = 1,
+        ignore_retained: bool = False,
+        limits: PayloadLimits = DEFAULT_LIMITS,
     ) -> None:
         """Like subscribe(), but hands the parsed JSON; bad payloads are logged and dropped.
 
+        `limits` bounds size, nesting and numbers (shared.payload_limits).
         `ignore_retained=True` is for command topics: a retained command is stale by nature.
         """
 
@@ -215,18 +231,32 @@ class MqttClient:
                 self._log.warning("retained_command_ignored", topic=msg.topic)
                 return
             try:
-                data = decode_json(msg.payload)
-            except ValueError as exc:
-                self._log.warning(
-                    "bad_payload_dropped",
-                    topic=msg.topic,
-                    reason=str(exc),
-                    payload=msg.payload[:200].decode("utf-8", "replace"),
-                )
+                data = decode_json(msg.payload, limits)
+            except PayloadRejected as exc:
+                self.note_rejected(topic_filter, msg, exc)
                 return
             handler(msg.topic, data, msg)
 
-        self.subscribe(topic_filter, parse, qos)
+        self.subscribe(topic_filter, parse, qos, max_bytes=limits.max_bytes)
+
+    def note_rejected(self, key: str, msg: mqtt.MQTTMessage, exc: PayloadRejected) -> None:
+        """Count a refused payload; log it if it is the first of its kind (or a reminder is due).
+
+        `key` is the subscription filter, so the log stays bounded whatever topics arrive.
+        """
+        with self._rejections_lock:
+            suppressed = self.rejections.note(key, exc.cause, time.monotonic())
+        if suppressed is None:
+            return
+        self._log.warning(
+            "bad_payload_dropped",
+            subscription=key,
+            topic=excerpt(msg.topic),
+            cause=exc.cause,
+            reason=str(exc),
+            payload=excerpt(msg.payload),
+            suppressed_since_last_log=suppressed,
+        )
 
     # --- publishing ------------------------------------------------------------
     def publish(
@@ -357,14 +387,20 @@ class MqttClient:
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
-            handlers = [
-                s.handler for s in self._subs if mqtt.topic_matches_sub(s.topic_filter, msg.topic)
-            ]
-        for handler in handlers:
+            subs = [s for s in self._subs if mqtt.topic_matches_sub(s.topic_filter, msg.topic)]
+        size = len(msg.payload)
+        for sub in subs:
+            if size > sub.max_bytes:
+                exc = PayloadRejected(
+                    "too_large", f"payload has {size} bytes (at most {sub.max_bytes})"
+                )
+                self.note_rejected(sub.topic_filter, msg, exc)
+                continue
             try:
-                handler(msg)
-            except Exception:  # a bad message must never kill the network thread
-                self._log.exception("handler_failed", topic=msg.topic)
+                sub.handler(msg)
+            except Exception:  # a bug must never kill the network thread; hostile input
+                # is refused by validation before it gets here
+                self._log.exception("handler_failed", topic=excerpt(msg.topic))
 
 
 def _expiry(expiry_s: int | None) -> Properties | None:
