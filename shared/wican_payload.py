@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from shared.payload_limits import SMALL_LIMITS, PayloadRejected, decode_json, decode_text
+
 MAX_STD_ID = 0x7FF
 MAX_EXT_ID = 0x1FFFFFFF
 
@@ -29,10 +31,8 @@ class CanFrame:
 
 
 def _load(payload: bytes | str) -> Any:
-    try:
-        return json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"payload is not JSON: {exc}") from None
+    """Bounded JSON (shared.payload_limits); PayloadRejected is a ValueError."""
+    return decode_json(payload)
 
 
 def _int(value: Any, what: str) -> int:
@@ -135,12 +135,14 @@ def tx_payload(frames: Iterable[CanFrame], bus: str = "0") -> bytes:
 def parse_status(payload: bytes | str) -> Literal["online", "offline"] | None:
     """State from a status message (`{"status": "online"}` or bare text); None if unknown."""
     try:
-        text = payload.decode() if isinstance(payload, bytes) else payload
-    except UnicodeDecodeError:
+        text = decode_text(payload, SMALL_LIMITS)
+    except PayloadRejected:
         return None
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError:
+        message = decode_json(text, SMALL_LIMITS)
+    except PayloadRejected as exc:
+        if exc.cause != "not_json":
+            return None
         message = text
     if isinstance(message, dict):
         message = message.get("status")

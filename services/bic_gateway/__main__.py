@@ -10,6 +10,7 @@ import paho.mqtt.client as mqtt
 
 from shared.ha_discovery import DiscoveryPublisher
 from shared.log_reminder import Reminder
+from shared.payload_limits import COMMAND_LIMITS, SMALL_LIMITS
 from shared.runtime import ServiceRuntime, build_runtime, run_service
 from shared.settings import load_settings
 
@@ -94,10 +95,16 @@ def main() -> None:
             return handle
 
         # subscribed before connecting, so no message can slip past the first subscription
-        rt.client.subscribe(set_filter(settings.base_topic), dispatch("set"))
+        rt.client.subscribe(
+            set_filter(settings.base_topic), dispatch("set"), max_bytes=COMMAND_LIMITS.max_bytes
+        )
         discovery = DiscoveryPublisher.from_settings(rt.client, settings.homeassistant)
         if settings.controller_status_topic():
-            rt.client.subscribe(settings.controller_status_topic(), dispatch("controller_status"))
+            rt.client.subscribe(
+                settings.controller_status_topic(),
+                dispatch("controller_status"),
+                max_bytes=SMALL_LIMITS.max_bytes,
+            )
 
         def start_gateway() -> None:
             transport = open_transport(settings, rt)

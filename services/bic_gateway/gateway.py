@@ -25,6 +25,7 @@ import structlog
 
 from shared.log_reminder import Reminder
 from shared.mqtt_client import MqttClient, decode_json
+from shared.payload_limits import echo, excerpt
 
 from .availability import OFFLINE, Availability
 from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
@@ -309,6 +310,8 @@ class Gateway:
             self.client.publish(topic, payload, qos=qos, retain=retain)
 
     def _error(self, unit: UnitRuntime, command: str, message: str, value: Any = None) -> None:
+        # bounded echoes: 1 MB on set/power once came back as 1.5 MB on the error topic
+        command, message, value = excerpt(command), excerpt(message), echo(value)
         log.warning("command_error", unit=unit.driver.address, command=command, error=message)
         self._publish(
             unit.topics.error,
@@ -744,7 +747,7 @@ class Gateway:
         name = data["cmd"]
         request_id = data.get("id")
         value = data.get("value")
-        reply: dict[str, Any] = {"id": request_id, "cmd": name, "time": iso_now()}
+        reply: dict[str, Any] = {"id": echo(request_id), "cmd": echo(name), "time": iso_now()}
         try:
             if name not in COMMANDS:
                 raise CommandError(f"unknown command {name!r}")
@@ -766,7 +769,7 @@ class Gateway:
             )
             reply.update(ok=True, result=result)
         except CommandError as exc:
-            reply.update(ok=False, error=str(exc))
+            reply.update(ok=False, error=excerpt(str(exc)))
             self._error(unit, f"cmd {name}", str(exc), value)
         self._publish(unit.topics.reply, reply)
         if name == "init_mode" or COMMANDS.get(name, COMMANDS["dump"]).register:

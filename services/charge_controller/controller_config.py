@@ -8,7 +8,6 @@ commands and are validated here as a whole (``with_change``), so cross-field rul
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,6 +18,7 @@ from services.charge_controller.protections import BatterySettings, TemperatureS
 from services.charge_controller.schedules import ScheduleSettings
 from services.charge_controller.surplus_switches import SwitchesSettings
 from services.charge_controller.winter_mode import WinterSettings
+from shared.payload_limits import COMMAND_LIMITS, PayloadRejected, decode_text, parse_json_text
 
 Mode = Literal["auto", "hold", "manual", "winter"]
 MODES: tuple[str, ...] = ("auto", "hold", "manual", "winter")
@@ -83,14 +83,19 @@ class CommandError(ValueError):
 
 
 def parse_value(payload: bytes) -> Any:
-    """JSON value if the payload is JSON, else the stripped text (``auto``, ``ON``)."""
-    text = payload.decode("utf-8", "replace").strip()
-    if not text:
-        raise CommandError("empty payload")
+    """JSON value if the payload is JSON, else the stripped text (``auto``, ``ON``).
+
+    Bounded by ``COMMAND_LIMITS`` (size, nesting, number length, finite numbers): a payload
+    beyond them is refused with the reason, whatever text it would have been.
+    """
     try:
-        return json.loads(text)
-    except ValueError:
-        pass
+        text = decode_text(payload, COMMAND_LIMITS).strip()
+        if not text:
+            raise CommandError("empty payload")
+        return parse_json_text(text, COMMAND_LIMITS)
+    except PayloadRejected as exc:
+        if exc.cause != "not_json":
+            raise CommandError(str(exc)) from None
     lowered = text.lower()
     if lowered in ("on", "true", "enable", "enabled"):
         return True

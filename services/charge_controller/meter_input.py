@@ -4,7 +4,8 @@ Supported shapes (charge-control-anchors.md section 4): plain numbers (``-123.4`
 quoted), JSON with a path such as ``SML.Power_curr``, ``$.total_act_power``,
 ``ENERGY.Power``, ``emeters[0].power``, ``params.em:0.total_act_power``, ``a/b/0/c`` or
 recursive ``$..Power_curr``. Numbers given as strings are accepted; ``null``, ``""``,
-``unavailable``/``unknown``/``none`` and NaN/inf are "no value" (never 0).
+``unavailable``/``unknown``/``none`` and NaN/inf are "no value" (never 0), and so is a payload
+that ``shared.payload_limits`` refuses (oversized, too deeply nested, a 400-digit number).
 
 Several sources (phases or meters) are summed, and optional export sources subtracted
 (DSMR style import/export), but a combined sample is only produced once every source has
@@ -14,7 +15,6 @@ delivered a new value since the previous sample and none of them is older than
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import statistics
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.payload_limits import PayloadRejected, decode_text, parse_json_text
 
 NO_VALUE_WORDS = frozenset({"", "null", "none", "unavailable", "unknown", "nan", "n/a", "-"})
 _INDEX = re.compile(r"\[(\d+)\]")
@@ -75,7 +77,10 @@ def parse_number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float range: no usable value
+            return None
     elif isinstance(value, str):
         text = value.strip()
         if text.lower() in NO_VALUE_WORDS:
@@ -130,20 +135,14 @@ def _find_recursive(node: Any, tokens: list[str | int]) -> Any:
 def extract_value(payload: bytes, json_path: str | None) -> float | None:
     """Raw number (before scale/invert) from a payload, or None."""
     try:
-        text = payload.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        return None
-    if json_path is None:
-        number = parse_number(text)
-        if number is None and text.startswith('"'):
-            try:
-                number = parse_number(json.loads(text))
-            except ValueError:
-                return None
-        return number
-    try:
-        document = json.loads(text)
-    except ValueError:
+        text = decode_text(payload).strip()
+        if json_path is None:
+            number = parse_number(text)
+            if number is None and text.startswith('"'):
+                number = parse_number(parse_json_text(text))
+            return number
+        document = parse_json_text(text)
+    except PayloadRejected:
         return None
     path = json_path.strip()
     if path.startswith("$.."):

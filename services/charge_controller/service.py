@@ -30,6 +30,7 @@ from services.charge_controller.supervisor import Supervisor
 from services.charge_controller.surplus_switches import SurplusSwitches, SwitchAction
 from shared.heartbeat import iso_now
 from shared.log_throttle import LogThrottle
+from shared.payload_limits import COMMAND_LIMITS, SMALL_LIMITS, excerpt
 from shared.runtime import ServiceRuntime
 
 SERVICE = "charge-controller"
@@ -76,13 +77,20 @@ class ControllerService:
         for topic in self.meter.topics:
             c.subscribe(topic, self._on_meter, qos=0)
         c.subscribe(self.state_topic, self._on_gateway_state, qos=0)
-        c.subscribe(self.availability_topic, self._on_gateway_availability, qos=1)
+        c.subscribe(
+            self.availability_topic,
+            self._on_gateway_availability,
+            qos=1,
+            max_bytes=SMALL_LIMITS.max_bytes,
+        )
         cfg = self.settings
         if cfg.battery.soc_topic:
             c.subscribe(cfg.battery.soc_topic, self._on_soc, qos=0)
         if cfg.ev.wallbox_topic:
             c.subscribe(cfg.ev.wallbox_topic, self._on_wallbox, qos=0)
-        c.subscribe(f"{self.own}/set/#", self._on_command, qos=1)
+        c.subscribe(
+            f"{self.own}/set/#", self._on_command, qos=1, max_bytes=COMMAND_LIMITS.max_bytes
+        )
         # after shared.runtime's hook (file settings): the config topic shows runtime changes
         c.add_connect_hook(self._publish_config)
         self._thread.start()
@@ -337,6 +345,9 @@ class ControllerService:
             self.log.warning(event, **fields)
 
     def _command_result(self, path: str, value: Any, error: str | None) -> None:
+        # echoes of what a sender sent are bounded (a 1 MB array came back as a 44 MB error);
+        # `value` is only set for an accepted (validated, <= 16 KiB) change
+        path, error = excerpt(path), None if error is None else excerpt(error)
         if error:
             self.log.warning("parameter_rejected", parameter=path, reason=error)
         self.client.publish_json(

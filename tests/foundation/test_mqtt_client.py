@@ -207,3 +207,43 @@ def test_subscribe_racing_the_connect_is_not_lost(client, probe):
     )
     sender.publish("canbridge/api/set/last", b"x")
     assert late.wait(TIMEOUT)
+
+
+def test_oversized_payloads_never_reach_the_handler_and_are_logged_once_per_cause(client, probe):
+    got = []
+    done = threading.Event()
+
+    def handler(msg):
+        got.append(msg.payload)
+        if msg.payload == b"last":
+            done.set()
+
+    def json_handler(topic, data, _msg):
+        got.append(data)
+
+    c = client()
+    c.subscribe("canbridge/api/set/raw", handler, max_bytes=100)
+    c.subscribe_json("canbridge/api/set/json", json_handler)
+    c.start()
+    assert c.wait_ready(TIMEOUT)
+    sender = probe()
+    with capture_logs() as logs:
+        for _ in range(20):
+            sender.publish("canbridge/api/set/raw", b"x" * 101)
+        sender.publish("canbridge/api/set/raw", b"x" * 100)  # at the limit: delivered
+        for payload in (b"[" * 1000, b"1" * 400, b"[" * 40 + b"]" * 40, b"9" * 5000):
+            sender.publish("canbridge/api/set/json", payload)
+        sender.publish("canbridge/api/set/raw", b"last")
+        assert done.wait(TIMEOUT)
+    assert got == [b"x" * 100, b"last"]  # nothing of the hostile JSON got through either
+    dropped = [e for e in logs if e["event"] == "bad_payload_dropped"]
+    causes = sorted((e["subscription"], e["cause"]) for e in dropped)
+    assert causes == [
+        ("canbridge/api/set/json", "bad_number"),
+        ("canbridge/api/set/json", "too_deep"),
+        ("canbridge/api/set/raw", "too_large"),
+    ]  # 20 oversized raw payloads: one line; the second number refusal is counted, not logged
+    assert all(len(e["payload"]) < 250 for e in dropped)
+    assert c.rejections.counts[("canbridge/api/set/raw", "too_large")] == 20
+    assert c.rejections.counts[("canbridge/api/set/json", "bad_number")] == 2
+    assert not any(e["event"] == "handler_failed" for e in logs)

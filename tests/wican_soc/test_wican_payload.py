@@ -69,7 +69,7 @@ def test_empty_frame_list() -> None:
     ("payload", "message"),
     [
         ("not json", "not JSON"),
-        (b"\xff\xfe", "not JSON"),
+        (b"\xff\xfe", "not UTF-8"),
         ("[1, 2]", "JSON object"),
         ('{"type": "rx", "frame": []}', "missing key 'bus'"),
         ('{"bus": "0", "type": "rx"}', "missing key 'frame'"),
