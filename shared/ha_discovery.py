@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared import __version__
 from shared.mqtt_client import MqttClient
+from shared.payload_limits import SMALL_LIMITS
 from shared.settings import check_topic
 
 PREFIX = "homeassistant"
@@ -291,9 +292,12 @@ class DiscoveryPublisher:
         self._delay_s = delay_s
         self._devices: dict[str, Callable[[], dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self._republish_pending = False
         if enabled:
             client.add_connect_hook(self.publish_all)
-            client.subscribe(f"{prefix}/status", self._on_ha_status)
+            client.subscribe(
+                f"{prefix}/status", self._on_ha_status, max_bytes=SMALL_LIMITS.max_bytes
+            )
 
     @classmethod
     def from_settings(cls, client: MqttClient, settings: HomeAssistantSettings):
@@ -325,7 +329,19 @@ class DiscoveryPublisher:
         self._client.publish_json(topic_for(node_id, self.prefix), build(), qos=1, retain=True)
 
     def _on_ha_status(self, msg) -> None:
-        if msg.payload.strip() == b"online" and not msg.retain:
-            timer = threading.Timer(random.uniform(*self._delay_s), self.publish_all)
-            timer.daemon = True
-            timer.start()
+        if msg.payload.strip() != b"online" or msg.retain:
+            return
+        with self._lock:
+            # one republication per burst: a flood of "online" must not start a timer (and a
+            # full discovery publication) per message
+            if self._republish_pending:
+                return
+            self._republish_pending = True
+        timer = threading.Timer(random.uniform(*self._delay_s), self._republish)
+        timer.daemon = True
+        timer.start()
+
+    def _republish(self) -> None:
+        with self._lock:
+            self._republish_pending = False
+        self.publish_all()
