@@ -12,16 +12,18 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api import controller_patch
 from services.api.auth import token_dependency
+from services.api.bounded_map import BoundedMap
 from services.api.commands import CommandChannel, NotSent
 from services.api.dashboard import ApiParts
 from services.api.dashboard import install as install_dashboard
 from services.api.decisions import DecisionLog
 from services.api.page import render
-from services.api.registry import ServiceRegistry
+from services.api.registry import MAX_SERVICES, ServiceRegistry
 from services.api.settings import ApiSettings
 from services.api.state_cache import StateCache
 from shared import TOPIC_API_VERSION, __version__
 from shared.mqtt_client import decode_json
+from shared.payload_limits import COMMAND_LIMITS, SMALL_LIMITS, PayloadRejected
 from shared.runtime import ServiceRuntime
 
 
@@ -49,13 +51,14 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
                 service_of(msg.topic), msg.payload.decode("utf-8", "replace"), time.monotonic()
             )
 
-    def on_heartbeat(topic, data, _msg) -> None:
+    def on_heartbeat(topic, data, msg) -> None:
         with lock:
             ok = registry.on_heartbeat(service_of(topic), data, time.monotonic())
         if not ok:
-            log.warning("heartbeat_ignored", topic=topic, reason="not a JSON object")
+            problem = PayloadRejected("not_object", "heartbeat is not a JSON object")
+            client.note_rejected(f"{base}/+/heartbeat", msg, problem)
 
-    configs: dict[str, object] = {}
+    configs: BoundedMap = BoundedMap(MAX_SERVICES)  # service -> its retained config
     config_seen = threading.Condition(lock)
 
     def on_config(topic, data, _msg) -> None:
@@ -83,8 +86,8 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
                 return
             try:
                 data = decode_json(msg.payload)
-            except ValueError as exc:
-                log.warning("state_ignored", topic=msg.topic, reason=str(exc))
+            except PayloadRejected as exc:
+                client.note_rejected(f"state cache {kind}", msg, exc)
                 return
             cache.update(kind, key, data, time.monotonic())
             if kind == "controller":
@@ -93,10 +96,12 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
 
         return handle
 
+    # payload limits (shared.payload_limits): states and configs 64 KiB, heartbeats 16 KiB,
+    # status words 1 KiB; a refused payload never reaches the handlers below
     for topic_filter, (kind, depth) in watched.items():
         client.subscribe(topic_filter, cache_handler(kind, depth))
-    client.subscribe(f"{base}/+/status", on_status)
-    client.subscribe_json(f"{base}/+/heartbeat", on_heartbeat)
+    client.subscribe(f"{base}/+/status", on_status, max_bytes=SMALL_LIMITS.max_bytes)
+    client.subscribe_json(f"{base}/+/heartbeat", on_heartbeat, limits=COMMAND_LIMITS)
     client.subscribe_json(f"{base}/+/config", on_config)
     controller_commands = CommandChannel(client, base, controller_patch.SERVICE)
     patch_lock = threading.Lock()  # one write at a time: results are matched by parameter

@@ -29,12 +29,18 @@ class CommandChannel:
         self._cond = threading.Condition()
         self._seq = 0
         self._results: deque[tuple[int, dict[str, Any]]] = deque(maxlen=256)
+        #: parameters of the batch being sent; only their results are kept (a stream of
+        #: results nobody asked for once held 256 x 44 MB here)
+        self._waiting: frozenset[str] = frozenset()
         client.subscribe_json(f"{base}/{service}/command_result", self._on_result)
 
     def _on_result(self, _topic: str, data: Any, _msg) -> None:
         if not isinstance(data, dict):
             return
         with self._cond:
+            name = data.get("parameter")
+            if not isinstance(name, str) or name not in self._waiting:
+                return
             self._seq += 1
             self._results.append((self._seq, data))
             self._cond.notify_all()
@@ -47,6 +53,17 @@ class CommandChannel:
         """
         with self._cond:
             start = self._seq
+            self._waiting = frozenset(commands)
+        try:
+            return self._send(commands, start, timeout)
+        finally:
+            with self._cond:
+                self._waiting = frozenset()
+                self._results.clear()
+
+    def _send(
+        self, commands: dict[str, Any], start: int, timeout: float
+    ) -> dict[str, dict[str, Any] | None]:
         deadline = time.monotonic() + timeout
         for path, value in commands.items():
             info = self.client.publish(self.prefix + path, encode_json(value), qos=1)

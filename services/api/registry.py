@@ -5,8 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from services.api.bounded_map import BoundedMap
 from shared.heartbeat import iso_now
 from shared.mqtt_client import ONLINE
+from shared.payload_limits import excerpt
+
+#: services tracked at most (the stack has eight). When full, an unexpected service that is not
+#: online with a heartbeat makes room (least recently seen first); running services never do.
+MAX_SERVICES = 32
 
 
 @dataclass
@@ -23,22 +29,41 @@ class ServiceRegistry:
 
     def __init__(self, stale_after_missed: int, expected: list[str] | None = None) -> None:
         self.stale_after_missed = stale_after_missed
-        self._entries: dict[str, ServiceEntry] = {name: ServiceEntry() for name in expected or []}
+        expected = expected or []
+
+        def may_drop(name: str, entry: ServiceEntry) -> bool:
+            running = entry.status == ONLINE and entry.heartbeat is not None
+            return name not in expected and not running
+
+        self._entries = BoundedMap(max(MAX_SERVICES, len(expected) + 1), may_drop)
+        for name in expected:
+            self._entries[name] = ServiceEntry()
 
     def on_status(self, service: str, payload: str, now: float) -> None:
-        entry = self._entries.setdefault(service, ServiceEntry())
-        entry.status = payload.strip() or None
+        entry = self._touch(service)
+        if entry is None:
+            return
+        entry.status = excerpt(payload.strip(), 40) or None
         entry.status_at = now
 
     def on_heartbeat(self, service: str, data: Any, now: float) -> bool:
         """Record a heartbeat; returns False (and ignores it) if it is not a JSON object."""
         if not isinstance(data, dict):
             return False
-        entry = self._entries.setdefault(service, ServiceEntry())
+        entry = self._touch(service)
+        if entry is None:
+            return True  # a valid heartbeat of a service there is no room for
         entry.heartbeat = data
         entry.heartbeat_at = now
         entry.heartbeat_wall = iso_now()
         return True
+
+    def _touch(self, service: str) -> ServiceEntry | None:
+        """The entry of `service`, made most recent (created if there is room)."""
+        entry = self._entries.setdefault(service, ServiceEntry())
+        if entry is not None:
+            self._entries.move_to_end(service)
+        return entry
 
     def snapshot(self, now: float) -> dict[str, dict[str, Any]]:
         return {name: self._describe(entry, now) for name, entry in sorted(self._entries.items())}

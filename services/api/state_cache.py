@@ -6,7 +6,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from services.api.bounded_map import BoundedMap
 from shared.heartbeat import iso_now
+
+#: entries per kind (units, vehicles): far more than a home has; further names are refused
+MAX_KEYS = 32
 
 
 @dataclass
@@ -19,14 +23,18 @@ class _Entry:
 class StateCache:
     """`kind` (vehicles, bic, controller) -> key (vehicle name, unit, part) -> latest JSON."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_keys: int = MAX_KEYS) -> None:
         self._lock = threading.Lock()
-        self._data: dict[str, dict[str, _Entry]] = {}
+        self._max_keys = max_keys
+        self._data: dict[str, BoundedMap] = {}
 
     def update(self, kind: str, key: str, data: Any, now: float) -> None:
         entry = _Entry(data, now, iso_now())
         with self._lock:
-            self._data.setdefault(kind, {})[key] = entry
+            entries = self._data.get(kind)
+            if entries is None:
+                entries = self._data[kind] = BoundedMap(self._max_keys)
+            entries[key] = entry
 
     def clear(self, kind: str, key: str) -> None:
         """An empty retained payload removed the value (e.g. it expired or was deleted)."""
