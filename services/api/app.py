@@ -61,7 +61,11 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
     configs: BoundedMap = BoundedMap(MAX_SERVICES)  # service -> its retained config
     config_seen = threading.Condition(lock)
 
-    def on_config(topic, data, _msg) -> None:
+    def on_config(topic, data, msg) -> None:
+        if not isinstance(data, dict):  # a configuration is an object; anything else is junk
+            problem = PayloadRejected("not_object", "config is not a JSON object")
+            client.note_rejected(f"{base}/+/config", msg, problem)
+            return
         with lock:
             configs[service_of(topic)] = data
             config_seen.notify_all()
@@ -86,6 +90,8 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
                 return
             try:
                 data = decode_json(msg.payload)
+                if not isinstance(data, dict):
+                    raise PayloadRejected("not_object", "state is not a JSON object")
             except PayloadRejected as exc:
                 client.note_rejected(f"state cache {kind}", msg, exc)
                 return
