@@ -10,8 +10,9 @@ from shared.heartbeat import iso_now
 from shared.mqtt_client import ONLINE
 from shared.payload_limits import excerpt
 
-#: services tracked at most (the stack has eight). When full, an unexpected service that is not
-#: online with a heartbeat makes room (least recently seen first); running services never do.
+#: services tracked at most (the stack has eight). When full, a name that never sent a heartbeat
+#: makes room (least recently seen first); a service that heartbeats is never pushed out, even
+#: while a flood of statuses makes it look offline.
 MAX_SERVICES = 32
 
 
@@ -32,8 +33,8 @@ class ServiceRegistry:
         expected = expected or []
 
         def may_drop(name: str, entry: ServiceEntry) -> bool:
-            running = entry.status == ONLINE and entry.heartbeat is not None
-            return name not in expected and not running
+            # every real service heartbeats: a name that never did is a stray status message
+            return name not in expected and entry.heartbeat is None
 
         self._entries = BoundedMap(max(MAX_SERVICES, len(expected) + 1), may_drop)
         for name in expected:

@@ -23,6 +23,7 @@ from services.wican_soc.topics import (
 from services.wican_soc.vehicles import VehicleConfig
 from services.wican_status.scheduler import PollScheduler, PollTiming
 from services.wican_status.settings import WicanStatusSettings
+from shared.payload_limits import PayloadRejected
 from shared.runtime import ServiceRuntime
 from shared.wican_payload import CanFrame, parse_status, tx_payload
 
@@ -98,10 +99,9 @@ class WicanStatus:
         if vehicle is None:
             return
         state = parse_status(msg.payload)
-        if state is None:
-            self.runtime.log.warning(
-                "unknown_adapter_status", vehicle=vehicle.name, payload=msg.payload[:80]
-            )
+        if state is None:  # logged once per cause, then counted (a flood costs one line)
+            problem = PayloadRejected("unknown_status", f"{vehicle.name}: not online/offline")
+            self.runtime.client.note_rejected("adapter status", msg, problem)
             return
         self.runtime.log.info(
             "adapter_status", vehicle=vehicle.name, status=state, retained=msg.retain
