@@ -2,10 +2,11 @@
 
 Payload (JSON, not retained, expires after 3 intervals):
 `{"service", "version", "topic_api", "time", "uptime_s", "interval_s", "last_activity",
-"last_error", "problem"}`; `last_error` is the latest error-level log event `{time, event, reason}`
-or null. `problem` is null while the service can do its job, else why it cannot (e.g. its CAN
-interface is missing): the api then reports it failing with that reason, and so does the
-container healthcheck (the health file carries it too). Services call `set_problem()`.
+"last_error", "problem", "rejected_payloads"}`; `last_error` is the latest error-level log event
+`{time, event, reason}` or null. `problem` is null while the service can do its job, else why it
+cannot (e.g. its CAN interface is missing): the api then reports it failing with that reason, and
+so does the container healthcheck (the health file carries it too). Services call
+`set_problem()`. `rejected_payloads` counts the inputs the service refused since start.
 `last_activity` is the ISO time the service last did its job (a decoded SoC,
 a CAN answer, a setpoint); services call `mark_activity()` for that.
 """
@@ -64,6 +65,8 @@ class Heartbeat:
             "last_activity": self._last_activity,
             "last_error": LastError.value,
             "problem": self.problem,
+            # payloads refused by shared.payload_limits since start (docs/input-limits.md)
+            "rejected_payloads": self._client.rejected_total(),
         }
 
     def beat(self) -> None:

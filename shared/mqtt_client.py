@@ -239,6 +239,11 @@ class MqttClient:
 
         self.subscribe(topic_filter, parse, qos, max_bytes=limits.max_bytes)
 
+    def rejected_total(self) -> int:
+        """Payloads refused since start (all subscriptions and causes)."""
+        with self._rejections_lock:
+            return self.rejections.total
+
     def note_rejected(self, key: str, msg: mqtt.MQTTMessage, exc: PayloadRejected) -> None:
         """Count a refused payload; log it if it is the first of its kind (or a reminder is due).
 

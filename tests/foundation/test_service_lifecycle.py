@@ -39,6 +39,7 @@ def test_service_announces_online_and_heartbeats(service, probe):
     assert hb["interval_s"] == 0.5
     assert isinstance(hb["version"], str) and hb["version"]
     assert hb["uptime_s"] >= 0
+    assert hb["rejected_payloads"] == 0
     # heartbeats keep coming
     watcher.wait(lambda: len(watcher.received("canbridge/api/heartbeat")) >= 3, "three heartbeats")
 

@@ -195,6 +195,21 @@ class RoundTrips:
         self.beats.clear()
         self.beats.wait(online, "the API to see the controller online", ROUND_TRIP_S)
 
+    def refused_counts(self) -> dict[str, int]:
+        """`rejected_payloads` from a heartbeat of each service sent after the fuzz."""
+        self.beats.clear()
+        counts: dict[str, int] = {}
+
+        def all_seen() -> bool:
+            for m in self.beats.messages:
+                name = m.topic.split("/")[1]
+                if name in SERVICES and b"rejected_payloads" in m.payload:  # not a fuzzed one
+                    counts[name] = json.loads(m.payload)["rejected_payloads"]
+            return all(name in counts for name in SERVICES)
+
+        self.beats.wait(all_seen, "a heartbeat of every service", ROUND_TRIP_S)
+        return {name: counts[name] for name in SERVICES}
+
     def api_patch(self) -> None:
         self.api_sees_controller_online()
         self.count += 1
@@ -292,6 +307,7 @@ def test_hostile_payloads_on_every_inbound_topic(broker, probe, service, tmp_pat
         trips.controller()
         trips.api_patch()
         elapsed = time.monotonic() - started
+        refused = trips.refused_counts()
         after = {name: rss_kb(service_pid(p)) for name, p in procs.items() if name in SERVICES}
 
         for name in SERVICES:  # still online (retained) for a client connecting now
@@ -303,12 +319,14 @@ def test_hostile_payloads_on_every_inbound_topic(broker, probe, service, tmp_pat
             f"seed {SEED}: {sum(sent.values())} payloads on {len(sent)} topics in {elapsed:.0f} s "
             f"({dict(families)}); RSS kB before {before}, after {after}; "
             f"CAN writes {dict(Counter(n for _t, n, _r in monitor.writes[writes_before:]))}; "
-            f"largest answers {biggest}"
+            f"largest answers {biggest}; refused per heartbeat {refused}"
         )
         print(report)
         assert all(sent[row.name] >= PER_TOPIC for row in INBOUND), report
 
         problems = []
+        if not all(refused.get(name, 0) > 0 for name in SERVICES):
+            problems.append(f"a service does not count what it refused: {refused}")
         failures = {
             name: found for name, p in procs.items() if (found := tracebacks(service_log(p)))
         }
