@@ -283,12 +283,16 @@ def test_hostile_payloads_on_every_inbound_topic(broker, probe, service, tmp_pat
         started = time.monotonic()
         writes_before = len(monitor.writes)
         for row in INBOUND:
+            infos = []
             for family, payload in payloads(rng, row.shape, row.limit, PER_TOPIC, max_size):
                 # QoS 1 like the round trips behind each batch: the broker keeps them in order
                 info = fuzzer.client.publish(row.topic(rng), payload, qos=1)
                 assert info.rc == 0, f"seed {SEED}: publish refused locally ({info.rc})"
+                infos.append(info)
                 sent[row.name] += 1
                 families[family] += 1
+            for info in infos:  # all with the broker before the round trips that follow
+                info.wait_for_publish(ROUND_TRIP_S)
             # a request/response behind each batch: the receiving services have worked through it
             if "bic-gateway" in row.subscribers:
                 trips.gateway()
