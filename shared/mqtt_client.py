@@ -86,7 +86,6 @@ class _Subscription:
     topic_filter: str
     handler: MessageHandler
     qos: int
-    max_bytes: int = DEFAULT_LIMITS.max_bytes
 
 
 class MqttClient:
@@ -201,8 +200,9 @@ class MqttClient:
 
         A payload longer than `max_bytes` never reaches the handler (logged, counted).
         """
+        bounded = self._size_checked(topic_filter, handler, max_bytes)
         with self._lock:
-            self._subs.append(_Subscription(topic_filter, handler, qos, max_bytes))
+            self._subs.append(_Subscription(topic_filter, bounded, qos))
             # Decided under the lock on_connect takes its snapshot with: either that
             # snapshot has this filter, or the session is live and we subscribe now.
             live = self._session_live
@@ -211,6 +211,23 @@ class MqttClient:
                 self.subscribed.clear()
                 _rc, mid = self._client.subscribe(topic_filter, qos)
                 self._pending_mids.add(mid)
+
+    def _size_checked(
+        self, topic_filter: str, handler: MessageHandler, max_bytes: int
+    ) -> MessageHandler:
+        """`handler`, called only for payloads of at most `max_bytes` (the rest is refused)."""
+
+        def check(msg: mqtt.MQTTMessage) -> None:
+            size = len(msg.payload)
+            if size > max_bytes:
+                problem = PayloadRejected(
+                    "too_large", f"payload has {size} bytes (at most {max_bytes})"
+                )
+                self.note_rejected(topic_filter, msg, problem)
+                return
+            handler(msg)
+
+        return check
 
     def subscribe_json(
         self,
@@ -392,20 +409,14 @@ class MqttClient:
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
-            subs = [s for s in self._subs if mqtt.topic_matches_sub(s.topic_filter, msg.topic)]
-        size = len(msg.payload)
-        for sub in subs:
-            if size > sub.max_bytes:
-                exc = PayloadRejected(
-                    "too_large", f"payload has {size} bytes (at most {sub.max_bytes})"
-                )
-                self.note_rejected(sub.topic_filter, msg, exc)
-                continue
+            handlers = [
+                s.handler for s in self._subs if mqtt.topic_matches_sub(s.topic_filter, msg.topic)
+            ]
+        for handler in handlers:
             try:
-                sub.handler(msg)
-            except Exception:  # a bug must never kill the network thread; hostile input
-                # is refused by validation before it gets here
-                self._log.exception("handler_failed", topic=excerpt(msg.topic))
+                handler(msg)
+            except Exception:  # a bad message must never kill the network thread
+                self._log.exception("handler_failed", topic=msg.topic)
 
 
 def _expiry(expiry_s: int | None) -> Properties | None:
