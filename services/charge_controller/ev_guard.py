@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.charge_controller.meter_input import extract_value
+from services.charge_controller.plausible import WALLBOX_W, within
 
 
 class EvSettings(BaseModel):
@@ -31,10 +32,11 @@ class EvGuard:
     def ingest(self, settings: EvSettings, now: float, payload: bytes) -> str | None:
         """Store a wallbox reading; returns a reason when the payload had no value."""
         raw = extract_value(payload, settings.json_path)
-        if raw is None:
+        power = None if raw is None else within(raw * settings.scale, WALLBOX_W)
+        if power is None:
             self.power_w, self.time = None, None
-            return "no value in wallbox payload"
-        self.power_w, self.time = raw * settings.scale, now
+            return "no (plausible) value in wallbox payload"
+        self.power_w, self.time = power, now
         return None
 
     def charging(self, settings: EvSettings, now: float) -> tuple[bool, str]:

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.charge_controller.meter_input import parse_number
+from services.charge_controller.plausible import BATTERY_AC_W, BATTERY_V, TEMPERATURE_C, within
 from services.charge_controller.supervisor import BatteryReading
 from shared.mqtt_client import decode_json, encode_json
 
@@ -65,8 +66,8 @@ def parse_state(payload: bytes) -> BatteryReading | None:
         return None
     if not isinstance(data, dict):
         return None
-    return BatteryReading(
-        ac_w=parse_number(data.get("ac_power")),
-        voltage_v=parse_number(data.get("voltage")),
-        temperature_c=parse_number(data.get("temperature")),
+    return BatteryReading(  # a field outside its plausible range is "not known"
+        ac_w=within(parse_number(data.get("ac_power")), BATTERY_AC_W),
+        voltage_v=within(parse_number(data.get("voltage")), BATTERY_V),
+        temperature_c=within(parse_number(data.get("temperature")), TEMPERATURE_C),
     )

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.charge_controller.plausible import GRID_W, within
 from shared.payload_limits import PayloadRejected, decode_text, parse_json_text
 
 NO_VALUE_WORDS = frozenset({"", "null", "none", "unavailable", "unknown", "nan", "n/a", "-"})
@@ -195,7 +196,11 @@ class MeterInput:
             self._latest.pop(topic, None)
             self._used_since_sample.discard(topic)
             return MeterResult(None, f"no value in payload on {topic!r}")
-        value = raw * source.scale * (-1.0 if source.invert else 1.0) * sign
+        value = within(raw * source.scale * (-1.0 if source.invert else 1.0) * sign, GRID_W)
+        if value is None:
+            self._latest.pop(topic, None)
+            self._used_since_sample.discard(topic)
+            return MeterResult(None, f"implausible value on {topic!r} (beyond {GRID_W[1]:.0f} W)")
         self._latest[topic] = (received_at, value)
         self._used_since_sample.add(topic)
 

@@ -24,6 +24,7 @@ from services.charge_controller.controller_config import (
 )
 from services.charge_controller.gateway_link import parse_state, setpoint_payload
 from services.charge_controller.meter_input import MeterInput, extract_value
+from services.charge_controller.plausible import SOC_PCT, within
 from services.charge_controller.runtime_state import RuntimeState
 from services.charge_controller.settings import ChargeControllerSettings
 from services.charge_controller.supervisor import Supervisor
@@ -152,7 +153,7 @@ class ControllerService:
             self.supervisor.record_unit_online(online)
 
     def _on_soc(self, msg: mqtt.MQTTMessage) -> None:
-        value = extract_value(msg.payload, self.settings.battery.soc_json_path)
+        value = within(extract_value(msg.payload, self.settings.battery.soc_json_path), SOC_PCT)
         if value is None:
             self._warn("bms_soc_no_value", msg.topic, topic=msg.topic)
             return
