@@ -28,7 +28,9 @@ from shared.runtime import ServiceRuntime
 
 
 def _unit_order(unit: str) -> tuple[int, str]:
-    return (int(unit), unit) if unit.isdigit() else (10**6, unit)
+    # ASCII digits only, and few: the name is a topic level anyone allowed to publish chose
+    plain = unit.isascii() and unit.isdigit() and len(unit) <= 6
+    return (int(unit), unit) if plain else (10**6, unit)
 
 
 def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None = None) -> FastAPI:

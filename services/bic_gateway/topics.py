@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 #: command topics under <base>/bic/<unit>/set/<name>
@@ -46,6 +47,11 @@ def parse_set_topic(base: str, topic: str) -> tuple[int, str] | None:
     if parts[: len(prefix)] != prefix:
         return None
     rest = parts[len(prefix) :]
-    if len(rest) != 4 or rest[0] != "bic" or rest[2] != "set" or not rest[1].isdigit():
+    if len(rest) != 4 or rest[0] != "bic" or rest[2] != "set" or not _ADDRESS.fullmatch(rest[1]):
         return None
     return int(rest[1]), rest[3]
+
+
+#: a unit address as ASCII digits: str.isdigit() also takes "²" (int() then fails) and "٣"
+#: (which int() reads as 3), and a 5,000-digit level is beyond int()'s digit limit
+_ADDRESS = re.compile(r"[0-9]{1,3}")

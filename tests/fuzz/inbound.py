@@ -38,10 +38,6 @@ def fixed(topic: str) -> Callable[[random.Random], str]:
     return lambda _rng: topic
 
 
-def one_of(*topics: str) -> Callable[[random.Random], str]:
-    return lambda rng: rng.choice(topics)
-
-
 def _id(rng: random.Random) -> object:
     return rng.choice(["f1", 7, None, "x" * 300, [1], {"a": 1}, 10**30, True])
 
@@ -161,11 +157,16 @@ def _command_result(rng: random.Random) -> object:
 
 
 def _service_name(rng: random.Random) -> str:
-    return rng.choice(["fuzz-a", "fuzz-b", f"fuzz-{rng.randrange(100)}", "x" * 200])
+    return rng.choice(["fuzz-a", "fuzz-b", f"fuzz-{rng.randrange(100)}", "x" * 200, *ODD_LEVELS])
+
+
+#: topic levels a careless int() chokes on: "²".isdigit() is True, "٠" is an Arabic-Indic zero
+#: int() accepts, and 5,000 digits are beyond Python's int digit limit
+ODD_LEVELS = ["²", "٠", "9" * 5000, "-1", " 0", "0" * 100]
 
 
 def _unit(rng: random.Random) -> str:
-    return rng.choice(["0", "0", "1", "63", "999", "x"])
+    return rng.choice(["0", "0", "1", "63", "999", "x", *ODD_LEVELS])
 
 
 BIC = f"{BASE}/bic/0"
@@ -197,7 +198,10 @@ INBOUND: list[Inbound] = [
     Inbound(
         "bic/+/set/+ (other units and names)",
         GATEWAY,
-        one_of(f"{BASE}/bic/7/set/power", f"{BIC}/set/unknown", f"{BASE}/bic/x/set/power"),
+        lambda rng: rng.choice(
+            [f"{BASE}/bic/7/set/power", f"{BIC}/set/unknown", f"{BIC}/set/{'p' * 5000}"]
+            + [f"{BASE}/bic/{level}/set/power" for level in ODD_LEVELS]
+        ),
         COMMAND_LIMITS.max_bytes,
         _setpoint,
     ),

@@ -16,13 +16,14 @@ from can_watch import out_of_bounds
 from hostile import payloads
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inbound import INBOUND
+from inbound import INBOUND, ODD_LEVELS
 
 from services.api.bounded_map import BoundedMap
 from services.api.registry import MAX_SERVICES, ServiceRegistry
 from services.api.state_cache import MAX_KEYS, StateCache
 from services.bic_gateway.codec import to_raw
 from services.bic_gateway.setpoint_request import parse_setpoint, parse_state
+from services.bic_gateway.topics import parse_set_topic
 from services.charge_controller.controller_config import (
     CommandError,
     ControllerConfig,
@@ -216,3 +217,12 @@ def test_the_bus_check_of_the_stack_test_can_fail(register, value, allowed):
 def test_a_choice_outside_its_values_is_flagged():
     assert out_of_bounds("DIRECTION_CTRL", 1) is None
     assert out_of_bounds("DIRECTION_CTRL", 7) is not None
+
+
+@pytest.mark.parametrize("level", ODD_LEVELS + ["", "1000", "x"])
+def test_odd_unit_levels_are_not_command_topics(level):
+    assert parse_set_topic("canbridge", f"canbridge/bic/{level}/set/power") is None
+
+
+def test_plain_unit_levels_still_are():
+    assert parse_set_topic("canbridge", "canbridge/bic/63/set/cmd") == (63, "cmd")
