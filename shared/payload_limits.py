@@ -28,6 +28,8 @@ from typing import Any
 
 #: at most this many characters of an input are echoed in errors, replies and logs
 ECHO_CHARS = 200
+#: an error text: the service's own explanation, which may quote a (short) part of the input
+MESSAGE_CHARS = 2 * ECHO_CHARS + 100
 
 KIB = 1024
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from shared.payload_limits import SMALL_LIMITS, PayloadRejected, decode_json, decode_text
+from shared.payload_limits import SMALL_LIMITS, PayloadRejected, decode_json, decode_text, echo
 
 MAX_STD_ID = 0x7FF
 MAX_EXT_ID = 0x1FFFFFFF
@@ -37,7 +37,7 @@ def _load(payload: bytes | str) -> Any:
 
 def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{what} must be an integer, got {value!r}")
+        raise ValueError(f"{what} must be an integer, got {echo(value, 60)!r}")
     return value
 
 
@@ -47,7 +47,7 @@ def _bus(value: Any) -> int:
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    raise ValueError(f"'bus' must be a bus number like \"0\" or 0, got {value!r}")
+    raise ValueError(f"'bus' must be a bus number like \"0\" or 0, got {echo(value, 60)!r}")
 
 
 def _frame(raw: Any, where: str) -> CanFrame | None:
@@ -99,7 +99,7 @@ def _parse_frames(payload: bytes | str, expected: str) -> list[CanFrame]:
     _bus(message["bus"])
     kind = message.get("type", expected)
     if kind != expected:
-        raise ValueError(f"{expected} payload: 'type' is {kind!r}, expected {expected!r}")
+        raise ValueError(f"{expected} payload: 'type' is {echo(kind, 60)!r}, expected {expected!r}")
     if "frame" not in message:
         raise ValueError(f"{expected} payload: missing key 'frame'")
     raw_frames = message["frame"]

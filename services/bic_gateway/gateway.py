@@ -25,7 +25,7 @@ import structlog
 
 from shared.log_reminder import Reminder
 from shared.mqtt_client import MqttClient, decode_json
-from shared.payload_limits import echo, excerpt
+from shared.payload_limits import MESSAGE_CHARS, echo, excerpt
 
 from .availability import OFFLINE, Availability
 from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
@@ -311,7 +311,8 @@ class Gateway:
 
     def _error(self, unit: UnitRuntime, command: str, message: str, value: Any = None) -> None:
         # bounded echoes: 1 MB on set/power once came back as 1.5 MB on the error topic
-        command, message, value = excerpt(command), excerpt(message), echo(value)
+        command, message = excerpt(command), excerpt(message, MESSAGE_CHARS)
+        value = echo(value)
         log.warning("command_error", unit=unit.driver.address, command=command, error=message)
         self._publish(
             unit.topics.error,
@@ -769,7 +770,7 @@ class Gateway:
             )
             reply.update(ok=True, result=result)
         except CommandError as exc:
-            reply.update(ok=False, error=excerpt(str(exc)))
+            reply.update(ok=False, error=excerpt(str(exc), MESSAGE_CHARS))
             self._error(unit, f"cmd {name}", str(exc), value)
         self._publish(unit.topics.reply, reply)
         if name == "init_mode" or COMMANDS.get(name, COMMANDS["dump"]).register:

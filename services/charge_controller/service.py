@@ -31,7 +31,7 @@ from services.charge_controller.supervisor import Supervisor
 from services.charge_controller.surplus_switches import SurplusSwitches, SwitchAction
 from shared.heartbeat import iso_now
 from shared.log_throttle import LogThrottle
-from shared.payload_limits import COMMAND_LIMITS, SMALL_LIMITS, excerpt
+from shared.payload_limits import COMMAND_LIMITS, MESSAGE_CHARS, SMALL_LIMITS, excerpt
 from shared.runtime import ServiceRuntime
 
 SERVICE = "charge-controller"
@@ -348,7 +348,7 @@ class ControllerService:
     def _command_result(self, path: str, value: Any, error: str | None) -> None:
         # echoes of what a sender sent are bounded (a 1 MB array came back as a 44 MB error);
         # `value` is only set for an accepted (validated, <= 16 KiB) change
-        path, error = excerpt(path), None if error is None else excerpt(error)
+        path, error = excerpt(path), None if error is None else excerpt(error, MESSAGE_CHARS)
         if error:
             self.log.warning("parameter_rejected", parameter=path, reason=error)
         self.client.publish_json(

@@ -226,3 +226,19 @@ def test_odd_unit_levels_are_not_command_topics(level):
 
 def test_plain_unit_levels_still_are():
     assert parse_set_topic("canbridge", "canbridge/bic/63/set/cmd") == (63, "cmd")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        b'{"bus": "' + b"x" * 10_000 + b'", "type": "rx", "frame": []}',
+        b'{"bus": "0", "type": "' + b"t" * 10_000 + b'", "frame": []}',
+        b'{"bus": "0", "type": "rx", "frame": [{"id": "'
+        + b"i" * 10_000
+        + b'", "dlc": 0, "extd": false, "data": []}]}',
+    ],
+)
+def test_wican_errors_quote_a_short_part_of_the_input(message):
+    with pytest.raises(ValueError) as info:
+        parse_rx(message)
+    assert len(str(info.value)) < ECHO_CHARS
