@@ -1,0 +1,54 @@
+"""The gateway's answers to hostile commands: each on the error topic, small, and logged once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from structlog.testing import capture_logs
+
+from services.bic_gateway.gateway import Gateway
+from services.bic_gateway.ledger_store import StateStore
+from services.bic_gateway.settings import BicGatewaySettings
+from shared.payload_limits import ECHO_CHARS, MESSAGE_CHARS
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, Any]] = []
+
+    def publish_json(self, topic: str, payload: Any, qos: int = 1, retain: bool = False) -> None:
+        self.messages.append((topic, payload))
+
+    publish = publish_json
+
+
+def command(name: str, payload: bytes) -> mqtt.MQTTMessage:
+    msg = mqtt.MQTTMessage(topic=f"canbridge/bic/0/set/{name}".encode())
+    msg.payload = payload
+    return msg
+
+
+def gateway(tmp_path) -> tuple[Gateway, Recorder]:
+    client = Recorder()
+    store = StateStore(tmp_path / "state.json").load()
+    # no bus needed: every command below is refused while it is parsed
+    return Gateway(BicGatewaySettings(), client, transport=None, store=store), client
+
+
+def test_every_refusal_is_answered_bounded_and_logged_once_per_kind(tmp_path):
+    gw, client = gateway(tmp_path)
+    hostile = [json.dumps({"value": [1] * 5000}).encode(), b'{"value": "' + b"x" * 10_000 + b'"}']
+    with capture_logs() as logs:
+        for n in range(100):
+            gw.on_set(command("power", hostile[n % 2]))
+            gw.on_set(command("charge", b'{"var": [1], "val": 1}'))
+    errors = [p for t, p in client.messages if t == "canbridge/bic/0/error"]
+    assert len(errors) == 200  # nothing lost on the error topic
+    for error in errors:
+        assert len(error["error"]) <= MESSAGE_CHARS + 30
+        assert len(json.dumps(error["value"])) <= ECHO_CHARS + 40
+    lines = [e for e in logs if e["event"] == "command_error"]
+    assert len(lines) <= 3  # one per kind of error, not 200
+    assert {e["command"] for e in lines} == {"power", "charge"}
