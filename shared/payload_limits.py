@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -265,3 +266,21 @@ class RejectionLog:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+
+_NUMBERS = re.compile(r"[-+]?\d[\d.]*(?:[eE][-+]?\d+)?")
+
+
+class ErrorLogGate:
+    """Thread-safe `RejectionLog` for error messages: those that differ only in their numbers
+    (``setpoint +900 W ...`` / ``setpoint +901 W ...``) are one kind, logged once, then counted."""
+
+    def __init__(self, reminder_s: float = 600.0) -> None:
+        self._log = RejectionLog(reminder_s)
+        self._lock = threading.Lock()
+
+    def admit(self, key: str, message: str, now: float) -> int | None:
+        """None to stay quiet, else how many of this kind were suppressed since the last line."""
+        kind = _NUMBERS.sub("#", message)[:60]
+        with self._lock:
+            return self._log.note(key, kind, now)

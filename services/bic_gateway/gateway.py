@@ -11,7 +11,6 @@ the safe idle waits for one request at most.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ import structlog
 
 from shared.log_reminder import Reminder
 from shared.mqtt_client import MqttClient, decode_json
-from shared.payload_limits import MESSAGE_CHARS, RejectionLog, echo, excerpt
+from shared.payload_limits import MESSAGE_CHARS, ErrorLogGate, echo, excerpt
 
 from .availability import OFFLINE, Availability
 from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
@@ -66,7 +65,6 @@ from .wear import WearPolicy, WriteKind
 from .write_path import Action
 
 log = structlog.get_logger("bic_gateway")
-_NUMBERS = re.compile(r"[-+]?\d[\d.]*")  # errors that differ only in their numbers are one kind
 
 DROP_LOG_EVERY_S = 60.0  # dropped/refused commands: one line per kind, then one a minute
 
@@ -132,7 +130,7 @@ class Gateway:
         self._thread = threading.Thread(target=self._run, name="bic-bus", daemon=True)
         now = clock()
         self._saved_at = now
-        self._error_log, self._error_lock = RejectionLog(), threading.Lock()
+        self._error_log = ErrorLogGate()
         timing = settings.timing
         wear = WearPolicy(settings.wear.min_interval_s, settings.wear.budget)
         self.units: dict[int, UnitRuntime] = {}
@@ -318,9 +316,7 @@ class Gateway:
         value = echo(value)
         # every error goes to the error topic; the log gets the first of each kind, then a
         # reminder with the count (a flood of bad commands is not a flood of log lines)
-        kind = _NUMBERS.sub("#", message)[:60]
-        with self._error_lock:
-            suppressed = self._error_log.note(command, kind, self.clock())
+        suppressed = self._error_log.admit(command, message, self.clock())
         if suppressed is not None:
             log.warning(
                 "command_error",

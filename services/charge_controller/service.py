@@ -31,7 +31,7 @@ from services.charge_controller.supervisor import Supervisor
 from services.charge_controller.surplus_switches import SurplusSwitches, SwitchAction
 from shared.heartbeat import iso_now
 from shared.log_throttle import LogThrottle
-from shared.payload_limits import COMMAND_LIMITS, MESSAGE_CHARS, SMALL_LIMITS, excerpt
+from shared.payload_limits import COMMAND_LIMITS, MESSAGE_CHARS, SMALL_LIMITS, ErrorLogGate, excerpt
 from shared.runtime import ServiceRuntime
 
 SERVICE = "charge-controller"
@@ -69,6 +69,8 @@ class ControllerService:
         #: repeated input problems: once per cause, then a reminder with a count
         self._throttle = LogThrottle(reminder_s=300.0)
         self._published_at: float | None = None
+        # every refusal is answered; the log gets each kind once, then a count
+        self._rejected_log = ErrorLogGate()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
 
@@ -349,8 +351,16 @@ class ControllerService:
         # echoes of what a sender sent are bounded (a 1 MB array came back as a 44 MB error);
         # `value` is only set for an accepted (validated, <= 16 KiB) change
         path, error = excerpt(path), None if error is None else excerpt(error, MESSAGE_CHARS)
-        if error:
-            self.log.warning("parameter_rejected", parameter=path, reason=error)
+        suppressed = (
+            None if error is None else self._rejected_log.admit(path, error, time.monotonic())
+        )
+        if suppressed is not None:  # the first of each kind; repeats are counted, not logged
+            self.log.warning(
+                "parameter_rejected",
+                parameter=path,
+                reason=error,
+                suppressed_since_last_log=suppressed,
+            )
         self.client.publish_json(
             f"{self.own}/command_result",
             {"parameter": path, "ok": error is None, "value": value, "error": error},

@@ -13,6 +13,7 @@ from shared.payload_limits import (
     COMMAND_LIMITS,
     DEFAULT_LIMITS,
     ECHO_CHARS,
+    ErrorLogGate,
     PayloadLimits,
     PayloadRejected,
     RejectionLog,
@@ -228,3 +229,12 @@ def test_rejection_log_keys_are_bounded():
         log.note(f"filter-{n}", "too_large", float(n))
     assert len(log.counts) <= 3  # two named, the rest pooled under "*"
     assert log.total == 100
+
+
+def test_error_log_gate_treats_messages_that_differ_in_numbers_as_one_kind():
+    gate = ErrorLogGate(reminder_s=600)
+    assert gate.admit("power", "setpoint +900 W exceeds 37.50 A", 0.0) == 0
+    assert gate.admit("power", "setpoint -1e+06 W exceeds 37.50 A", 1.0) is None
+    assert gate.admit("power", "value must be a finite number", 2.0) == 0
+    assert gate.admit("state", "setpoint +900 W exceeds 37.50 A", 3.0) == 0  # another key
+    assert gate.admit("power", "setpoint +1 W exceeds 1 A", 700.0) == 1

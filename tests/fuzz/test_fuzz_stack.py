@@ -330,7 +330,8 @@ def test_hostile_payloads_on_every_inbound_topic(broker, probe, service, tmp_pat
             f"seed {SEED}: {sum(sent.values())} payloads on {len(sent)} topics in {elapsed:.0f} s "
             f"({dict(families)}); RSS kB before {before}, after {after}; "
             f"CAN writes {dict(Counter(n for _t, n, _r in monitor.writes[writes_before:]))}; "
-            f"largest answers {biggest}; refused per heartbeat {refused}"
+            f"largest answers {biggest}; refused per heartbeat {refused}; log lines "
+            f"{ {name: len(service_log(p).splitlines()) for name, p in procs.items()} }"
         )
         print(report)
         assert all(sent[row.name] >= PER_TOPIC for row in INBOUND), report
