@@ -252,7 +252,7 @@ class RejectionLog:
         should be logged (0 for the first), None to stay quiet."""
         slot = (key, cause)
         if slot not in self.counts and len(self.counts) >= self.max_keys:
-            slot = ("*", cause)
+            slot = ("*", "*")  # full: everything new shares one slot (causes may be open-ended)
         total = self.counts.get(slot, 0) + 1
         self.counts[slot] = total
         last = self._logged_at.get(slot)

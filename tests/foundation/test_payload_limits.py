@@ -226,8 +226,8 @@ def test_rejection_log_logs_the_first_per_cause_then_reminders():
 def test_rejection_log_keys_are_bounded():
     log = RejectionLog(max_keys=2)
     for n in range(100):
-        log.note(f"filter-{n}", "too_large", float(n))
-    assert len(log.counts) <= 3  # two named, the rest pooled under "*"
+        log.note(f"filter-{n}", f"cause-{n}", float(n))
+    assert len(log.counts) <= 3  # two named, the rest pooled under ("*", "*")
     assert log.total == 100
 
 
