@@ -34,7 +34,13 @@ def gateway(tmp_path) -> tuple[Gateway, Recorder]:
     client = Recorder()
     store = StateStore(tmp_path / "state.json").load()
     # no bus needed: every command below is refused while it is parsed
-    return Gateway(BicGatewaySettings(), client, transport=None, store=store), client
+    return Gateway(BicGatewaySettings(), client, transport=NoBus(), store=store), client
+
+
+class NoBus:
+    """Stands in for the CAN transport, which these refusals never reach."""
+
+    interrupt = None
 
 
 def test_every_refusal_is_answered_bounded_and_logged_once_per_kind(tmp_path):
