@@ -289,8 +289,8 @@ class Gateway:
             self._publish(
                 unit.topics.reply,
                 {
-                    "id": entry.request_id,
-                    "cmd": entry.payload.get("cmd"),
+                    "id": echo(entry.request_id),  # bounded: both come from the sender
+                    "cmd": echo(entry.payload.get("cmd")),
                     "time": iso_now(),
                     "ok": False,
                     "error": item.reason,
