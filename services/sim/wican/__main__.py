@@ -6,11 +6,15 @@ import signal
 
 from services.sim.wican.service import WicanSimulator
 from services.sim.wican.settings import SimWicanSettings
+from shared.cli_help import parse_command_line
 from shared.logging_setup import configure_logging
 from shared.settings import load_settings
 
 
 def main() -> None:
+    parse_command_line(
+        "python -m services.sim.wican", __doc__, SimWicanSettings, SimWicanSettings.section
+    )
     settings = load_settings(SimWicanSettings)
     configure_logging("sim-wican", settings.log_level, settings.log_format)
     sim = WicanSimulator(settings)
