@@ -59,9 +59,7 @@ def open_transport(settings: BicGatewaySettings, runtime: ServiceRuntime) -> Can
 
 
 def main() -> None:
-    parse_command_line(
-        "python -m services.bic_gateway", __doc__, BicGatewaySettings, BicGatewaySettings.section
-    )
+    parse_command_line("python -m services.bic_gateway", __doc__, BicGatewaySettings)
     settings = load_settings(BicGatewaySettings)
     runtime = build_runtime("bic-gateway", settings)
 

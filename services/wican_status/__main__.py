@@ -10,9 +10,7 @@ from shared.settings import load_settings
 
 
 def main() -> None:
-    parse_command_line(
-        "python -m services.wican_status", __doc__, WicanStatusSettings, WicanStatusSettings.section
-    )
+    parse_command_line("python -m services.wican_status", __doc__, WicanStatusSettings)
     runtime = build_runtime("wican-status", load_settings(WicanStatusSettings))
     run_service(runtime, WicanStatus(runtime).setup)
 

@@ -105,11 +105,13 @@ def test_load_names_the_file(tmp_path: Path) -> None:
         load_cars(tmp_path / "missing.yaml")
 
 
-def test_extended_addressing_profile_needs_a_cars_file(tmp_path: Path, monkeypatch) -> None:
+def test_settings_name_what_the_simulator_cannot_play(tmp_path: Path, monkeypatch) -> None:
     from services.sim.wican.settings import SimWicanSettings
 
-    monkeypatch.setenv("CANBRIDGE_PROFILE", "bmw-i3-mini-se")
-    with pytest.raises(ValueError, match="extended addressing, which the simulator plays only"):
+    monkeypatch.setenv("CANBRIDGE_PROFILE", "bmw-i3-mini-se")  # extended addressing: played
+    assert SimWicanSettings().car_list()[0].profile == "bmw-i3-mini-se"
+    monkeypatch.setenv("CANBRIDGE_PROFILE", "tesla-model-3")
+    with pytest.raises(ValueError, match="no car 'tesla-model-3'.*set cars_file"):
         SimWicanSettings()
     cars = tmp_path / "cars.yaml"
     cars.write_text(
@@ -121,3 +123,30 @@ def test_extended_addressing_profile_needs_a_cars_file(tmp_path: Path, monkeypat
     cars.write_text("cars: []\n")
     with pytest.raises(ValueError, match="cars_file: .*non-empty list 'cars'"):
         SimWicanSettings()
+
+
+def test_several_cars_need_their_own_device_and_login(monkeypatch) -> None:
+    import json
+
+    from services.sim.wican.settings import SimWicanSettings
+
+    monkeypatch.setenv("CANBRIDGE_MQTT__USERNAME", "wican")
+    two = [{"device_id": "d0d0cafe0001"}, {"device_id": "d0d0cafe0002", "profile": "vw-e-up"}]
+    monkeypatch.setenv("CANBRIDGE_CARS", json.dumps(two))
+    with pytest.raises(ValueError, match=r"cars\[1\] \(d0d0cafe0002\): needs its own MQTT login"):
+        SimWicanSettings()
+    two[1]["login"] = "wican"
+    monkeypatch.setenv("CANBRIDGE_CARS", json.dumps(two))
+    with pytest.raises(ValueError, match="login 'wican' is used by two cars"):
+        SimWicanSettings()
+    two[1]["login"] = "wican-van"
+    two[1]["device_id"] = "d0d0cafe0001"
+    monkeypatch.setenv("CANBRIDGE_CARS", json.dumps(two))
+    with pytest.raises(ValueError, match="device_id 'd0d0cafe0001' is used by two cars"):
+        SimWicanSettings()
+    two[1]["device_id"] = "d0d0cafe0002"
+    monkeypatch.setenv("CANBRIDGE_CARS", json.dumps(two))
+    monkeypatch.setenv("CANBRIDGE_MQTT__PASSWORD_FILE", "/secrets/wican")
+    settings = SimWicanSettings()
+    van = settings.mqtt_for(settings.cars[1], 1)
+    assert (van.username, str(van.password_file)) == ("wican-van", "/secrets/wican-van")

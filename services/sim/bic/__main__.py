@@ -28,9 +28,7 @@ REQUEST_BASE = 0x000C0300
 
 
 def main() -> None:
-    parse_command_line(
-        "python -m services.sim.bic", __doc__, SimBicSettings, SimBicSettings.section
-    )
+    parse_command_line("python -m services.sim.bic", __doc__, SimBicSettings)
     settings = load_settings(SimBicSettings)
     # status and heartbeat under <base>/sim/ (the `sim` user may write only there)
     runtime = build_runtime("sim/bic", settings)

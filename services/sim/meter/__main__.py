@@ -10,9 +10,7 @@ from shared.settings import load_settings
 
 
 def main() -> None:
-    parse_command_line(
-        "python -m services.sim.meter", __doc__, MeterSimSettings, MeterSimSettings.section
-    )
+    parse_command_line("python -m services.sim.meter", __doc__, MeterSimSettings)
     settings = load_settings(MeterSimSettings)
     runtime = build_runtime("sim-meter", settings)
     simulator = MeterSimulator(runtime, settings)

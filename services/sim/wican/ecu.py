@@ -1,0 +1,155 @@
+"""The car's ECU on the CAN side: an ISO-TP peer built on can-isotp, not on canbridge's code.
+
+can-isotp (an independent ISO 15765-2 implementation) does the segmentation, waits for the
+tester's Flow Control, honours its block size and STmin (or the ECU's own minimum gap),
+Wait frames up to `wftmax`, and gives up after N_Bs without Flow Control. This class only
+feeds it frames and collects what it sends; no thread, no I/O. `step()` is called after
+each received frame and whenever `next_delay()` says a Consecutive Frame is due.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import isotp
+
+from services.sim.wican.catalogue import CarModel
+from shared.wican_payload import CanFrame
+
+
+@dataclass(frozen=True)
+class IsoTpTuning:
+    """How the ECU's ISO-TP layer behaves (per car)."""
+
+    #: the ECU's own minimum gap between Consecutive Frames in s; None: the tester's STmin
+    min_separation_s: float | None = None
+    #: block size and STmin the ECU asks for when it receives a multi-frame request
+    block_size: int = 0
+    st_min: int = 0
+    #: Flow Control "wait" frames accepted per transfer (0: a wait is an error)
+    wftmax: int = 4
+    #: N_Bs: how long the ECU waits for a Flow Control, in ms
+    n_bs_ms: int = 1000
+
+
+#: (request, arrived on the functional id) -> reply or None
+Answer = Callable[[bytes, bool], bytes | None]
+
+
+def _message(frame: CanFrame) -> isotp.CanMessage:
+    return isotp.CanMessage(
+        arbitration_id=frame.id, data=frame.data, extended_id=frame.extended, dlc=len(frame.data)
+    )
+
+
+class Ecu:
+    """One diagnostic ECU of a car: answers its request with `answer(request)`."""
+
+    def __init__(self, model: CarModel, answer: Answer, tuning: IsoTpTuning = IsoTpTuning()):
+        self.model = model
+        self._answer = answer
+        self._inbox: deque[isotp.CanMessage] = deque()
+        self._functional_inbox: deque[isotp.CanMessage] = deque()
+        self._sent: list[CanFrame] = []
+        self.errors: list[str] = []
+        params = {
+            "stmin": tuning.st_min,
+            "blocksize": tuning.block_size,
+            "override_receiver_stmin": tuning.min_separation_s,
+            "wftmax": tuning.wftmax,
+            "rx_flowcontrol_timeout": tuning.n_bs_ms,
+            "tx_padding": model.pad,
+            "wait_func": lambda _s: None,  # never sleeps: the caller paces with next_delay
+        }
+        self.stack = isotp.TransportLayerLogic(
+            rxfn=self._take(self._inbox),
+            txfn=self._send,
+            address=self._address(model),
+            params=params,
+            error_handler=self._error,
+        )
+        self.functional = None
+        if model.functional_id is not None:
+            mode = (
+                isotp.AddressingMode.Normal_29bits
+                if model.id_29bit
+                else (isotp.AddressingMode.Normal_11bits)
+            )
+            self.functional = isotp.TransportLayerLogic(
+                rxfn=self._take(self._functional_inbox),
+                txfn=self._send,
+                address=isotp.Address(mode, rxid=model.functional_id, txid=model.response_id),
+                params={**params, "listen_mode": True},  # single frames only, no answers
+                error_handler=self._error,
+            )
+
+    @staticmethod
+    def _address(model: CarModel) -> isotp.Address:
+        if model.ecu_address is not None:
+            mode = (
+                isotp.AddressingMode.Extended_29bits
+                if model.id_29bit
+                else isotp.AddressingMode.Extended_11bits
+            )
+            return isotp.Address(
+                mode,
+                rxid=model.request_id,
+                txid=model.response_id,
+                source_address=model.ecu_address,
+                target_address=model.tester_address,
+            )
+        mode = (
+            isotp.AddressingMode.Normal_29bits
+            if model.id_29bit
+            else (isotp.AddressingMode.Normal_11bits)
+        )
+        return isotp.Address(mode, rxid=model.request_id, txid=model.response_id)
+
+    @staticmethod
+    def _take(inbox: deque) -> Callable[[], isotp.CanMessage | None]:
+        return lambda: inbox.popleft() if inbox else None
+
+    def _send(self, message: isotp.CanMessage) -> None:
+        data = bytes(message.data)
+        self._sent.append(CanFrame(message.arbitration_id, message.is_extended_id, data))
+
+    def _error(self, error: Exception) -> None:
+        self.errors.append(f"{type(error).__name__}: {error}")
+
+    def receive(self, frame: CanFrame) -> None:
+        """A frame from the bus (the adapter's can/tx); frames for other ids are ignored."""
+        if frame.extended != self.model.id_29bit:
+            return
+        if frame.id == self.model.request_id:
+            self._inbox.append(_message(frame))
+        elif frame.id == self.model.functional_id:
+            self._functional_inbox.append(_message(frame))
+
+    def step(self) -> list[CanFrame]:
+        """Let the ISO-TP layer work; returns the frames it puts on the bus now."""
+        stacks = [self.stack] + ([self.functional] if self.functional else [])
+        for stack in stacks:
+            stack.process()
+            while (request := stack.recv()) is not None:
+                reply = self._answer(bytes(request), stack is self.functional)
+                if reply is not None:
+                    self.stack.send(reply)
+        self.stack.process()
+        sent, self._sent = self._sent, []
+        return sent
+
+    def busy(self) -> bool:
+        """A reply is on its way (waiting for Flow Control or sending Consecutive Frames)."""
+        return self.stack.transmitting()
+
+    def next_delay(self) -> float | None:
+        """Seconds until the next Consecutive Frame is due (None: none is due)."""
+        return self.stack.next_cf_delay()
+
+    def abort(self) -> None:
+        """Drop any transfer (the adapter went to sleep)."""
+        self.stack.reset()
+        self._inbox.clear()
+        self._functional_inbox.clear()
