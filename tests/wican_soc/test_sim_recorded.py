@@ -150,3 +150,6 @@ def test_several_cars_need_their_own_device_and_login(monkeypatch) -> None:
     settings = SimWicanSettings()
     van = settings.mqtt_for(settings.cars[1], 1)
     assert (van.username, str(van.password_file)) == ("wican-van", "/secrets/wican-van")
+    monkeypatch.setenv("CANBRIDGE_SOC", "40")  # would be ignored beside a list: refused
+    with pytest.raises(ValueError, match="set soc per car"):
+        SimWicanSettings()

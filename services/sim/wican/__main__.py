@@ -1,4 +1,4 @@
-"""`python -m services.sim.wican`: a WiCAN adapter in a car that answers SoC requests."""
+"""`python -m services.sim.wican`: cars behind WiCAN adapters (docs/simulators.md)."""
 
 from __future__ import annotations
 

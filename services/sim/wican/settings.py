@@ -98,6 +98,12 @@ class SimWicanSettings(ServiceSettings, CarFields):
 
     @model_validator(mode="after")
     def _distinct_cars(self) -> SimWicanSettings:
+        both = sorted(self.model_fields_set & set(CarFields.model_fields)) if self.cars else []
+        if both:
+            raise ValueError(
+                f"cars: with a list of cars, set {', '.join(both)} per car (the top-level car "
+                "fields describe the single car without a list)"
+            )
         cars = self.car_list()
         for index, car in enumerate(cars[1:], 1):
             if car.login is None:
