@@ -104,3 +104,19 @@ def test_adapter_sleeps_after_switch_off_and_wakes_to_charge(service, probe, bro
     assert watcher.publish(f"sim/wican/{LEAF}/set", json.dumps(command)) == 0
     watcher.wait_for(status, '{"status": "online"}')
     soc_is(watcher, "car/leaf/soc", 57.0)
+
+
+@pytest.mark.parametrize(
+    ("profile", "soc"),
+    [
+        ("bmw-i3-mini-se", 63.4),  # extended addressing, 3 frames
+        ("mitsubishi-outlander-phev-2023", 44.8),  # functional request, 29-bit
+        ("hyundai-kia-egmp", 71.5),  # 7 frames
+    ],
+)
+def test_catalogue_cars_reach_the_services(service, probe, broker, tmp_path, profile, soc):
+    watcher = probe()
+    watcher.subscribe("car/#")
+    cars = [{"device_id": LEAF, "profile": profile, "soc": soc}]
+    start(service, broker, tmp_path, [vehicle("car", LEAF, profile)], cars)
+    soc_is(watcher, "car/car/soc", soc)
