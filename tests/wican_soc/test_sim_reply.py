@@ -5,6 +5,7 @@ canbridge's ISO-TP receiver and decoder. A car on which they disagree fails here
 note in docs/simulators.md says which side was checked against what.
 """
 
+import isotp.tools
 import pytest
 
 from services.sim.wican.adapter import Breaker, Noise, batch
@@ -101,23 +102,66 @@ def test_flow_control_wait_is_honoured_up_to_wftmax():
     assert len(ecu.step()) == 7 and not ecu.busy()
 
 
-def test_st_min_from_the_flow_control_spaces_the_consecutive_frames():
+class FakeClock:
+    """can-isotp's timers read time.perf_counter_ns: this one moves only when told."""
+
+    def __init__(self) -> None:
+        self.ns = 10**12
+
+    def perf_counter_ns(self) -> int:
+        return self.ns
+
+    def advance(self, seconds: float) -> None:
+        self.ns += int(seconds * 1e9)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(isotp.tools, "time", fake)
+    return fake
+
+
+def leaf_first_frame(ecu: Ecu) -> None:
+    ecu.receive(CanFrame(0x79B, False, bytes.fromhex("02 21 01 00 00 00 00 00")))
+    assert len(ecu.step()) == 1
+
+
+def test_st_min_from_the_flow_control_spaces_the_consecutive_frames(clock):
     ecu = ecu_for("nissan-leaf-ze1", 50)
-    ecu.receive(CanFrame(0x79B, False, bytes.fromhex("02 21 01 00 00 00 00 00")))
-    ecu.step()
+    leaf_first_frame(ecu)
     ecu.receive(CanFrame(0x79B, False, bytes.fromhex("30 00 7F 00 00 00 00 00")))  # 127 ms
-    # can-isotp keeps STmin before the first Consecutive Frame too
+    assert ecu.step() == []  # can-isotp keeps STmin before the first one too
+    assert ecu.next_delay() == pytest.approx(0.127)
+    clock.advance(0.126)
     assert ecu.step() == []
-    assert 0 < ecu.next_delay() <= 0.127
+    clock.advance(0.002)
+    assert [f.data[0] for f in ecu.step()] == [0x21]
+    clock.advance(0.128)
+    assert [f.data[0] for f in ecu.step()] == [0x22]
 
 
-def test_the_ecus_own_minimum_gap_wins_over_the_testers():
+def test_the_ecus_own_minimum_gap_wins_over_the_testers(clock):
     ecu = ecu_for("nissan-leaf-ze1", 50, IsoTpTuning(min_separation_s=0.5))
-    ecu.receive(CanFrame(0x79B, False, bytes.fromhex("02 21 01 00 00 00 00 00")))
-    ecu.step()
+    leaf_first_frame(ecu)
     ecu.receive(CanFrame(0x79B, False, bytes.fromhex("30 00 00 00 00 00 00 00")))  # STmin 0
     assert ecu.step() == []
-    assert 0.1 < ecu.next_delay() <= 0.5
+    assert ecu.next_delay() == pytest.approx(0.5)
+    clock.advance(0.501)
+    assert len(ecu.step()) == 1
+
+
+def test_no_flow_control_within_n_bs_ends_the_transfer(clock):
+    ecu = ecu_for("nissan-leaf-ze1", 50, IsoTpTuning(n_bs_ms=1000))
+    leaf_first_frame(ecu)
+    clock.advance(0.999)
+    assert ecu.step() == [] and ecu.busy()
+    clock.advance(0.002)
+    assert ecu.step() == [] and not ecu.busy()
+    assert ecu.errors and ecu.errors[0].startswith("FlowControlTimeoutError")
+    # a late Flow Control finds nothing to continue
+    ecu.receive(CanFrame(0x79B, False, bytes.fromhex("30 00 00 00 00 00 00 00")))
+    assert ecu.step() == []
 
 
 def test_extended_addressing_needs_the_address_byte_in_both_directions():

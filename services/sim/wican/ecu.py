@@ -9,6 +9,7 @@ each received frame and whenever `next_delay()` says a Consecutive Frame is due.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ class IsoTpTuning:
 #: (request, arrived on the functional id) -> reply or None
 Answer = Callable[[bytes, bool], bytes | None]
 
+#: can-isotp's own log: quiet, its errors reach our log through the error handler
+ISOTP_LOGGER = "sim-wican.isotp"
+logging.getLogger(ISOTP_LOGGER).addHandler(logging.NullHandler())
+logging.getLogger(ISOTP_LOGGER).propagate = False
+
 
 def _message(frame: CanFrame) -> isotp.CanMessage:
     return isotp.CanMessage(
@@ -62,6 +68,7 @@ class Ecu:
             "rx_flowcontrol_timeout": tuning.n_bs_ms,
             "tx_padding": model.pad,
             "wait_func": lambda _s: None,  # never sleeps: the caller paces with next_delay
+            "logger_name": ISOTP_LOGGER,
         }
         self.stack = isotp.TransportLayerLogic(
             rxfn=self._take(self._inbox),
