@@ -23,7 +23,7 @@ def vehicle(name: str, device: str, profile: str) -> dict:
     }
 
 
-def start(service, broker, tmp_path, vehicles: list[dict], cars: list[dict]) -> None:
+def start(service, broker, tmp_path, vehicles: list[dict], cars: list[dict]):
     env = {"CANBRIDGE_VEHICLES": json.dumps(vehicles), "CANBRIDGE_HEARTBEAT_INTERVAL_S": "1"}
     service(["-m", "services.wican_soc"], "wican-soc", {**env, "CANBRIDGE_HEALTH_FILE": ""})
     service(
@@ -38,7 +38,7 @@ def start(service, broker, tmp_path, vehicles: list[dict], cars: list[dict]) -> 
             "CANBRIDGE_MIN_GAP_S": "0.1",
         },
     )
-    service(
+    return service(
         ["-m", "services.sim.wican"],
         "wican",
         {
@@ -94,11 +94,16 @@ def test_adapter_sleeps_after_switch_off_and_wakes_to_charge(service, probe, bro
     status = f"wican/{LEAF}/status"
     watcher = probe()
     watcher.subscribe("#")
-    cars = [{"device_id": LEAF, "profile": "nissan-leaf-ze1", "sleep_after_s": 2}]
-    start(service, broker, tmp_path, [vehicle("leaf", LEAF, "nissan-leaf-ze1")], cars)
+    cars = [
+        {"device_id": LEAF, "profile": "nissan-leaf-ze1", "sleep_after_s": 2, "offline_delay_s": 1}
+    ]
+    sim = start(service, broker, tmp_path, [vehicle("leaf", LEAF, "nissan-leaf-ze1")], cars)
     soc_is(watcher, "car/leaf/soc", 55.0)
     assert watcher.publish(f"sim/wican/{LEAF}/set", json.dumps({"ignition": False})) == 0
     watcher.wait_for(status, '{"status": "offline"}', where=lambda m: not m.retain)
+    # asleep before the last will: the adapter logged falling asleep, then the status
+    logged = [json.loads(line)["event"] for line in sim.log().splitlines() if line.startswith("{")]
+    assert logged.index("adapter_asleep") < logged.index("status")
     watcher.clear()
     command = {"charging": True, "soc": 57.0}
     assert watcher.publish(f"sim/wican/{LEAF}/set", json.dumps(command)) == 0

@@ -251,10 +251,22 @@ def test_the_adapter_sleeps_minutes_after_switch_off_and_wakes_to_charge():
     assert car.awake and car.ignition and not car.tick(9000)
 
 
+def test_the_status_says_online_until_the_last_will_is_out():
+    car = CarState(soc=50.0, offline_delay_s=45)
+    assert car.status_online(0)
+    car.apply({"awake": False}, 100)
+    assert not car.awake  # nothing answers any more
+    assert car.status_online(144.9) and not car.status_online(145)
+    car.apply({"charging": True}, 200)
+    car.tick(200)
+    assert car.awake and car.status_online(200)
+    assert not CarState(soc=50.0, awake=False, offline_delay_s=45).status_online(0)
+
+
 @pytest.mark.parametrize(
     "command",
     [[], {"soc": 101}, {"awake": 1}, {"soc": "x"}, {"colour": 1}, {"noise_frames": -1},
-     {"sleep_after_s": -1}, {"charging": "yes"}],
+     {"sleep_after_s": -1}, {"offline_delay_s": -1}, {"charging": "yes"}],
 )  # fmt: skip
 def test_bad_commands_are_refused(command):
     with pytest.raises(ValueError):

@@ -8,6 +8,10 @@ converter keeps high while the car is switched on (`ignition`) or charging (`cha
 When both stop, the adapter goes to sleep `sleep_after_s` later (about 3 minutes on a
 real car); it wakes as soon as either starts again. `awake` forces the state at once:
 false = switched off and already asleep, true = switched on.
+
+A sleeping adapter simply drops off WiFi: its broker publishes the retained last will
+`offline` only after missing about 1.5 x keep-alive (`offline_delay_s`), so for that long
+the status still says online while nothing answers.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ COMMAND_FIELDS = {
     "ignition": bool,
     "charging": bool,
     "sleep_after_s": float,
+    "offline_delay_s": float,
     "silent": bool,
     "soc": float,
     "soc_rate_per_h": float,
@@ -38,6 +43,8 @@ class CarState:
     charging: bool = False
     sleep_after_s: float = 180.0
     off_since: float | None = None  # when neither ignition nor charging held 12 V up
+    offline_delay_s: float = 0.0  # from falling asleep to the broker's last will
+    asleep_since: float | None = None
     silent: bool = False
     corrupt_transfers: int = 0
     frames_per_message: int = 1
@@ -69,8 +76,9 @@ class CarState:
             raise ValueError("soc must be 0..100")
         if "frames_per_message" in values and not 1 <= values["frames_per_message"] <= 16:
             raise ValueError("frames_per_message must be 1..16")
-        if values.get("sleep_after_s", 0) < 0:
-            raise ValueError("sleep_after_s must not be negative")
+        for name in ("sleep_after_s", "offline_delay_s"):
+            if values.get(name, 0) < 0:
+                raise ValueError(f"{name} must not be negative")
         for name in ("corrupt_transfers", "noise_frames"):
             if values.get(name, 0) < 0:
                 raise ValueError(f"{name} must not be negative")
@@ -83,7 +91,20 @@ class CarState:
             if not values["awake"]:
                 self.charging = False
         self.track_power(now)
+        self._track_sleep(now)
         return sorted(values)
+
+    def _track_sleep(self, now: float) -> None:
+        if self.awake:
+            self.asleep_since = None
+        elif self.asleep_since is None:
+            self.asleep_since = now
+
+    def status_online(self, now: float) -> bool:
+        """What the adapter's status topic says: online until the last will is out."""
+        if self.awake:
+            return True
+        return self.asleep_since is not None and now - self.asleep_since < self.offline_delay_s
 
     def track_power(self, now: float) -> None:
         if self.ignition or self.charging:
@@ -96,6 +117,7 @@ class CarState:
         powered = self.ignition or self.charging
         if powered and not self.awake:
             self.awake = True
+            self._track_sleep(now)
             return True
         if (
             not powered
@@ -104,6 +126,7 @@ class CarState:
             and now - self.off_since >= self.sleep_after_s
         ):
             self.awake = False
+            self._track_sleep(now)
             return True
         return False
 

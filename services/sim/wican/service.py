@@ -39,7 +39,7 @@ PCI_SINGLE, PCI_FIRST = 0x0, 0x1
 NRC_OUT_OF_RANGE, NRC_NOT_SUPPORTED = 0x31, 0x11
 #: the car's settings that are its state at start (commands change them later)
 STATE_FROM_SETTINGS = (
-    "soc", "soc_rate_per_h", "awake", "charging", "sleep_after_s", "silent",
+    "soc", "soc_rate_per_h", "awake", "charging", "sleep_after_s", "offline_delay_s", "silent",
     "corrupt_transfers", "frames_per_message", "noise_frames",
 )  # fmt: skip
 
@@ -111,6 +111,7 @@ class CarAdapter:
         self._noise = Noise()
         self._breaker: Breaker | None = None
         self._hold_until = 0.0
+        self._shown_online: bool | None = None
         self._started = now
         self.client = self._make_client(client_suffix)
         self.thread = threading.Thread(target=self._work, name=f"car-{device}", daemon=True)
@@ -137,7 +138,8 @@ class CarAdapter:
             self.log.error("mqtt_connect_refused", reason=str(reason_code))
             return
         client.subscribe([(self.tx_topic, 0), (self.command_topic, 1)])
-        client.publish(self.status_topic, status_payload(self.car.awake), qos=1, retain=True)
+        self._shown_online = self.car.status_online(self.clock())
+        client.publish(self.status_topic, status_payload(self._shown_online), qos=1, retain=True)
         self.connected.set()
         self.log.info("adapter_connected", awake=self.car.awake, status_topic=self.status_topic)
 
@@ -159,8 +161,13 @@ class CarAdapter:
         message = {"bus": "0", "type": "rx", "ts": ts, "frame": tx_message(frames)["frame"]}
         self.client.publish(self.rx_topic, json.dumps(message, separators=(",", ":")), qos=0)
 
-    def _publish_status(self) -> None:
-        self.client.publish(self.status_topic, status_payload(self.car.awake), qos=1, retain=True)
+    def _sync_status(self, now: float) -> None:
+        """Publish the status when it changes (offline only once the last will would be out)."""
+        online = self.car.status_online(now)
+        if online != self._shown_online and self.connected.is_set():
+            self._shown_online = online
+            self.client.publish(self.status_topic, status_payload(online), qos=1, retain=True)
+            self.log.info("status", online=online)
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -186,6 +193,7 @@ class CarAdapter:
             now = self.clock()
             if self.car.tick(now):
                 self._changed_awake()
+            self._sync_status(now)
             interval = self.settings.autopid_interval_s
             if interval and self.connected.is_set() and now >= next_autopid:
                 self._publish_autopid()
@@ -214,7 +222,7 @@ class CarAdapter:
             self.ecu.abort()
         if self.recorded is not None:
             self.recorded.transfer = None
-        self._publish_status()
+        self._sync_status(self.clock())
         self.log.info("adapter_awake" if self.car.awake else "adapter_asleep")
 
     def _on_command(self, payload: bytes) -> None:

@@ -49,6 +49,9 @@ class CarFields(BaseModel):
     ignition: bool = True  # the car is switched on (its 12 V battery is kept up)
     charging: bool = False  # the car charges (keeps 12 V up too)
     sleep_after_s: float = Field(180.0, ge=0)  # adapter sleeps this long after both stop
+    #: from falling asleep to `offline` (the broker's last will, ~1.5 x keep-alive on a real
+    #: adapter); meanwhile the status still says online but nothing answers
+    offline_delay_s: float = Field(0.0, ge=0, le=3600)
     silent: bool = False  # online but the car does not answer (tests the retries)
     corrupt_transfers: int = Field(0, ge=0)  # the next N replies get a wrong sequence number
     frames_per_message: int = Field(1, ge=1, le=16)  # reply frames batched in one rx message
