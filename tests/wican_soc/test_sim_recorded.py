@@ -14,7 +14,7 @@ LEAF = {
     "request_id": 0x79B,
     "request": "02 21 01",
     "response_id": 0x7BB,
-    "frames": ["10 0E 61 01 00 01 02 03", "21 04 05 06 07 08 09 0A", "22 0B 0C AA AA AA AA AA"],
+    "frames": ["10 0F 61 01 00 01 02 03", "21 04 05 06 07 08 09 0A", "22 0B 0C AA AA AA AA AA"],
 }
 BMW = {
     "name": "i3",
@@ -37,7 +37,7 @@ def test_first_frame_then_the_rest_after_flow_control() -> None:
         f(0x7BB, LEAF["frames"][1]),
         f(0x7BB, LEAF["frames"][2]),
     ]
-    assert car.transfer is None
+    assert not car.busy()
     assert car.on_frame(f(0x79B, "30 00 00 00 00 00 00 00")) == []  # nothing in flight
 
 
@@ -73,6 +73,16 @@ def test_flow_control_of_a_functional_request_goes_to_the_physical_id() -> None:
     assert car.on_frame(f(0x18DADBF1, "30 00 00 00 00 00 00 00", True)) == [
         f(0x18DAF1DB, "21 00 00 AA AA AA AA AA", True)
     ]
+
+
+def test_recorded_replies_are_paced_by_st_min_and_refused_when_not_iso_tp() -> None:
+    car = RecordedCar(parse_cars({"cars": [LEAF]}))
+    car.on_frame(f(0x79B, "02 21 01 00 00 00 00 00"))
+    assert car.on_frame(f(0x79B, "30 00 7F 00 00 00 00 00")) == []  # 127 ms between frames
+    assert car.busy() and 0 < car.next_delay() <= 0.127
+    broken = {**LEAF, "frames": [LEAF["frames"][0], LEAF["frames"][2]]}  # SN 1 missing
+    with pytest.raises(ValueError, match=r"cars\[0\].frames: not one valid ISO-TP message"):
+        parse_cars({"cars": [broken]})
 
 
 @pytest.mark.parametrize(

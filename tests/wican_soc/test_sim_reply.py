@@ -24,7 +24,7 @@ CARS = load_catalogue()
 def ecu_for(name: str, soc: float, tuning: IsoTpTuning | None = None) -> Ecu:
     model = CARS[name]
     answer = lambda request, functional: reply_to(model, request, functional, soc)  # noqa: E731
-    return Ecu(model, answer, tuning or IsoTpTuning())
+    return Ecu(model.addressing, answer, tuning or IsoTpTuning())
 
 
 def converse(ecu: Ecu, reader: VehicleReader, request: CanFrame, per_message: int = 1):

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import yaml
 
+from services.sim.wican.ecu import EcuAddressing
+
 CATALOGUE = Path(__file__).with_name("catalogue.yaml")
 
 
@@ -47,6 +49,18 @@ class CarModel:
     ecu_address: int | None = None  # extended addressing: first byte of frames to the car
     tester_address: int | None = None  # ... and of frames from the car
     pad: int = 0xAA
+
+    @property
+    def addressing(self) -> EcuAddressing:
+        return EcuAddressing(
+            self.request_id,
+            self.response_id,
+            self.id_29bit,
+            self.functional_id,
+            self.ecu_address,
+            self.tester_address,
+            self.pad,
+        )
 
     def reply_for(self, soc: float) -> tuple[bytes, float]:
         """The reply carrying `soc` as closely as the layout allows, and the SoC it carries."""

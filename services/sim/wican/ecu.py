@@ -16,8 +16,20 @@ from dataclasses import dataclass
 
 import isotp
 
-from services.sim.wican.catalogue import CarModel
 from shared.wican_payload import CanFrame
+
+
+@dataclass(frozen=True)
+class EcuAddressing:
+    """Where an ECU listens and answers."""
+
+    request_id: int  # physical: requests and the tester's Flow Control arrive here
+    response_id: int
+    id_29bit: bool = False
+    functional_id: int | None = None  # requests may also arrive here (single frames)
+    ecu_address: int | None = None  # extended addressing: first byte of frames to the ECU
+    tester_address: int | None = None  # ... and of frames from it
+    pad: int | None = 0xAA  # None: frames as short as their data
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,9 @@ def _message(frame: CanFrame) -> isotp.CanMessage:
 class Ecu:
     """One diagnostic ECU of a car: answers its request with `answer(request)`."""
 
-    def __init__(self, model: CarModel, answer: Answer, tuning: IsoTpTuning = IsoTpTuning()):
+    def __init__(
+        self, model: EcuAddressing, answer: Answer, tuning: IsoTpTuning = IsoTpTuning()
+    ) -> None:
         self.model = model
         self._answer = answer
         self._inbox: deque[isotp.CanMessage] = deque()
@@ -93,7 +107,7 @@ class Ecu:
             )
 
     @staticmethod
-    def _address(model: CarModel) -> isotp.Address:
+    def _address(model: EcuAddressing) -> isotp.Address:
         if model.ecu_address is not None:
             mode = (
                 isotp.AddressingMode.Extended_29bits
@@ -136,9 +150,13 @@ class Ecu:
 
     def step(self) -> list[CanFrame]:
         """Let the ISO-TP layer work; returns the frames it puts on the bus now."""
-        stacks = [self.stack] + ([self.functional] if self.functional else [])
-        for stack in stacks:
+        stacks = [(self.stack, self._inbox)]
+        if self.functional is not None:
+            stacks.append((self.functional, self._functional_inbox))
+        for stack, inbox in stacks:
             stack.process()
+            while inbox:  # can-isotp leaves frames after a First Frame or Flow Control
+                stack.process()
             while (request := stack.recv()) is not None:
                 reply = self._answer(bytes(request), stack is self.functional)
                 if reply is not None:
@@ -146,6 +164,9 @@ class Ecu:
         self.stack.process()
         sent, self._sent = self._sent, []
         return sent
+
+    def clear_errors(self) -> None:
+        self.errors.clear()
 
     def busy(self) -> bool:
         """A reply is on its way (waiting for Flow Control or sending Consecutive Frames)."""

@@ -93,13 +93,12 @@ class CarAdapter:
         self.car.track_power(now)
         self.log = structlog.get_logger("sim-wican").bind(device_id=car.device_id)
         self.model: CarModel | None = None
-        self.ecu: Ecu | None = None
-        self.recorded: RecordedCar | None = None
+        self.peer: Ecu | RecordedCar
         if car.cars_file is not None:
-            self.recorded = RecordedCar(load_cars(car.cars_file))
+            self.peer = RecordedCar(load_cars(car.cars_file), car.isotp.tuning())
         else:
             self.model = load_catalogue()[car.profile]
-            self.ecu = Ecu(self.model, self._answer, car.isotp.tuning())
+            self.peer = Ecu(self.model.addressing, self._answer, car.isotp.tuning())
         device = car.device_id
         self.status_topic = status_topic(device, car.firmware_2024_status)
         self.rx_topic = f"wican/{device}/can/rx"
@@ -212,16 +211,13 @@ class CarAdapter:
         timeout = TICK_S
         if self._hold_until > now:
             timeout = min(timeout, self._hold_until - now)
-        delay = self.ecu.next_delay() if self.ecu is not None else None
+        delay = self.peer.next_delay()
         if delay is not None:
             timeout = min(timeout, delay)
         return max(timeout, 0.0)
 
     def _changed_awake(self) -> None:
-        if self.ecu is not None:
-            self.ecu.abort()
-        if self.recorded is not None:
-            self.recorded.transfer = None
+        self.peer.abort()
         self._sync_status(self.clock())
         self.log.info("adapter_awake" if self.car.awake else "adapter_asleep")
 
@@ -249,20 +245,9 @@ class CarAdapter:
         if self.car.silent:
             self.log.info("request_ignored", reason="silent")
             return
-        if self.recorded is not None:
-            for frame in frames:
-                replies = self.recorded.on_frame(frame)
-                if replies:
-                    self.log.info(
-                        "answering_recorded", request=frame.data.hex(" "), frames=len(replies)
-                    )
-                for reply in replies:
-                    self._publish_rx((reply,))
-            return
-        assert self.ecu is not None
-        idle = not self.ecu.busy()
+        idle = not self.peer.busy()
         for frame in frames:
-            self.ecu.receive(frame)
+            self.peer.receive(frame)
         if idle and self.settings.reply_delay_s:
             self._hold_until = self.clock() + self.settings.reply_delay_s
 
@@ -280,18 +265,21 @@ class CarAdapter:
         return reply
 
     def _step(self) -> None:
-        if self.ecu is None or self.clock() < self._hold_until:
+        if self.clock() < self._hold_until:
             return
-        frames = self.ecu.step()
-        for error in self.ecu.errors:
+        frames = self.peer.step()
+        for error in self.peer.errors:
             self.log.warning("isotp", error=error)
-        self.ecu.errors.clear()
+        self.peer.clear_errors()
         if not frames:
             return
-        frames = [self._maybe_break(frame) for frame in frames]
-        assert self.model is not None
+        if self.model is not None:
+            frames = [self._maybe_break(frame) for frame in frames]
+            avoid = self.model.response_id
+        else:
+            avoid = frames[0].id
         for message in batch(frames, self.car.frames_per_message):
-            noise = self._noise.frames(self.car.noise_frames, self.model.response_id)
+            noise = self._noise.frames(self.car.noise_frames, avoid)
             self._publish_rx((*noise, *message))
 
     def _maybe_break(self, frame: CanFrame) -> CanFrame:
