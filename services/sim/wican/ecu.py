@@ -56,6 +56,16 @@ logging.getLogger(ISOTP_LOGGER).addHandler(logging.NullHandler())
 logging.getLogger(ISOTP_LOGGER).propagate = False
 
 
+def addressing_mode(id_29bit: bool, extended: bool) -> isotp.AddressingMode:
+    """can-isotp's name for 11/29-bit ids with normal or extended addressing."""
+    return {
+        (False, False): isotp.AddressingMode.Normal_11bits,
+        (True, False): isotp.AddressingMode.Normal_29bits,
+        (False, True): isotp.AddressingMode.Extended_11bits,
+        (True, True): isotp.AddressingMode.Extended_29bits,
+    }[(id_29bit, extended)]
+
+
 def _message(frame: CanFrame) -> isotp.CanMessage:
     return isotp.CanMessage(
         arbitration_id=frame.id, data=frame.data, extended_id=frame.extended, dlc=len(frame.data)
@@ -93,11 +103,7 @@ class Ecu:
         )
         self.functional = None
         if model.functional_id is not None:
-            mode = (
-                isotp.AddressingMode.Normal_29bits
-                if model.id_29bit
-                else (isotp.AddressingMode.Normal_11bits)
-            )
+            mode = addressing_mode(model.id_29bit, False)
             self.functional = isotp.TransportLayerLogic(
                 rxfn=self._take(self._functional_inbox),
                 txfn=self._send,
@@ -108,25 +114,16 @@ class Ecu:
 
     @staticmethod
     def _address(model: EcuAddressing) -> isotp.Address:
-        if model.ecu_address is not None:
-            mode = (
-                isotp.AddressingMode.Extended_29bits
-                if model.id_29bit
-                else isotp.AddressingMode.Extended_11bits
-            )
-            return isotp.Address(
-                mode,
-                rxid=model.request_id,
-                txid=model.response_id,
-                source_address=model.ecu_address,
-                target_address=model.tester_address,
-            )
-        mode = (
-            isotp.AddressingMode.Normal_29bits
-            if model.id_29bit
-            else (isotp.AddressingMode.Normal_11bits)
+        mode = addressing_mode(model.id_29bit, model.ecu_address is not None)
+        if model.ecu_address is None:
+            return isotp.Address(mode, rxid=model.request_id, txid=model.response_id)
+        return isotp.Address(
+            mode,
+            rxid=model.request_id,
+            txid=model.response_id,
+            source_address=model.ecu_address,
+            target_address=model.tester_address,
         )
-        return isotp.Address(mode, rxid=model.request_id, txid=model.response_id)
 
     @staticmethod
     def _take(inbox: deque) -> Callable[[], isotp.CanMessage | None]:

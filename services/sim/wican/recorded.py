@@ -25,7 +25,14 @@ from typing import Any
 import isotp
 import yaml
 
-from services.sim.wican.ecu import ISOTP_LOGGER, Answer, Ecu, EcuAddressing, IsoTpTuning
+from services.sim.wican.ecu import (
+    ISOTP_LOGGER,
+    Answer,
+    Ecu,
+    EcuAddressing,
+    IsoTpTuning,
+    addressing_mode,
+)
 from shared.wican_payload import CanFrame
 
 
@@ -121,7 +128,6 @@ def _offset(reply: RecordedReply) -> int:
 def _addressing(reply: RecordedReply) -> EcuAddressing:
     """The ECU that sent the recording: requests (and Flow Control) on flow_control_id."""
     last = reply.frames[-1]
-    padded = len(last) == 8 and len(reply.frames) > 0
     return EcuAddressing(
         request_id=reply.flow_control_id,
         response_id=reply.response_id,
@@ -129,7 +135,7 @@ def _addressing(reply: RecordedReply) -> EcuAddressing:
         functional_id=None if reply.request_id == reply.flow_control_id else reply.request_id,
         ecu_address=reply.address,
         tester_address=reply.frames[0][0] if reply.address is not None else None,
-        pad=last[-1] if padded else None,
+        pad=last[-1] if len(last) == 8 else None,  # the recording's padding, if any
     )
 
 
@@ -141,12 +147,7 @@ def reassemble(reply: RecordedReply) -> bytes:
         for f in reply.frames
     ]
     a = _addressing(reply)
-    mode = {
-        (False, False): isotp.AddressingMode.Normal_11bits,
-        (True, False): isotp.AddressingMode.Normal_29bits,
-        (False, True): isotp.AddressingMode.Extended_11bits,
-        (True, True): isotp.AddressingMode.Extended_29bits,
-    }[(a.id_29bit, a.ecu_address is not None)]
+    mode = addressing_mode(a.id_29bit, a.ecu_address is not None)
     extended = (
         {}
         if a.ecu_address is None
