@@ -64,7 +64,7 @@ def test_every_car_of_the_catalogue_has_a_profile_with_the_same_ids():
 @pytest.mark.parametrize("soc", [0.0, 12.3, 50.0, 80.5, 100.0])
 def test_the_reader_decodes_what_the_simulated_car_says(name, soc):
     model = CARS[name]
-    resolution = abs(model.soc.scale) / 2 + 1e-9
+    resolution = abs(model.soc.scale) / 2 * 1.001  # half a step of the layout
     ecu = ecu_for(name, soc)
     outcomes, _ = converse(ecu, VehicleReader(PROFILES[name]), request_of(name))
     readings = [o for o in outcomes if isinstance(o, Reading)]
