@@ -51,6 +51,11 @@ def request_of(name: str) -> CanFrame:
     return CanFrame(can_id, profile.extended, profile.request_frame())
 
 
+def test_the_simulator_plays_every_profile():
+    missing = sorted(set(PROFILES) - set(CARS))
+    assert not missing, f"add these cars to services/sim/wican/catalogue.yaml: {missing}"
+
+
 def test_every_car_of_the_catalogue_has_a_profile_with_the_same_ids():
     for name, model in CARS.items():
         profile = PROFILES[name]
