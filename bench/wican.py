@@ -31,7 +31,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from services.broker_setup.local_broker import LocalBroker
-from services.sim.wican.reply import ReplyEncoder
+from services.sim.wican.catalogue import load_catalogue
 from services.wican_soc.profiles import load_profiles
 from services.wican_soc.reader import Reading, VehicleReader
 from shared.isotp import segment
@@ -173,10 +173,10 @@ def _rx(frame: CanFrame, ts: int) -> bytes:
 def leaf_messages(socs: list[float], noise: int = NOISE_PER_FRAME) -> list[bytes]:
     """Serialised rx messages of Leaf replies, one frame each, each reply frame followed by
     `noise` messages of unrelated bus traffic (an adapter without CAN filters)."""
-    encoder = ReplyEncoder(load_profiles()[PROFILE])
+    car = load_catalogue()[PROFILE]
     messages = []
     for ts, soc in enumerate(socs):
-        payload, _ = encoder.encode(soc)
+        payload, _ = car.reply_for(soc)
         for data in segment(payload, 0xAA):
             messages.append(_rx(CanFrame(0x7BB, False, data), ts))
             for k in range(noise):

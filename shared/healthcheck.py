@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from shared.cli_help import parse_command_line
 from shared.settings import ServiceSettings, load_settings
 
 
@@ -33,6 +34,12 @@ def check(path: Path, now: float | None = None) -> tuple[bool, str]:
 
 
 def main() -> int:
+    parse_command_line(
+        "python -m shared.healthcheck",
+        __doc__,
+        extra="It reads health_file (CANBRIDGE_HEALTH_FILE) from the same environment and "
+        "config file as the service it checks.",
+    )
     # same env vars and config file as the service itself, so the path matches
     settings = load_settings(ServiceSettings)
     if settings.health_file is None:

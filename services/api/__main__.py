@@ -7,11 +7,13 @@ import uvicorn
 from services.api.app import create_app
 from services.api.auth import load_token
 from services.api.settings import ApiSettings
+from shared.cli_help import parse_command_line
 from shared.runtime import build_runtime
 from shared.settings import ConfigError, load_settings
 
 
 def main() -> None:
+    parse_command_line("python -m services.api", __doc__, ApiSettings)
     settings = load_settings(ApiSettings)
     runtime = build_runtime("api", settings)
     try:

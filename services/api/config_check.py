@@ -20,7 +20,9 @@ DEFAULT = "config/canbridge.yaml"
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 or (args and args[0] in ("-h", "--help")):
-        print(__doc__.strip())
+        print(
+            f"usage: python -m services.api.config_check [-h, --help] [FILE]\n\n{__doc__.strip()}"
+        )
         return 0 if args and args[0] in ("-h", "--help") else 2
     path = Path(args[0] if args else os.environ.get(CONFIG_ENV, DEFAULT))
     try:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
+from shared.cli_help import parse_command_line
 from shared.ha_discovery import DiscoveryPublisher
 from shared.log_reminder import Reminder
 from shared.payload_limits import COMMAND_LIMITS, SMALL_LIMITS
@@ -59,6 +60,7 @@ def open_transport(settings: BicGatewaySettings, runtime: ServiceRuntime) -> Can
 
 
 def main() -> None:
+    parse_command_line("python -m services.bic_gateway", __doc__, BicGatewaySettings)
     settings = load_settings(BicGatewaySettings)
     runtime = build_runtime("bic-gateway", settings)
 

@@ -6,12 +6,19 @@ from services.charge_controller.discovery import announce
 from services.charge_controller.service import SERVICE, ControllerService
 from services.charge_controller.settings import ChargeControllerSettings
 from services.charge_controller.unconfigured import setup_unconfigured
+from shared.cli_help import parse_command_line
 from shared.ha_discovery import DiscoveryPublisher
 from shared.runtime import build_runtime, run_service
 from shared.settings import load_settings
 
 
 def main() -> None:
+    parse_command_line(
+        "python -m services.charge_controller",
+        __doc__,
+        ChargeControllerSettings,
+        ChargeControllerSettings.section,
+    )
     settings = load_settings(ChargeControllerSettings)
     runtime = build_runtime(SERVICE, settings)
     if settings.meter is None:

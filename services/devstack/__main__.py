@@ -24,6 +24,7 @@ from pathlib import Path
 
 from services.broker_setup.broker_files import PROJECT_DIR
 from services.broker_setup.local_broker import LocalBroker
+from shared.cli_help import parse_command_line
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def available(components: list[Component]) -> list[Component]:
 
 
 def main() -> int:
+    parse_command_line("python -m services.devstack", __doc__)
     demo_dir = Path(os.environ.get("CANBRIDGE_DEMO_DIR", PROJECT_DIR / ".demo"))
     mqtt_port = int(os.environ.get("CANBRIDGE_DEMO_MQTT_PORT", "1883"))
     api_port = os.environ.get("CANBRIDGE_DEMO_API_PORT", "8080")

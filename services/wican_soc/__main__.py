@@ -28,12 +28,13 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    if argv:
-        print(__doc__)
-        return 0
-
     from services.wican_soc.service import WicanSoc
     from services.wican_soc.settings import WicanSocSettings
+    from shared.cli_help import parse_command_line
+
+    parse_command_line(
+        "python -m services.wican_soc [record|replay|detect]", __doc__, WicanSocSettings, argv=argv
+    )
     from shared.runtime import build_runtime, run_service
     from shared.settings import load_settings
 

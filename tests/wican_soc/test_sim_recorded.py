@@ -14,7 +14,7 @@ LEAF = {
     "request_id": 0x79B,
     "request": "02 21 01",
     "response_id": 0x7BB,
-    "frames": ["10 0E 61 01 00 01 02 03", "21 04 05 06 07 08 09 0A", "22 0B 0C AA AA AA AA AA"],
+    "frames": ["10 0F 61 01 00 01 02 03", "21 04 05 06 07 08 09 0A", "22 0B 0C AA AA AA AA AA"],
 }
 BMW = {
     "name": "i3",
@@ -37,7 +37,7 @@ def test_first_frame_then_the_rest_after_flow_control() -> None:
         f(0x7BB, LEAF["frames"][1]),
         f(0x7BB, LEAF["frames"][2]),
     ]
-    assert car.transfer is None
+    assert not car.busy()
     assert car.on_frame(f(0x79B, "30 00 00 00 00 00 00 00")) == []  # nothing in flight
 
 
@@ -75,6 +75,16 @@ def test_flow_control_of_a_functional_request_goes_to_the_physical_id() -> None:
     ]
 
 
+def test_recorded_replies_are_paced_by_st_min_and_refused_when_not_iso_tp() -> None:
+    car = RecordedCar(parse_cars({"cars": [LEAF]}))
+    car.on_frame(f(0x79B, "02 21 01 00 00 00 00 00"))
+    assert car.on_frame(f(0x79B, "30 00 7F 00 00 00 00 00")) == []  # 127 ms between frames
+    assert car.busy() and 0 < car.next_delay() <= 0.127
+    broken = {**LEAF, "frames": [LEAF["frames"][0], LEAF["frames"][2]]}  # SN 1 missing
+    with pytest.raises(ValueError, match=r"cars\[0\].frames: not one valid ISO-TP message"):
+        parse_cars({"cars": [broken]})
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -105,11 +115,13 @@ def test_load_names_the_file(tmp_path: Path) -> None:
         load_cars(tmp_path / "missing.yaml")
 
 
-def test_extended_addressing_profile_needs_a_cars_file(tmp_path: Path, monkeypatch) -> None:
+def test_settings_name_what_the_simulator_cannot_play(tmp_path: Path, monkeypatch) -> None:
     from services.sim.wican.settings import SimWicanSettings
 
-    monkeypatch.setenv("CANBRIDGE_PROFILE", "bmw-i3-mini-se")
-    with pytest.raises(ValueError, match="extended addressing, which the simulator plays only"):
+    monkeypatch.setenv("CANBRIDGE_PROFILE", "bmw-i3-mini-se")  # extended addressing: played
+    assert SimWicanSettings().car_list()[0].profile == "bmw-i3-mini-se"
+    monkeypatch.setenv("CANBRIDGE_PROFILE", "tesla-model-3")
+    with pytest.raises(ValueError, match="no car 'tesla-model-3'.*set cars_file"):
         SimWicanSettings()
     cars = tmp_path / "cars.yaml"
     cars.write_text(
@@ -120,4 +132,34 @@ def test_extended_addressing_profile_needs_a_cars_file(tmp_path: Path, monkeypat
     assert SimWicanSettings().cars_file == cars
     cars.write_text("cars: []\n")
     with pytest.raises(ValueError, match="cars_file: .*non-empty list 'cars'"):
+        SimWicanSettings()
+
+
+def test_several_cars_need_their_own_device_and_login(monkeypatch) -> None:
+    import json
+
+    from services.sim.wican.settings import SimWicanSettings
+
+    monkeypatch.setenv("CANBRIDGE_MQTT__USERNAME", "wican")
+    two = [{"device_id": "d0d0cafe0001"}, {"device_id": "d0d0cafe0002", "profile": "vw-e-up"}]
+    monkeypatch.setenv("CANBRIDGE_CARS", json.dumps(two))
+    with pytest.raises(ValueError, match=r"cars\[1\] \(d0d0cafe0002\): needs its own MQTT login"):
+        SimWicanSettings()
+    two[1]["login"] = "wican"
+    monkeypatch.setenv("CANBRIDGE_CARS", json.dumps(two))
+    with pytest.raises(ValueError, match="login 'wican' is used by two cars"):
+        SimWicanSettings()
+    two[1]["login"] = "wican-van"
+    two[1]["device_id"] = "d0d0cafe0001"
+    monkeypatch.setenv("CANBRIDGE_CARS", json.dumps(two))
+    with pytest.raises(ValueError, match="device_id 'd0d0cafe0001' is used by two cars"):
+        SimWicanSettings()
+    two[1]["device_id"] = "d0d0cafe0002"
+    monkeypatch.setenv("CANBRIDGE_CARS", json.dumps(two))
+    monkeypatch.setenv("CANBRIDGE_MQTT__PASSWORD_FILE", "/secrets/wican")
+    settings = SimWicanSettings()
+    van = settings.mqtt_for(settings.cars[1], 1)
+    assert (van.username, str(van.password_file)) == ("wican-van", "/secrets/wican-van")
+    monkeypatch.setenv("CANBRIDGE_SOC", "40")  # would be ignored beside a list: refused
+    with pytest.raises(ValueError, match="set soc per car"):
         SimWicanSettings()

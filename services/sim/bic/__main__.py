@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 
 from services.bic_gateway.can_bus import open_bus
 from services.bic_gateway.models import MODELS
+from shared.cli_help import parse_command_line
 from shared.runtime import ServiceRuntime, build_runtime, run_service
 from shared.settings import load_settings
 
@@ -27,6 +28,7 @@ REQUEST_BASE = 0x000C0300
 
 
 def main() -> None:
+    parse_command_line("python -m services.sim.bic", __doc__, SimBicSettings)
     settings = load_settings(SimBicSettings)
     # status and heartbeat under <base>/sim/ (the `sim` user may write only there)
     runtime = build_runtime("sim/bic", settings)

@@ -1,7 +1,17 @@
 """The simulated car and adapter state, changed by settings and by `set` commands.
 
-Pure (explicit `now`): SoC drifting at a rate, awake/asleep, and the ways a reply can
-be disturbed (silence, a wrong sequence number, batching, unrelated bus traffic).
+Pure (explicit `now`): SoC drifting at a rate, the adapter's sleep/wake cycle, and the
+ways a reply can be disturbed (silence, a wrong sequence number, batching, bus traffic).
+
+Sleep/wake: the adapter is powered from the car's 12 V battery, which the car's DC-DC
+converter keeps high while the car is switched on (`ignition`) or charging (`charging`).
+When both stop, the adapter goes to sleep `sleep_after_s` later (about 3 minutes on a
+real car); it wakes as soon as either starts again. `awake` forces the state at once:
+false = switched off and already asleep, true = switched on.
+
+A sleeping adapter simply drops off WiFi: its broker publishes the retained last will
+`offline` only after missing about 1.5 x keep-alive (`offline_delay_s`), so for that long
+the status still says online while nothing answers.
 """
 
 from __future__ import annotations
@@ -11,6 +21,10 @@ from typing import Any
 
 COMMAND_FIELDS = {
     "awake": bool,
+    "ignition": bool,
+    "charging": bool,
+    "sleep_after_s": float,
+    "offline_delay_s": float,
     "silent": bool,
     "soc": float,
     "soc_rate_per_h": float,
@@ -25,6 +39,12 @@ class CarState:
     soc: float
     soc_rate_per_h: float = 0.0
     awake: bool = True
+    ignition: bool = True
+    charging: bool = False
+    sleep_after_s: float = 180.0
+    off_since: float | None = None  # when neither ignition nor charging held 12 V up
+    offline_delay_s: float = 0.0  # from falling asleep to the broker's last will
+    asleep_since: float | None = None
     silent: bool = False
     corrupt_transfers: int = 0
     frames_per_message: int = 1
@@ -56,6 +76,9 @@ class CarState:
             raise ValueError("soc must be 0..100")
         if "frames_per_message" in values and not 1 <= values["frames_per_message"] <= 16:
             raise ValueError("frames_per_message must be 1..16")
+        for name in ("sleep_after_s", "offline_delay_s"):
+            if values.get(name, 0) < 0:
+                raise ValueError(f"{name} must not be negative")
         for name in ("corrupt_transfers", "noise_frames"):
             if values.get(name, 0) < 0:
                 raise ValueError(f"{name} must not be negative")
@@ -63,7 +86,49 @@ class CarState:
             self.soc, self.since = self.soc_at(now), now
         for name, value in values.items():
             setattr(self, name, value)
+        if "awake" in values:  # forced: the car switched on, or off and asleep already
+            self.ignition = values["awake"]
+            if not values["awake"]:
+                self.charging = False
+        self.track_power(now)
+        self._track_sleep(now)
         return sorted(values)
+
+    def _track_sleep(self, now: float) -> None:
+        if self.awake:
+            self.asleep_since = None
+        elif self.asleep_since is None:
+            self.asleep_since = now
+
+    def status_online(self, now: float) -> bool:
+        """What the adapter's status topic says: online until the last will is out."""
+        if self.awake:
+            return True
+        return self.asleep_since is not None and now - self.asleep_since < self.offline_delay_s
+
+    def track_power(self, now: float) -> None:
+        if self.ignition or self.charging:
+            self.off_since = None
+        elif self.off_since is None:
+            self.off_since = now
+
+    def tick(self, now: float) -> bool:
+        """Advance the sleep/wake cycle; True if the adapter fell asleep or woke."""
+        powered = self.ignition or self.charging
+        if powered and not self.awake:
+            self.awake = True
+            self._track_sleep(now)
+            return True
+        if (
+            not powered
+            and self.awake
+            and self.off_since is not None
+            and now - self.off_since >= self.sleep_after_s
+        ):
+            self.awake = False
+            self._track_sleep(now)
+            return True
+        return False
 
     def take_corruption(self) -> bool:
         """True (once per transfer) while corrupt transfers are left."""
@@ -71,18 +136,3 @@ class CarState:
             return False
         self.corrupt_transfers -= 1
         return True
-
-
-def corrupt(frames: list[bytes]) -> list[bytes]:
-    """Break a reply: skip a sequence number (multi-frame) or send a bad PCI (single frame)."""
-    if len(frames) >= 3:
-        frame = bytearray(frames[2])
-        frame[0] = 0x20 | ((frame[0] + 1) & 0x0F)  # SN 2 -> 3
-        return [*frames[:2], bytes(frame), *frames[3:]]
-    if len(frames) == 2:
-        frame = bytearray(frames[1])
-        frame[0] = 0x20 | 0x05  # SN 1 expected
-        return [frames[0], bytes(frame)]
-    frame = bytearray(frames[0])
-    frame[0] = 0x00  # single frame with escape length 0: rejected
-    return [bytes(frame)]

@@ -1,11 +1,13 @@
 """A car that answers with recorded raw reply frames (the simulator's "cars file").
 
 Pure and independent of canbridge's decoders: each entry maps one request frame to the
-raw frames the car sent back, byte for byte (a capture or a profile's test vector). The
-first reply frame goes out at once; if more follow, they wait for a Flow Control frame
-(PCI 0x3, after the address byte under extended addressing) on `flow_control_id`, which
-allows a block of `BS` frames (0 = all). Several entries make several ECUs or cars behind
-one adapter; requests that match none are not answered, like on a real bus.
+raw frames the car sent back (a capture or a profile's test vector). The recorded frames
+are reassembled by can-isotp when the file is loaded (a recording that is not valid
+ISO-TP is refused, naming the entry) and sent again by the same ECU as the catalogue cars
+(services/sim/wican/ecu.py): First Frame, then the tester's Flow Control on
+`flow_control_id` releases the rest, with its block size and STmin. The padding byte is the
+recording's, so a well-formed recording goes out byte for byte. Several entries make
+several ECUs or cars behind one adapter; requests that match none are not answered.
 
 File (YAML or JSON): `{"cars": [{"name": "leaf", "request_id": 0x79B, "extended": false,
 "request": "02 21 01", "response_id": 0x7BB, "flow_control_id": 0x79B, "address": null,
@@ -20,12 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import isotp
 import yaml
 
+from services.sim.wican.ecu import (
+    ISOTP_LOGGER,
+    Answer,
+    Ecu,
+    EcuAddressing,
+    IsoTpTuning,
+    addressing_mode,
+)
 from shared.wican_payload import CanFrame
-
-PCI_FLOW_CONTROL = 0x3
-FLOW_CONTINUE = 0x0
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,11 @@ def parse_cars(raw: Any) -> list[RecordedReply]:
                 address=None if address is None else _id(address, f"{where}.address"),
             )
         )
+    for index, reply in enumerate(replies):
+        try:
+            reassemble(reply)
+        except ValueError as exc:
+            raise ValueError(f"cars[{index}].frames: {exc}") from None
     return replies
 
 
@@ -108,65 +121,112 @@ def load_cars(path: Path) -> list[RecordedReply]:
         raise ValueError(f"{path}: {exc}") from None
 
 
-class RecordedTransfer:
-    """One reply on its way out: `start()`, then `on_flow_control(data)` per FC."""
+def _offset(reply: RecordedReply) -> int:
+    return 0 if reply.address is None else 1
 
-    def __init__(self, reply: RecordedReply) -> None:
-        self.reply = reply
-        self._next = 0
 
-    @property
-    def done(self) -> bool:
-        return self._next >= len(self.reply.frames)
+def _addressing(reply: RecordedReply) -> EcuAddressing:
+    """The ECU that sent the recording: requests (and Flow Control) on flow_control_id."""
+    last = reply.frames[-1]
+    return EcuAddressing(
+        request_id=reply.flow_control_id,
+        response_id=reply.response_id,
+        id_29bit=reply.extended,
+        functional_id=None if reply.request_id == reply.flow_control_id else reply.request_id,
+        ecu_address=reply.address,
+        tester_address=reply.frames[0][0] if reply.address is not None else None,
+        pad=last[-1] if len(last) == 8 else None,  # the recording's padding, if any
+    )
 
-    def _frame(self) -> CanFrame:
-        data = self.reply.frames[self._next]
-        self._next += 1
-        return CanFrame(self.reply.response_id, self.reply.extended, data)
 
-    def start(self) -> list[CanFrame]:
-        return [self._frame()]
+def reassemble(reply: RecordedReply) -> bytes:
+    """The payload of the recorded frames, by can-isotp (raises ValueError if invalid)."""
+    errors: list[str] = []
+    inbox = [
+        isotp.CanMessage(reply.response_id, data=f, extended_id=reply.extended, dlc=len(f))
+        for f in reply.frames
+    ]
+    a = _addressing(reply)
+    mode = addressing_mode(a.id_29bit, a.ecu_address is not None)
+    extended = (
+        {}
+        if a.ecu_address is None
+        else {"source_address": a.tester_address, "target_address": a.ecu_address}
+    )
+    listener = isotp.TransportLayerLogic(
+        rxfn=lambda: inbox.pop(0) if inbox else None,
+        txfn=lambda _msg: None,
+        address=isotp.Address(mode, rxid=a.response_id, txid=a.request_id, **extended),
+        params={"listen_mode": True, "logger_name": ISOTP_LOGGER},
+        error_handler=lambda e: errors.append(str(e)),
+    )
+    while inbox:  # can-isotp takes a First Frame in a pass of its own
+        listener.process()
+    listener.process()
+    payload = listener.recv()
+    if payload is None or errors:
+        raise ValueError(f"not one valid ISO-TP message ({'; '.join(errors) or 'incomplete'})")
+    return bytes(payload)
 
-    def is_flow_control(self, frame: CanFrame) -> bool:
-        reply = self.reply
-        if frame.id != reply.flow_control_id or frame.extended != reply.extended:
-            return False
-        data = frame.data
-        if reply.address is not None:
-            if not data or data[0] != reply.address:
-                return False
-            data = data[1:]
-        return bool(data) and data[0] >> 4 == PCI_FLOW_CONTROL
 
-    def on_flow_control(self, frame: CanFrame) -> list[CanFrame]:
-        """The frames one Flow Control (continue) allows; nothing for wait or overflow."""
-        data = frame.data[1:] if self.reply.address is not None else frame.data
-        if data[0] & 0x0F != FLOW_CONTINUE or self.done:
-            return []
-        block = data[1] if len(data) > 1 else 0
-        count = len(self.reply.frames) - self._next if block == 0 else block
-        return [self._frame() for _ in range(min(count, len(self.reply.frames) - self._next))]
+def _request_payload(reply: RecordedReply) -> bytes:
+    """The request's data after the (address byte and) single-frame PCI."""
+    start = _offset(reply) + 1
+    return reply.request[start:]
 
 
 class RecordedCar:
-    """All recorded replies behind one adapter; one transfer at a time."""
+    """All recorded replies behind one adapter: an ECU per addressing, answering by request."""
 
-    def __init__(self, replies: list[RecordedReply]) -> None:
+    def __init__(self, replies: list[RecordedReply], tuning: IsoTpTuning | None = None):
         self.replies = replies
-        self.transfer: RecordedTransfer | None = None
+        tuning = tuning or IsoTpTuning()
+        answers: dict[EcuAddressing, list[tuple[bytes, bytes]]] = {}
+        for reply in replies:
+            answers.setdefault(_addressing(reply), []).append(
+                (_request_payload(reply), reassemble(reply))
+            )
+        self.ecus = [
+            Ecu(addressing, self._answerer(table), tuning) for addressing, table in answers.items()
+        ]
+
+    @staticmethod
+    def _answerer(table: list[tuple[bytes, bytes]]) -> Answer:
+        def answer(request: bytes, functional: bool) -> bytes | None:
+            for wanted, payload in table:
+                if request.startswith(wanted):
+                    return payload
+            return None  # unknown requests: silence, like the recorded car
+
+        return answer
+
+    @property
+    def errors(self) -> list[str]:
+        return [error for ecu in self.ecus for error in ecu.errors]
+
+    def clear_errors(self) -> None:
+        for ecu in self.ecus:
+            ecu.errors.clear()
+
+    def receive(self, frame: CanFrame) -> None:
+        for ecu in self.ecus:
+            ecu.receive(frame)
+
+    def step(self) -> list[CanFrame]:
+        return [frame for ecu in self.ecus for frame in ecu.step()]
 
     def on_frame(self, frame: CanFrame) -> list[CanFrame]:
-        """Frames to put on can/rx for one frame received on can/tx."""
-        if self.transfer is not None and self.transfer.is_flow_control(frame):
-            out = self.transfer.on_flow_control(frame)
-            if self.transfer.done:
-                self.transfer = None
-            return out
-        for reply in self.replies:
-            if reply.matches(frame):
-                self.transfer = RecordedTransfer(reply)
-                out = self.transfer.start()
-                if self.transfer.done:
-                    self.transfer = None
-                return out
-        return []
+        """Frames to put on can/rx for one frame received on can/tx (no STmin pacing)."""
+        self.receive(frame)
+        return self.step()
+
+    def busy(self) -> bool:
+        return any(ecu.busy() for ecu in self.ecus)
+
+    def next_delay(self) -> float | None:
+        delays = [d for ecu in self.ecus if (d := ecu.next_delay()) is not None]
+        return min(delays) if delays else None
+
+    def abort(self) -> None:
+        for ecu in self.ecus:
+            ecu.abort()

@@ -1,11 +1,14 @@
-"""The simulator's MQTT side: behaves like a WiCAN adapter in a car.
+"""The simulator's MQTT side: one WiCAN adapter per simulated car.
 
-Like the real adapter it speaks MQTT 3.1.1 and logs in as user `wican`: retained
-`{"status": "online"}` on connect, the same topic as retained last will `offline`.
-Requests on `wican/<id>/can/tx` are answered on `can/rx` by a worker thread (the paho
-thread never sleeps). Commands: JSON on `sim/wican/<id>/set`, e.g.
-`{"awake": false}` (sleep: status offline, no answers), `{"soc": 42}`, `{"silent": true}`,
-`{"corrupt_transfers": 1}`, `{"frames_per_message": 3}`, `{"noise_frames": 2}`.
+Each car's adapter has its own MQTT 3.1.1 connection (its own login), like a real one:
+retained `{"status": "online"}` on connect, the same topic as retained last will
+`offline`. Requests on `wican/<id>/can/tx` go to the car's ECU (an ISO-TP peer on
+can-isotp, services/sim/wican/ecu.py) or to its recorded replies; what the car sends goes
+out on `can/rx`. A worker thread per car does this (the paho thread never waits).
+Commands: JSON on `sim/wican/<id>/set`, e.g. `{"ignition": false}` (the adapter sleeps
+`sleep_after_s` later), `{"charging": true}` (wakes it), `{"awake": false}` (asleep now),
+`{"soc": 42}`, `{"silent": true}`, `{"corrupt_transfers": 1}`, `{"frames_per_message": 3}`,
+`{"noise_frames": 2}`.
 """
 
 from __future__ import annotations
@@ -21,17 +24,24 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 import structlog
 
-from services.sim.wican.adapter import Batch, ReplyTransfer
+from services.sim.wican.adapter import Breaker, Noise, batch
 from services.sim.wican.car import CarState
+from services.sim.wican.catalogue import CarModel, load_catalogue
+from services.sim.wican.ecu import Ecu
 from services.sim.wican.recorded import RecordedCar, load_cars
-from services.sim.wican.reply import ReplyEncoder
-from services.sim.wican.settings import SimWicanSettings
-from services.wican_soc.topics import rx_topic, status_topic, tx_topic
+from services.sim.wican.settings import SimCar, SimWicanSettings
 from shared.heartbeat import touch
-from shared.isotp import PCI_FLOW_CONTROL, PCI_SINGLE
+from shared.settings import MqttSettings
 from shared.wican_payload import CanFrame, parse_tx, tx_message
 
-N_BS_TIMEOUT_S = 1.0  # ISO 15765-2: wait at most this long for a Flow Control
+TICK_S = 0.2  # the worker looks at the sleep/wake cycle and ISO-TP timeouts this often
+PCI_SINGLE, PCI_FIRST = 0x0, 0x1
+NRC_OUT_OF_RANGE, NRC_NOT_SUPPORTED = 0x31, 0x11
+#: the car's settings that are its state at start (commands change them later)
+STATE_FROM_SETTINGS = (
+    "soc", "soc_rate_per_h", "awake", "charging", "sleep_after_s", "offline_delay_s", "silent",
+    "corrupt_transfers", "frames_per_message", "noise_frames",
+)  # fmt: skip
 
 
 def _no_delay(client, userdata, sock) -> None:
@@ -44,54 +54,78 @@ def command_topic(device_id: str) -> str:
     return f"sim/wican/{device_id}/set"
 
 
+def status_topic(device_id: str, firmware_2024: bool = False) -> str:
+    return f"wican/{device_id}/can/status" if firmware_2024 else f"wican/{device_id}/status"
+
+
 def status_payload(online: bool) -> bytes:
     # the adapter's own spelling, with a space after the colon
     return b'{"status": "online"}' if online else b'{"status": "offline"}'
 
 
-class WicanSimulator:
-    def __init__(self, settings: SimWicanSettings, clock: Callable[[], float] = time.monotonic):
-        self.settings = settings
-        self.profile = settings.profile_model
-        self.encoder = ReplyEncoder(self.profile)
-        #: recorded raw replies (settings.cars_file) answer instead of the profile
-        self.recorded = RecordedCar(load_cars(settings.cars_file)) if settings.cars_file else None
+def reply_to(model: CarModel, request: bytes, functional: bool, soc: float) -> bytes | None:
+    """The ECU's answer: the reply for its request, a negative response to another
+    identifier of the same service or another service (physical requests only)."""
+    if request == model.request:
+        return model.reply_for(soc)[0]
+    if functional or not request:
+        return None  # ECUs stay silent on functional requests they do not know
+    code = NRC_OUT_OF_RANGE if request[0] == model.request[0] else NRC_NOT_SUPPORTED
+    return bytes([0x7F, request[0], code])
+
+
+class CarAdapter:
+    """One car with its WiCAN adapter on the broker."""
+
+    def __init__(
+        self,
+        car: SimCar,
+        mqtt_settings: MqttSettings,
+        client_suffix: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = car
+        self.mqtt_settings = mqtt_settings
         self.clock = clock
-        self.car = CarState(
-            soc=settings.soc,
-            soc_rate_per_h=settings.soc_rate_per_h,
-            awake=settings.awake,
-            silent=settings.silent,
-            corrupt_transfers=settings.corrupt_transfers,
-            frames_per_message=settings.frames_per_message,
-            noise_frames=settings.noise_frames,
-            since=clock(),
-        )
-        self.log = structlog.get_logger("sim-wican").bind(device_id=settings.device_id)
-        device = settings.device_id
-        self.status_topic = status_topic(device, settings.firmware_2024_status)
-        self.rx_topic = rx_topic(device)
-        self.tx_topic = tx_topic(device)
+        now = clock()
+        state = {name: getattr(car, name) for name in STATE_FROM_SETTINGS}
+        self.car = CarState(**state, ignition=car.ignition and car.awake, since=now)
+        self.car.track_power(now)
+        self.log = structlog.get_logger("sim-wican").bind(device_id=car.device_id)
+        self.model: CarModel | None = None
+        self.peer: Ecu | RecordedCar
+        if car.cars_file is not None:
+            self.peer = RecordedCar(load_cars(car.cars_file), car.isotp.tuning())
+        else:
+            self.model = load_catalogue()[car.profile]
+            self.peer = Ecu(self.model.addressing, self._answer, car.isotp.tuning())
+        device = car.device_id
+        self.status_topic = status_topic(device, car.firmware_2024_status)
+        self.rx_topic = f"wican/{device}/can/rx"
+        self.tx_topic = f"wican/{device}/can/tx"
         self.command_topic = command_topic(device)
         self.events: queue.Queue = queue.Queue()
         self.stop_event = threading.Event()
         self.connected = threading.Event()
-        self._transfer: ReplyTransfer | None = None
-        self._fc_deadline = 0.0
-        self._started = clock()
-        self.client = self._make_client()
+        self._noise = Noise()
+        self._breaker: Breaker | None = None
+        self._hold_until = 0.0
+        self._shown_online: bool | None = None
+        self._started = now
+        self.client = self._make_client(client_suffix)
+        self.thread = threading.Thread(target=self._work, name=f"car-{device}", daemon=True)
 
     # --- MQTT ------------------------------------------------------------------------
-    def _make_client(self) -> mqtt.Client:
-        s = self.settings
+    def _make_client(self, suffix: str) -> mqtt.Client:
+        m = self.mqtt_settings
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"wican-sim-{s.device_id}" + (f"-{s.instance}" if s.instance else ""),
+            client_id=f"wican-sim-{self.settings.device_id}{suffix}",
             protocol=mqtt.MQTTv311,
         )
-        client.username_pw_set(s.mqtt.username or "wican", s.mqtt.resolved_password())
+        client.username_pw_set(m.username or "wican", m.resolved_password())
         client.will_set(self.status_topic, status_payload(False), qos=1, retain=True)
-        client.reconnect_delay_set(s.mqtt.reconnect_min_s, s.mqtt.reconnect_max_s)
+        client.reconnect_delay_set(m.reconnect_min_s, m.reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -103,7 +137,8 @@ class WicanSimulator:
             self.log.error("mqtt_connect_refused", reason=str(reason_code))
             return
         client.subscribe([(self.tx_topic, 0), (self.command_topic, 1)])
-        client.publish(self.status_topic, status_payload(self.car.awake), qos=1, retain=True)
+        self._shown_online = self.car.status_online(self.clock())
+        client.publish(self.status_topic, status_payload(self._shown_online), qos=1, retain=True)
         self.connected.set()
         self.log.info("adapter_connected", awake=self.car.awake, status_topic=self.status_topic)
 
@@ -125,54 +160,79 @@ class WicanSimulator:
         message = {"bus": "0", "type": "rx", "ts": ts, "frame": tx_message(frames)["frame"]}
         self.client.publish(self.rx_topic, json.dumps(message, separators=(",", ":")), qos=0)
 
-    # --- worker ----------------------------------------------------------------------
-    def run(self) -> None:
-        s = self.settings
-        self.client.connect_async(s.mqtt.host, s.mqtt.port, keepalive=s.mqtt.keepalive_s)
+    def _sync_status(self, now: float) -> None:
+        """Publish the status when it changes (offline only once the last will would be out)."""
+        online = self.car.status_online(now)
+        if online != self._shown_online and self.connected.is_set():
+            self._shown_online = online
+            self.client.publish(self.status_topic, status_payload(online), qos=1, retain=True)
+            self.log.info("status", online=online)
+
+    # --- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        m = self.mqtt_settings
+        self.client.connect_async(m.host, m.port, keepalive=m.keepalive_s)
         self.client.loop_start()
-        next_health = next_autopid = 0.0
-        try:
-            while not self.stop_event.is_set():
-                now = self.clock()
-                if self.connected.is_set() and now >= next_health and s.health_file:
-                    touch(s.health_file, s.heartbeat_interval_s)
-                    next_health = now + s.heartbeat_interval_s
-                if s.autopid_interval_s and self.connected.is_set() and now >= next_autopid:
-                    self._publish_autopid()
-                    next_autopid = now + s.autopid_interval_s
-                try:
-                    kind, payload = self.events.get(timeout=0.2)
-                except queue.Empty:
-                    self._check_fc_timeout()
-                    continue
-                if kind == "set":
-                    self._on_command(payload)
-                elif kind == "tx":
-                    self._on_tx(payload)
-        finally:
-            if self.connected.is_set():
-                info = self.client.publish(
-                    self.status_topic, status_payload(False), qos=1, retain=True
-                )
-                with contextlib.suppress(RuntimeError, ValueError):
-                    info.wait_for_publish(3)
-            self.client.disconnect()
-            self.client.loop_stop()
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(5)
+        if self.connected.is_set():
+            info = self.client.publish(self.status_topic, status_payload(False), qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(3)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # --- worker ----------------------------------------------------------------------
+    def _work(self) -> None:
+        next_autopid = 0.0
+        while not self.stop_event.is_set():
+            now = self.clock()
+            if self.car.tick(now):
+                self._changed_awake()
+            self._sync_status(now)
+            interval = self.settings.autopid_interval_s
+            if interval and self.connected.is_set() and now >= next_autopid:
+                self._publish_autopid()
+                next_autopid = now + interval
+            try:
+                kind, payload = self.events.get(timeout=self._timeout(now))
+            except queue.Empty:
+                kind = None
+            if kind == "set":
+                self._on_command(payload)
+            elif kind == "tx":
+                self._on_tx(payload)
+            self._step()
+
+    def _timeout(self, now: float) -> float:
+        timeout = TICK_S
+        if self._hold_until > now:
+            timeout = min(timeout, self._hold_until - now)
+        delay = self.peer.next_delay()
+        if delay is not None:
+            timeout = min(timeout, delay)
+        return max(timeout, 0.0)
+
+    def _changed_awake(self) -> None:
+        self.peer.abort()
+        self._sync_status(self.clock())
+        self.log.info("adapter_awake" if self.car.awake else "adapter_asleep")
 
     def _on_command(self, payload: bytes) -> None:
         was_awake = self.car.awake
+        now = self.clock()
         try:
-            changed = self.car.apply(json.loads(payload), self.clock())
+            changed = self.car.apply(json.loads(payload), now)
         except (ValueError, UnicodeDecodeError) as exc:
             self.log.warning("bad_command", reason=str(exc))
             return
-        self.log.info("command", changed=changed, soc=round(self.car.soc_at(self.clock()), 3))
+        self.car.tick(now)
+        self.log.info("command", changed=changed, soc=round(self.car.soc_at(now), 3))
         if self.car.awake != was_awake:
-            self._transfer = None
-            self.client.publish(
-                self.status_topic, status_payload(self.car.awake), qos=1, retain=True
-            )
-            self.log.info("adapter_awake" if self.car.awake else "adapter_asleep")
+            self._changed_awake()
 
     def _on_tx(self, payload: bytes) -> None:
         if not self.car.awake or self.settings.autopid_interval_s:
@@ -182,18 +242,56 @@ class WicanSimulator:
         except ValueError as exc:
             self.log.warning("bad_tx", reason=str(exc))
             return
-        if self.recorded is not None:
-            self._answer_recorded(frames)
+        if self.car.silent:
+            self.log.info("request_ignored", reason="silent")
             return
-        p = self.profile
+        idle = not self.peer.busy()
         for frame in frames:
-            if frame.id != p.request_id or frame.extended != p.extended or not frame.data:
-                continue
-            kind = frame.data[0] >> 4
-            if kind == PCI_FLOW_CONTROL:
-                self._continue(frame.data)
-            elif kind == PCI_SINGLE and frame.data[1 : 1 + len(p.request)] == p.request:
-                self._answer()
+            self.peer.receive(frame)
+        if idle and self.settings.reply_delay_s:
+            self._hold_until = self.clock() + self.settings.reply_delay_s
+
+    def _answer(self, request: bytes, functional: bool) -> bytes | None:
+        assert self.model is not None
+        soc = self.car.soc_at(self.clock())
+        reply = reply_to(self.model, request, functional, soc)
+        if reply is not None:
+            self.log.info(
+                "answering",
+                request=request.hex(" "),
+                soc=round(self.model.reply_for(soc)[1], 4),
+                bytes=len(reply),
+            )
+        return reply
+
+    def _step(self) -> None:
+        if self.clock() < self._hold_until:
+            return
+        frames = self.peer.step()
+        for error in self.peer.errors:
+            self.log.warning("isotp", error=error)
+        self.peer.clear_errors()
+        if not frames:
+            return
+        if self.model is not None:
+            frames = [self._maybe_break(frame) for frame in frames]
+            avoid = self.model.response_id
+        else:
+            avoid = frames[0].id
+        for message in batch(frames, self.car.frames_per_message):
+            noise = self._noise.frames(self.car.noise_frames, avoid)
+            self._publish_rx((*noise, *message))
+
+    def _maybe_break(self, frame: CanFrame) -> CanFrame:
+        assert self.model is not None
+        offset = 0 if self.model.ecu_address is None else 1
+        if frame.id != self.model.response_id or len(frame.data) <= offset:
+            return frame
+        if frame.data[offset] >> 4 in (PCI_SINGLE, PCI_FIRST):  # a new reply starts
+            self._breaker = Breaker(offset) if self.car.take_corruption() else None
+            if self._breaker is not None:
+                self.log.info("breaking_reply")
+        return self._breaker.frame(frame) if self._breaker is not None else frame
 
     def _publish_autopid(self) -> None:
         """The AutoPID group message of the adapter's firmware: JSON, retained, no time."""
@@ -204,56 +302,29 @@ class WicanSimulator:
         payload = json.dumps(values, separators=(",", ":"))
         self.client.publish(s.autopid_topic or self.rx_topic, payload, qos=0, retain=True)
 
-    def _answer_recorded(self, frames: list[CanFrame]) -> None:
-        assert self.recorded is not None
-        for frame in frames:
-            if self.car.silent:
-                self.log.info("request_ignored", reason="silent")
-                continue
-            replies = self.recorded.on_frame(frame)
-            if replies:
-                self.log.info(
-                    "answering_recorded", request=frame.data.hex(" "), frames=len(replies)
-                )
-            for reply in replies:
-                self._publish_rx((reply,))
 
-    def _answer(self) -> None:
-        if self.car.silent:
-            self.log.info("request_ignored", reason="silent")
-            return
-        if self.settings.reply_delay_s:
-            time.sleep(self.settings.reply_delay_s)
-        payload, soc = self.encoder.encode(self.car.soc_at(self.clock()))
-        broken = self.car.take_corruption()
-        self._transfer = ReplyTransfer(
-            payload,
-            self.profile.response_id,
-            self.profile.extended,
-            self.car.frames_per_message,
-            self.car.noise_frames,
-            broken,
-        )
-        self.log.info("answering", soc=round(soc, 4), bytes=len(payload), corrupted=broken)
-        self._send(self._transfer.start())
+class WicanSimulator:
+    """All simulated cars of one process."""
 
-    def _continue(self, flow_control: bytes) -> None:
-        if self._transfer is None:
-            self.log.warning("unexpected_flow_control", data=flow_control.hex(" "))
-            return
-        self._send(self._transfer.on_flow_control(flow_control))
+    def __init__(self, settings: SimWicanSettings, clock: Callable[[], float] = time.monotonic):
+        self.settings = settings
+        suffix = f"-{settings.instance}" if settings.instance else ""
+        self.cars = [
+            CarAdapter(car, settings.mqtt_for(car, index), suffix, clock)
+            for index, car in enumerate(settings.car_list())
+        ]
+        self.log = structlog.get_logger("sim-wican")
+        self.stop_event = threading.Event()
 
-    def _send(self, batch: Batch) -> None:
-        for index, frames in enumerate(batch.messages):
-            if index and batch.gap_s:
-                time.sleep(batch.gap_s)
-            self._publish_rx(frames)
-        if batch.done:
-            self._transfer = None
-        else:
-            self._fc_deadline = self.clock() + N_BS_TIMEOUT_S
-
-    def _check_fc_timeout(self) -> None:
-        if self._transfer is not None and self.clock() > self._fc_deadline:
-            self.log.warning("no_flow_control", hint="transfer aborted after N_Bs")
-            self._transfer = None
+    def run(self) -> None:
+        s = self.settings
+        for car in self.cars:
+            car.start()
+        try:
+            while not self.stop_event.is_set():
+                if s.health_file and all(car.connected.is_set() for car in self.cars):
+                    touch(s.health_file, s.heartbeat_interval_s)
+                self.stop_event.wait(min(s.heartbeat_interval_s, 1.0))
+        finally:
+            for car in self.cars:
+                car.stop()
