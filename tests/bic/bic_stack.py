@@ -15,9 +15,7 @@ from pathlib import Path
 
 import can
 
-from services.bic_gateway.can_bus import id_filter
-from services.bic_gateway.codec import BIC_IDS
-from services.bic_gateway.models import identify
+from services.sim.bic import frames
 from services.sim.bic.bus_loop import SimBusLoop
 from services.sim.bic.device import SimulatedBic
 
@@ -92,9 +90,10 @@ def unit_on_virtual_bus(
     """A simulated unit at address 0 answering on a fresh virtual channel: (unit, loop, channel).
     Touch the unit's registers under ``loop.lock``. ``create``: ``SimulatedBic.create`` options."""
     channel = f"bic-test-{uuid.uuid4().hex}"
-    unit = SimulatedBic.create(0, identify(model), **create)
+    unit = SimulatedBic.create(0, model, **create)
+    accept = {"can_id": unit.family.request_base, "can_mask": frames.ADDRESS_MASK}
     sim_bus = can.Bus(
-        interface="virtual", channel=channel, can_filters=[id_filter(BIC_IDS.request_base)]
+        interface="virtual", channel=channel, can_filters=[{**accept, "extended": True}]
     )
     loop = SimBusLoop(sim_bus, [unit]).start()
     try:
