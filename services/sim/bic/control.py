@@ -46,7 +46,7 @@ def apply_command(unit: SimulatedBic, command: str, text: str) -> str:
             known = ", ".join(f.value for f in Fault)
             raise ControlError(f"unknown fault {name!r}; one of {known}") from None
         unit.set_fault(fault, _flag(text, command))
-        return f"faults={sorted(unit.faults.active)}"
+        return f"faults={sorted(f.value for f in unit.faults.active)}"
     if command == "reset_violations":
         unit.violations.clear()
         return "violations cleared"

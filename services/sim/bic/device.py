@@ -412,6 +412,6 @@ class SimulatedBic:
             "eeprom_writes": dict(self.eeprom_writes),
             "battery_mode_active": self.battery_mode_active,
             "muted": self.muted,
-            "faults": sorted(self.faults.active),
+            "faults": sorted(f.value for f in self.faults.active),
             "violations": self.violations.summary(),
         }
