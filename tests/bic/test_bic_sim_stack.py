@@ -1,0 +1,60 @@
+"""The simulator as a process: faults injected on its control topic reach the gateway with the
+manual's latching, violations are published and seen by the tests' check, --help exits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import can
+import pytest
+from bic_stack import payload, sim_violations
+from harness import PROJECT
+
+pytestmark = pytest.mark.integration
+
+BASE = "canbridge/bic/0"
+SIM = "canbridge/sim/bic/0"
+
+
+def otp(active: bool):
+    return lambda m: payload(m)["flags"]["otp"]["active"] is active
+
+
+def test_injected_over_temperature_latches_until_the_unit_is_re_powered(stack):
+    watcher, _bus, _procs = stack()
+    watcher.publish(f"{SIM}/set/fault/over_temperature", "1")
+    watcher.wait_for(f"{BASE}/fault", where=otp(True))
+    watcher.publish(f"{SIM}/set/fault/over_temperature", "0")  # cooled down: still tripped
+    watcher.clear()
+    state = watcher.wait_for(f"{SIM}/state")
+    assert payload(state)["faults"] == ["over_temperature"]
+    watcher.publish(f"{SIM}/set/power_cycle", "1")
+    watcher.wait_for(f"{BASE}/fault", where=otp(False))
+
+
+def test_a_violation_is_published_and_counted(stack):
+    # unit 1 is simulated but not the gateway's: the frame sent to it disturbs no timing of unit 0
+    watcher, bus, _procs = stack(sim={"CANBRIDGE_UNITS": "[0, 1]"})
+    with can.Bus(
+        interface="udp_multicast", channel=bus["CANBRIDGE_CAN__CHANNEL"],
+        port=int(bus["CANBRIDGE_CAN__PORT"]),
+    ) as raw:  # fmt: skip
+        raw.send(can.Message(arbitration_id=0x0C0301, data=b"\x99\x00", is_extended_id=True))
+    event = payload(watcher.wait_for("canbridge/sim/bic/1/violations"))
+    assert event["kind"] == "unknown_command" and "0x0099" in event["detail"]
+    seen = sim_violations(watcher, unit=1)["by_kind"]
+    assert seen.get("unknown_command") == 1 and set(seen) <= {"unknown_command", "reply_margin"}
+
+
+def test_help_lists_the_options_and_starts_nothing():
+    done = subprocess.run(
+        [sys.executable, "-m", "services.sim.bic", "--help"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    for option in ("model", "lost_reply_rate", "can.channel", "set/<command>", "violations"):
+        assert option in done.stdout
