@@ -58,3 +58,17 @@ def test_help_lists_the_options_and_starts_nothing():
     assert done.returncode == 0 and done.stderr == ""
     for option in ("model", "lost_reply_rate", "can.channel", "set/<command>", "violations"):
         assert option in done.stdout
+
+
+def test_the_gateway_rides_out_lost_replies_within_the_rules(stack, probe):
+    # a fifth of the replies never come (seeded): the gateway retries after its timeout, keeps
+    # the unit online, applies a setpoint, and its retries keep the manual's timing (teardown)
+    watcher, _bus, _procs = stack(sim={"CANBRIDGE_LOST_REPLY_RATE": "0.2", "CANBRIDGE_SEED": "5"})
+    controller = probe("charge-controller")
+    assert controller.publish(f"{BASE}/set/power", '{"value": -500}') == 0
+    watcher.wait_for(f"{BASE}/state", where=lambda m: payload(m)["current"] < -5)
+    seen = len(watcher.received(f"{BASE}/state"))
+    watcher.wait(lambda: len(watcher.received(f"{BASE}/state")) >= seen + 3, "3 more polls")
+    availability = [m.text for m in watcher.received(f"{BASE}/availability")]
+    assert "offline" not in availability[availability.index("online") :]
+    watcher.wait_for(f"{SIM}/state", where=lambda m: payload(m)["lost_replies"] >= 3)

@@ -85,6 +85,8 @@ class SimBusLoop:
             delay = self.timing.reply_delay()
             if delay is None:
                 self.lost += 1
+                with self.lock:
+                    unit.lost_replies += 1
                 continue
             reply_id = unit.family.response_base + unit.address
             heapq.heappush(self._due, (self.clock() + delay, next(self._seq), reply_id, data))

@@ -114,6 +114,7 @@ class SimulatedBic:
         self.eeprom_writes: dict[str, int] = {}
         self.battery_mode_active = False
         self.muted = False
+        self.lost_replies = 0  # dropped on purpose (``lost_reply_rate``)
         self.faults = FaultState()
         self.violations = ViolationLog()
         self.clock_s = 0.0  # simulated time, advanced by ``step``
@@ -412,6 +413,7 @@ class SimulatedBic:
             "eeprom_writes": dict(self.eeprom_writes),
             "battery_mode_active": self.battery_mode_active,
             "muted": self.muted,
+            "lost_replies": self.lost_replies,
             "faults": sorted(f.value for f in self.faults.active),
             "violations": self.violations.summary(),
         }
