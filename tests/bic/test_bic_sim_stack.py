@@ -8,7 +8,7 @@ import sys
 
 import can
 import pytest
-from bic_stack import payload, sim_violations
+from bic_stack import payload, private_bus, sim_env, sim_violations
 from harness import PROJECT
 
 pytestmark = pytest.mark.integration
@@ -72,3 +72,23 @@ def test_the_gateway_rides_out_lost_replies_within_the_rules(stack, probe):
     availability = [m.text for m in watcher.received(f"{BASE}/availability")]
     assert "offline" not in availability[availability.index("online") :]
     watcher.wait_for(f"{SIM}/state", where=lambda m: payload(m)["lost_replies"] >= 3)
+
+
+def test_the_simulator_plays_an_npb_charger_on_the_npb_identifiers(service, tmp_path):
+    bus = private_bus()
+    env = sim_env(bus, tmp_path, CANBRIDGE_MODEL="NPB-1200-24", CANBRIDGE_UNITS="[3]")
+    sim = service(["-m", "services.sim.bic"], "sim", env)
+    accept = {"can_id": 0x0C0000, "can_mask": 0x1FFFFF00, "extended": True}
+    with can.Bus(
+        interface="udp_multicast", channel=bus["CANBRIDGE_CAN__CHANNEL"],
+        port=int(bus["CANBRIDGE_CAN__PORT"]), can_filters=[accept],
+    ) as raw:  # fmt: skip
+        reply = None
+        for _ in range(100):  # until the simulator has joined the multicast group
+            ask = can.Message(arbitration_id=0x0C0103, data=b"\x83\x00", is_extended_id=True)
+            raw.send(ask)
+            reply = raw.recv(timeout=0.1)
+            if reply is not None:
+                break
+        assert reply is not None, sim.log()
+    assert reply.arbitration_id == 0x0C0003 and bytes(reply.data) == b"\x83\x0000-24 "
