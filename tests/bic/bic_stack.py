@@ -9,15 +9,13 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import can
 
-from services.bic_gateway.can_bus import id_filter
-from services.bic_gateway.codec import BIC_IDS
-from services.bic_gateway.models import identify
+from services.sim.bic import frames
 from services.sim.bic.bus_loop import SimBusLoop
 from services.sim.bic.device import SimulatedBic
 
@@ -85,16 +83,44 @@ def json_where(**expected):
     return match
 
 
+SIM_BASE = "canbridge/sim/bic"
+
+
+def sim_violations(probe, unit: int = 0) -> dict:
+    """The simulator's violation summary, fresh: asks for a report and waits for its echo."""
+    nonce = uuid.uuid4().hex
+    probe.publish(f"{SIM_BASE}/{unit}/set/report", nonce)
+    state = probe.wait_for(
+        f"{SIM_BASE}/{unit}/state", where=lambda m: json.loads(m.payload).get("report") == nonce
+    )
+    return payload(state)["violations"]
+
+
+def unexpected_violations(summary: dict, allow: Iterable[str] = ()) -> dict[str, int]:
+    allowed = set(allow)
+    return {kind: n for kind, n in summary["by_kind"].items() if kind not in allowed}
+
+
+def assert_no_violations(probe, unit: int = 0, allow: Iterable[str] = ()) -> None:
+    """The gateway broke none of the manual's rules the simulator checks (timing, SVR mode,
+    ranges, read-only and unknown registers), except the ``allow``ed kinds."""
+    summary = sim_violations(probe, unit)
+    unexpected = unexpected_violations(summary, allow)
+    assert not unexpected, f"protocol violations {unexpected}; recent: {summary['recent']}"
+
+
 @contextmanager
 def unit_on_virtual_bus(
-    model: str = "BIC-2200-48", **create
+    model: str = "BIC-2200-48", allow_violations: Iterable[str] = (), **create
 ) -> Iterator[tuple[SimulatedBic, SimBusLoop, str]]:
     """A simulated unit at address 0 answering on a fresh virtual channel: (unit, loop, channel).
-    Touch the unit's registers under ``loop.lock``. ``create``: ``SimulatedBic.create`` options."""
+    Touch the unit's registers under ``loop.lock``. ``create``: ``SimulatedBic.create`` options.
+    On a clean exit, fails if the unit saw protocol violations other than ``allow_violations``."""
     channel = f"bic-test-{uuid.uuid4().hex}"
-    unit = SimulatedBic.create(0, identify(model), **create)
+    unit = SimulatedBic.create(0, model, **create)
+    accept = {"can_id": unit.family.request_base, "can_mask": frames.ADDRESS_MASK}
     sim_bus = can.Bus(
-        interface="virtual", channel=channel, can_filters=[id_filter(BIC_IDS.request_base)]
+        interface="virtual", channel=channel, can_filters=[{**accept, "extended": True}]
     )
     loop = SimBusLoop(sim_bus, [unit]).start()
     try:
@@ -102,3 +128,5 @@ def unit_on_virtual_bus(
     finally:
         loop.stop()
         sim_bus.shutdown()
+    unexpected = unexpected_violations(unit.violations.summary(), allow_violations)
+    assert not unexpected, f"protocol violations {unexpected}: {unit.violations.summary()}"

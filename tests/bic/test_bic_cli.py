@@ -7,7 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from bic_stack import gateway_env, private_bus, sim_env, start_stack
+from bic_stack import (
+    assert_no_violations,
+    gateway_env,
+    private_bus,
+    sim_env,
+    start_stack,
+)
 from harness import PROJECT
 
 from services.bic_gateway import cli
@@ -106,7 +112,7 @@ def test_cli_without_gateway_says_so(broker, cli_env, capsys):
     assert code == 1 and "no answer from the gateway" in err
 
 
-def test_commands_straight_on_the_bus(broker, service, tmp_path, cli_env, capsys):
+def test_commands_straight_on_the_bus(broker, probe, service, tmp_path, cli_env, capsys):
     bus = private_bus()
     sim = service(["-m", "services.sim.bic"], "sim", sim_env(bus, tmp_path))
     cli_env(bus)
@@ -128,6 +134,12 @@ def test_commands_straight_on_the_bus(broker, service, tmp_path, cli_env, capsys
     assert code == 1 and "cannot wait" in err and "one write per 26.3 s" in err
     code, _out, err = run(capsys, "--can", "init_mode")
     assert code == 1 and "needs an explicit confirmation" in err
+    # the CLI kept the manual's rules on the bus; only timing across runs is not checked: these
+    # runs follow each other within milliseconds in one process, each with a fresh pacer, which
+    # separate CLI processes started from a shell cannot do
+    sim_watch = probe("admin")
+    sim_watch.subscribe("canbridge/sim/bic/#")
+    assert_no_violations(sim_watch, allow=("request_too_soon", "reply_margin"))
 
 
 def test_module_entry_point_lists_every_command():

@@ -13,7 +13,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 import pytest
-from bic_stack import json_where, payload, private_bus, start_stack
+from bic_stack import assert_no_violations, json_where, payload, private_bus, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -134,3 +134,7 @@ def test_flood_keeps_safe_idle_first_polls_going_and_drops_stale_setpoints(
     dropped = [e for e in log if e["event"] == "command_dropped"]
     assert {"queue_full"} <= {e["reason"] for e in dropped}
     assert len(dropped) < 10, "dropped commands are logged once per kind, not once each"
+    # under the flood the gateway still kept the manual's request timing (and every other rule)
+    sim_watch = probe("admin")
+    sim_watch.subscribe("canbridge/sim/bic/#")
+    assert_no_violations(sim_watch)

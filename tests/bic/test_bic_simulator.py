@@ -19,7 +19,8 @@ from services.bic_gateway.transport import CanTransport, NoResponse
 from services.bic_gateway.unit import UnitDriver
 from services.sim.bic.device import SimulatedBic
 
-BIC48 = identify("BIC-2200-48")
+BIC48 = identify("BIC-2200-48")  # the gateway's model
+SIM48 = "BIC-2200-48"  # the simulator's
 
 
 def ask(sim: SimulatedBic, frame) -> bytes | None:
@@ -27,7 +28,7 @@ def ask(sim: SimulatedBic, frame) -> bytes | None:
 
 
 def test_reads_echo_the_command_and_writes_get_no_answer():
-    sim = SimulatedBic.create(0, BIC48)
+    sim = SimulatedBic.create(0, SIM48)
     assert ask(sim, read_request(0, "MFR_MODEL_B6B11")) == b"\x83\x0000-48 "
     assert ask(sim, read_request(0, "SCALING_FACTOR")) == bytes.fromhex("c000557606000000")
     assert ask(sim, write_request(0, "IOUT_SET", 2000)) is None
@@ -36,14 +37,14 @@ def test_reads_echo_the_command_and_writes_get_no_answer():
 
 
 def test_out_of_range_writes_are_ignored():
-    sim = SimulatedBic.create(0, BIC48)
+    sim = SimulatedBic.create(0, SIM48)
     before = ask(sim, read_request(0, "VOUT_SET"))
     ask(sim, write_request(0, "VOUT_SET", 7000))  # 70 V > 65 V
     assert ask(sim, read_request(0, "VOUT_SET")) == before
 
 
 def test_eeprom_counts_follow_eep_off_and_power_cycle_restores_saved_values():
-    sim = SimulatedBic.create(0, BIC48)  # provisioned: SYSTEM_CONFIG 0x0403 (EEP_OFF)
+    sim = SimulatedBic.create(0, SIM48)  # provisioned: SYSTEM_CONFIG 0x0403 (EEP_OFF)
     ask(sim, write_request(0, "IOUT_SET", 500))
     assert sim.eeprom_writes == {} and sim.writes == {"IOUT_SET": 1}
     ask(sim, write_request(0, "OPERATION", 0))
@@ -56,13 +57,13 @@ def test_eeprom_counts_follow_eep_off_and_power_cycle_restores_saved_values():
 
 
 def test_old_firmware_drops_the_eep_off_bit():
-    sim = SimulatedBic.create(0, BIC48, eep_off_supported=False)
+    sim = SimulatedBic.create(0, SIM48, eep_off_supported=False)
     ask(sim, write_request(0, "SYSTEM_CONFIG", 0x0403))
     assert ask(sim, read_request(0, "SYSTEM_CONFIG")) == bytes.fromhex("c2000300")
 
 
 def test_battery_mode_becomes_active_only_after_a_power_cycle():
-    sim = SimulatedBic.create(0, BIC48, provisioned=False)
+    sim = SimulatedBic.create(0, SIM48, provisioned=False)
     assert not sim.battery_mode_active
     ask(sim, write_request(0, "BIDIRECTIONAL_CONFIG", 1))
     assert not sim.battery_mode_active
@@ -76,10 +77,10 @@ def settle(sim: SimulatedBic, seconds: float = 5.0) -> None:
 
 
 def test_reverse_trickle_when_the_voltages_are_on_the_wrong_side():
-    sim = SimulatedBic.create(0, BIC48, soc=0.5, dead_time_s=0.0, time_constant_s=0.1)
+    sim = SimulatedBic.create(0, SIM48, soc=0.5, dead_time_s=0.0, time_constant_s=0.1)
     ask(sim, write_request(0, "VOUT_SET", 5000))  # 50 V, battery ~51 V, charge direction
     settle(sim)
-    assert sim.plant.current_a == pytest.approx(-BIC48.reverse_trickle_a)  # -2.25 A
+    assert sim.plant.current_a == pytest.approx(-2.25)  # 5 % of 45 A
     ask(sim, write_request(0, "VOUT_SET", 5600))
     ask(sim, write_request(0, "IOUT_SET", 1000))
     settle(sim)
@@ -96,7 +97,7 @@ def test_reverse_trickle_when_the_voltages_are_on_the_wrong_side():
 
 
 def test_current_follows_after_dead_time_and_ramp():
-    sim = SimulatedBic.create(0, BIC48, soc=0.5, dead_time_s=1.0, time_constant_s=1.0)
+    sim = SimulatedBic.create(0, SIM48, soc=0.5, dead_time_s=1.0, time_constant_s=1.0)
     ask(sim, write_request(0, "VOUT_SET", 5600))
     ask(sim, write_request(0, "IOUT_SET", 2000))
     sim.step(0.5)
@@ -194,7 +195,7 @@ def test_corrupt_state_file_is_moved_aside(tmp_path):
 
 
 def test_eeprom_delay_mode_saves_only_after_the_values_stayed_unchanged():
-    sim = SimulatedBic.create(0, BIC48, system_config=0x0205)  # 10-minute delay, EEP_OFF clear
+    sim = SimulatedBic.create(0, SIM48, system_config=0x0205)  # 10-minute delay, EEP_OFF clear
     boot = sim.eeprom["IOUT_SET"]
     ask(sim, write_request(0, "IOUT_SET", 500))
     sim.step(599.0)
@@ -212,7 +213,7 @@ def test_eeprom_delay_mode_saves_only_after_the_values_stayed_unchanged():
 
 
 def test_svr_mode_ignores_voltage_current_and_operation_writes():
-    sim = SimulatedBic.create(0, BIC48, system_config=0x0002)  # CAN_CTRL = 0
+    sim = SimulatedBic.create(0, SIM48, system_config=0x0002)  # CAN_CTRL = 0
     before = dict(sim.registers)
     for register, raw in (("IOUT_SET", 500), ("VOUT_SET", 5000), ("OPERATION", 0)):
         ask(sim, write_request(0, register, raw))
@@ -224,7 +225,7 @@ def test_svr_mode_ignores_voltage_current_and_operation_writes():
 
 
 def test_system_config_keeps_reserved_bits_as_written():
-    sim = SimulatedBic.create(0, BIC48, system_config=0x1003)
+    sim = SimulatedBic.create(0, SIM48, system_config=0x1003)
     assert ask(sim, read_request(0, "SYSTEM_CONFIG")) == bytes.fromhex("c2000310")
     sim.power_cycle()
     assert sim.registers["SYSTEM_CONFIG"] == 0x1003

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from bic.bic_stack import assert_no_violations
 from harness import Received
 
 from services.broker_setup.local_broker import free_port
@@ -99,3 +100,7 @@ def test_grid_held_on_a_step_load_and_safe_idle_on_meter_loss(service, probe, tm
     back = len(watcher.messages)
     watcher.wait(lambda: settled(watcher, back), "grid regulated again after recovery", WAIT)
     assert '"event": "setpoint"' in controller.log()
+    # driven by the controller, the gateway kept every rule the BIC simulator checks
+    sim_watch = probe("admin")
+    sim_watch.subscribe("canbridge/sim/bic/#")
+    assert_no_violations(sim_watch)
