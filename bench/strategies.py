@@ -57,6 +57,7 @@ class Supervised:
             schedule=ScheduleSettings(max_charge_w=MAX_CHARGE_W, max_discharge_w=MAX_DISCHARGE_W),
         )
         self.supervisor = Supervisor(config)
+        self.supervisor.record_unit_online(True)  # the gateway's availability: the unit is up
 
     def observe_battery(self, time_s: float, battery: BatteryView) -> None:
         reading = BatteryReading(battery.ac_w, battery.voltage_v, BIC_TEMPERATURE_C)
