@@ -305,8 +305,8 @@ def main_trace(args: argparse.Namespace) -> int:
 #: the reproducible tuning grid (only the tuning set is ever simulated with these)
 TUNING_GRID: dict[str, tuple[float, ...]] = {
     "gain": (0.8, 1.0),
-    "deadband_w": (10.0, 15.0, 25.0),
-    "settle_s": (1.5, 2.0, 3.0),
+    "deadband_w": (15.0, 25.0),
+    "follow_tolerance_w": (40.0, 150.0, 300.0),
 }
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+SETTLED_HOUSE_W = 100.0
+
 
 def step_events(house_w: np.ndarray, dt: float) -> list[tuple[int, int]]:
     """(index, sign) of >= 300 W changes within 2 s, at least 10 s apart."""
@@ -25,13 +27,25 @@ def step_events(house_w: np.ndarray, dt: float) -> list[tuple[int, int]]:
     return events
 
 
-def max_overshoot(grid: np.ndarray, events: list[tuple[int, int]], dt: float) -> float:
-    window, pre = round(60 / dt), round(5 / dt)
+def max_overshoot(
+    grid: np.ndarray, house: np.ndarray, events: list[tuple[int, int]], dt: float
+) -> float:
+    """Largest opposite-sign grid excursion after a step that hit a regulated grid.
+
+    The window runs up to 60 s after the step, but ends earlier at the next step event or as
+    soon as the house itself moves more than ``SETTLED_HOUSE_W`` away from its level just
+    after the step (a cloud ramp or the next appliance is a new disturbance, not overshoot).
+    """
+    window, pre, after = round(60 / dt), round(5 / dt), round(2 / dt)
     worst = 0.0
     for n, (index, sign) in enumerate(events):
         if index < pre or np.max(np.abs(grid[index - pre : index])) >= 50:
             continue
         end = min(index + window, events[n + 1][0] if n + 1 < len(events) else len(grid))
+        level = house[min(index + after, len(house) - 1)]
+        moved = np.flatnonzero(np.abs(house[index + after : end] - level) > SETTLED_HOUSE_W)
+        if len(moved):
+            end = index + after + int(moved[0])
         worst = max(worst, float(np.max(-sign * grid[index:end], initial=0.0)))
     return worst
 
@@ -63,7 +77,7 @@ def metrics(
         "p95_p5_w": float(p95 - p5),
         "writes": float(writes),
         "writes_per_h": writes / hours,
-        "max_overshoot_w": max_overshoot(grid, step_events(house, dt), dt),
+        "max_overshoot_w": max_overshoot(grid, house, step_events(house, dt), dt),
     }
 
 

@@ -9,6 +9,7 @@ from bench import control, dayset
 from bench.baselines import BatteryView, HamstieBic2mqtt, OpenDtuDpl
 from bench.closed_loop import House, oracle_grid, simulate
 from bench.goals import check_goals
+from bench.metrics import max_overshoot, step_events
 from bench.strategies import OURS, PLANT, STRATEGY_NAMES, Supervised, factories
 from bench.trace_csv import TraceError, parse_trace, read_trace
 from services.charge_controller.meter_input import GridSample
@@ -160,3 +161,21 @@ def test_day_files_exist_for_every_run_and_split_is_disjoint() -> None:
     assert len(tuning | test) >= 7
     for day in tuning | test:
         assert dayset.day_path(day).exists(), day
+
+
+def test_overshoot_counts_the_response_to_a_step_not_the_next_disturbance() -> None:
+    dt, n = 0.25, 400
+    house = np.zeros(n)
+    house[40:] = 1000.0  # a 1 kW step at 10 s
+    grid = np.zeros(n)
+    grid[40:48] = 1000.0
+    grid[48:60] = -150.0  # the response overshoots by 150 W
+    events = step_events(house, dt)
+    assert max_overshoot(grid, house, events, dt) == 150.0
+    later = house.copy()
+    # the load ends 20 s later in a 20 s ramp (too slow to be an event) ...
+    late_grid = grid.copy()
+    late_grid[130:150] = -900.0  # ... so this export is a new disturbance, not overshoot
+    ramp = np.linspace(1000.0, 0.0, 80)
+    later[120:200], later[200:] = ramp, 0.0
+    assert max_overshoot(late_grid, later, step_events(later, dt), dt) == 150.0
