@@ -51,6 +51,24 @@ def markdown_days(per_day: dict[str, dict[str, dict[str, float]]], title: str) -
     return "\n".join(lines)
 
 
+def markdown_summary(results: dict[str, dict[str, dict[str, float]]], title: str) -> str:
+    """One row per strategy: avoidable Wh, writes/h and worst overshoot at each meter period."""
+    periods = list(results)
+    head = " | ".join(f"{p} avoidable Wh | {p} writes/h | {p} overshoot W" for p in periods)
+    lines = [f"#### {title}", "", f"| strategy | {head} |", "|---|" + "---|" * 3 * len(periods)]
+    for name in results[periods[0]]:
+        cells = []
+        for p in periods:
+            row = results[p][name]
+            cells += [
+                f"{row['avoidable_total_wh']:.0f}",
+                f"{row['writes_per_h']:.0f}",
+                f"{row['max_overshoot_w']:.0f}",
+            ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown_goals(goals: list[GoalResult]) -> str:
     lines = ["| meter | goal | met | numbers |", "|---|---|---|---|"]
     for g in goals:
