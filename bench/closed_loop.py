@@ -3,6 +3,10 @@
 Meter: Tasmota SML JSON payloads every ``meter_period_s`` (seeded phase), delivered after
 ``METER_LATENCY_S`` and parsed by the service's ``meter_input``; strategies see arrival times.
 Gateway: a battery reading (AC power, voltage) every ``BATTERY_POLL_S``. Strategy tick: 1 s.
+A strategy with a ``keepalive_s`` attribute (ours, like the service) re-sends its setpoint
+that long after the last send; the gateway converts watts to a current at the present battery
+voltage, so the re-send corrects the power drift of a fixed current as the voltage moves
+(counted as a write only when that current changes).
 Plant: ``services.sim.bic_plant`` (the same for every strategy), stepped every ``dt``; its BMS
 cut-off (max_soc/min_soc) is what makes the battery full or empty. SoC and every state carry
 over midnight within a house trace of several days.
@@ -67,17 +71,24 @@ def simulate(house: House, strategy: Strategy, meter_period_s: float, dt: float 
     setpoints = np.empty(n, dtype=np.float32)
     soc = np.empty(n, dtype=np.float32)
     writes: list[int] = []
-    last_written = 0.0
+    last_written, last_amps, last_sent = 0.0, 0.0, 0.0
+    keepalive = getattr(strategy, "keepalive_s", None)
     clock0 = house.start_clock_s
     net_list = net.tolist()
     params = plant.params
 
-    def send(setpoint: float | None, step: int) -> None:
-        nonlocal last_written
-        if setpoint is not None and setpoint != last_written:
+    def send(setpoint: float | None, step: int, force: bool = False) -> None:
+        """A new setpoint, or (``force``) the same one again; the gateway turns watts into a
+        current at the present voltage, so a re-send is a write when that current changed."""
+        nonlocal last_written, last_amps, last_sent
+        if setpoint is None or (setpoint == last_written and not force):
+            return
+        amps = plant.current_for(setpoint)
+        last_sent = step * dt
+        if setpoint != last_written or amps != last_amps:
             plant.command(setpoint)
             writes.append(step)
-            last_written = setpoint
+        last_written, last_amps = setpoint, amps
 
     for i in range(n):
         t = i * dt
@@ -91,6 +102,8 @@ def simulate(house: House, strategy: Strategy, meter_period_s: float, dt: float 
             strategy.observe_battery(t, view)
         if i % tick_every == 0:
             send(strategy.tick(t, clock0 + t), i)
+            if keepalive is not None and t - last_sent >= keepalive:
+                send(last_written, i, force=True)
         if i >= first_sample and (i - first_sample) % sample_every == 0:
             payload = b'{"SML":{"Power_curr":%d}}' % round(net_list[i] + ac)
             in_flight.append((i + latency_steps, payload))

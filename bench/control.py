@@ -360,7 +360,7 @@ def main_tune(args: argparse.Namespace) -> int:
         candidates += scored
         ok = [c for c in scored if c["writes_ok"]] or scored
         winner = min(ok, key=lambda c: c["avoidable_wh_1s_plus_5s"])
-        best = {k: float(v) for k, v in winner.items() if k in CONTROL.model_fields}
+        best = {k: float(v) for k, v in winner.items() if k in ControlParams.model_fields}
     print(f"best on the tuning set: {best}")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     report = {"tuning_days": days, "stages": TUNING_STAGES, "candidates": candidates, "best": best}

@@ -22,6 +22,7 @@ from bench.baselines import (
 )
 from services.charge_controller.control_law import ControlParams
 from services.charge_controller.controller_config import ControllerConfig
+from services.charge_controller.gateway_link import GatewaySettings
 from services.charge_controller.meter_input import GridSample
 from services.charge_controller.schedules import ScheduleSettings
 from services.charge_controller.supervisor import BatteryReading, Supervisor
@@ -49,7 +50,10 @@ def clock_of(seconds: float) -> time:
 
 
 class Supervised:
-    """Ours: the service's Supervisor with the bench's unit limits as its schedule."""
+    """Ours: the service's Supervisor with the bench's unit limits as its schedule, re-sending
+    its setpoint every ``keepalive_s`` like the service (``GatewaySettings.keepalive_s``)."""
+
+    keepalive_s = GatewaySettings.model_fields["keepalive_s"].default
 
     def __init__(self, params: ControlParams = CONTROL) -> None:
         config = ControllerConfig(
