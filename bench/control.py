@@ -1,445 +1,391 @@
-"""Deterministic closed-loop benchmark of charge-control strategies on a BIC-2200 plant.
+"""Whole-day closed-loop benchmark of charge-control strategies on a BIC-2200 plant.
 
-Run from the repo root: ``python -m bench.control`` (``--quick`` for a 30-minute slice).
+Run from the repo root:
 
-Disturbance: the RAE 1 Hz household trace (CC BY 4.0) minus the Cyprus 30 s PV trace
-(CC BY 4.0), interpolated to 1 s, scaled by ``PV_SCALE`` and overlaid with seeded fast cloud
-dips; 6 simulated hours at ``DT_S`` resolution. Meter: Tasmota SML JSON payloads every 1 s or
-5 s with ``METER_LATENCY_S`` delivery latency, parsed by ``meter_input``; times seen by the
-strategies are arrival times. Plant: ``services.sim.bic_plant`` (same for every strategy).
+* ``python -m bench.control`` -- every day of ``bench/dayset.py`` (tuning and test set), both
+  meter periods; writes ``bench/results/control.json``, ``control.md`` and a plot per day
+  (``bench/results/days/<day>.png``); prints the goals met and not met.
+* ``--quick`` -- 90 minutes (10:00-11:30) of each run's first day, no plots.
+* ``--trace FILE.csv --out RESULT.json`` -- every strategy on your own trace (``t_s,net_w``,
+  one row per second, see ``bench/trace_csv.py``), from ``--soc`` (default 0.5).
+* ``--tune`` -- a reproducible grid search of a few ``ControlParams`` on the tuning set only.
+* ``--strict`` -- exit 1 when a goal is missed (default: report "GOAL NOT MET", exit 0).
 
-Strategies: (a) no battery; (b) incremental P(ID) on its own last command (P 0.3, +-10 W
-tolerance, 10 W rounding, +-400 W per step, as in earlier BIC bridges); (c) last command +
-(grid - target) on every sample; (d) ``ChargeController``.
-
-Metrics per run: import/export Wh; avoidable import/export = run minus a perfect-foresight
-greedy dispatch with the same power, energy and efficiency limits (no dead time, no minimum
-current, so a lower bound); band crossings/h (+-20 W hysteresis); p95-p5 of grid power;
-setpoint writes/h; max overshoot (largest opposite-sign grid excursion within 60 s after a
->= 300 W load/PV step that hit a regulated grid, i.e. |grid| < 50 W in the 5 s before).
-
-Data credits: see bench/data/README.md and the '#' header of each CSV.
+Simulation: ``bench/closed_loop.py`` (meter model, gateway polls, ``services.sim.bic_plant``);
+strategies: ``bench/strategies.py`` and ``bench/baselines.py``; metrics: ``bench/metrics.py``.
+Data credits: ``bench/data/README.md`` and the ``#`` header of each day file.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import multiprocessing
+import os
 import sys
-from collections import deque
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from services.charge_controller.control_law import ChargeController, ControlParams
-from services.charge_controller.meter_input import MeterConfig, MeterInput, MeterSource
-from services.sim.bic_plant import BicPlant, BicPlantParams
-from services.sim.traces import read_rows
+from bench import dayset
+from bench.closed_loop import DT_S, METER_LATENCY_S, House, oracle_grid, simulate
+from bench.goals import check_goals
+from bench.metrics import combine, metrics
+from bench.report import (
+    format_table,
+    markdown_days,
+    markdown_goals,
+    markdown_summary,
+    plot_day,
+)
+from bench.strategies import CONTROL, OURS, PLANT, STRATEGY_NAMES, factories
+from bench.trace_csv import TraceError, read_trace
+from services.charge_controller.control_law import ControlParams
 
-DATA_DIR = Path(__file__).parent / "data"
 RESULTS_DIR = Path(__file__).parent / "results"
-DT_S = 0.25
-DURATION_S = 6 * 3600
-PV_SCALE = 0.4
-INITIAL_SOC = 0.6
-METER_LATENCY_S = 0.5
 METER_PERIODS_S = (1.0, 5.0)
-BATTERY_POLL_S = 1.0  # the gateway's READ_IOUT/READ_VOUT poll, timestamped
-SEEDS = (1, 2, 3)
-MAX_CHARGE_W = 2200.0
-MAX_DISCHARGE_W = 1690.0
-METER_TOPIC = "tele/meter/SENSOR"
-STRATEGY_NAMES = ("no_battery", "pid_last_command", "last_command_step", "charge_controller")
-
-PLANT = BicPlantParams()
-CONTROL = ControlParams(max_charge_w=MAX_CHARGE_W, max_discharge_w=MAX_DISCHARGE_W)
-
-
-def load_trace(name: str) -> np.ndarray:
-    """CSV body (after '#' comments and the header row) as a float array."""
-    return np.array(read_rows(DATA_DIR / name))
-
-
-def cloud_factor(seconds: int, rng: np.random.Generator) -> np.ndarray:
-    """Seeded fast cloud dips (the 30 s PV trace hides edges): ~8 per hour, 30-80 % deep."""
-    factor = np.ones(seconds)
-    for _ in range(rng.poisson(8 * seconds / 3600)):
-        start = int(rng.uniform(0, seconds))
-        ramp, hold = int(rng.uniform(3, 12)), int(rng.uniform(15, 150))
-        depth = rng.uniform(0.3, 0.8)
-        shape = np.concatenate([np.linspace(0, 1, ramp), np.ones(hold), np.linspace(1, 0, ramp)])
-        end = min(seconds, start + len(shape))
-        factor[start:end] = np.minimum(factor[start:end], 1 - depth * shape[: end - start])
-    return factor
+DAY_S = 86400
+QUICK_WINDOW_S = (10 * 3600, 11 * 3600 + 1800)
+PLOT_EVERY_S = 10
 
 
 @dataclass(frozen=True)
-class Scenario:
-    seed: int
-    house_w: np.ndarray  # net house power (load - PV) at DT_S resolution, > 0 import
-    dt: float
+class Segments:
+    """A house trace and the named days (start, end seconds) it is reported by."""
 
-    @property
-    def hours(self) -> float:
-        return len(self.house_w) * self.dt / 3600
+    house: House
+    days: tuple[tuple[str, int, int], ...]
 
 
-def build_scenario(seed: int, duration_s: int = DURATION_S, start_s: int = 0) -> Scenario:
-    load = load_trace("rae_household.csv")[start_s : start_s + duration_s, 1]
-    cyprus = load_trace("cyprus_netload.csv")
-    seconds = np.arange(start_s, start_s + len(load), dtype=float)
-    pv = np.interp(seconds, cyprus[:, 0], cyprus[:, 2]) * PV_SCALE
-    pv *= cloud_factor(len(load), np.random.default_rng(seed))
-    net_1hz = load - pv
-    return Scenario(seed=seed, house_w=np.repeat(net_1hz, round(1 / DT_S)), dt=DT_S)
+#: key -> segments; filled before the worker pool forks, so workers see it too
+HOUSES: dict[str, Segments] = {}
+_ORACLES: dict[tuple[str, float], np.ndarray] = {}
 
 
-# --- strategies: decide(arrival_time, grid_w) -> setpoint or None -------------------------
+def run_segments(run: dayset.Run, quick: bool = False) -> Segments:
+    days, parts = [], []
+    for k, name in enumerate(run.days[:1] if quick else run.days):
+        trace = read_trace(dayset.day_path(name))
+        net = np.asarray(trace.net_w, dtype=float)
+        if quick:
+            net = net[QUICK_WINDOW_S[0] : QUICK_WINDOW_S[1]]
+        parts.append(net)
+        days.append((name, k * DAY_S, k * DAY_S + len(net)))
+    start_clock = QUICK_WINDOW_S[0] if quick else 0
+    seed = sum(ord(c) for c in run.name)
+    house = House(np.concatenate(parts), start_clock, run.start_soc, seed)
+    return Segments(house, tuple(days))
 
 
-class CommandIntegrator:
-    """Base of the baselines: they integrate on their own last command, ignore the battery."""
-
-    command = 0.0
-
-    def observe_battery(self, time_s: float, ac_w: float) -> None:
-        return None
-
-
-class IncrementalPid(CommandIntegrator):
-    """(b) velocity P on the last *command*: cmd += -kp * error outside a +-10 W band."""
-
-    def __init__(self, kp: float = 0.3, tolerance_w: float = 10.0, max_step_w: float = 400.0):
-        self.kp, self.tolerance_w, self.max_step_w = kp, tolerance_w, max_step_w
-        self.command = 0.0
-
-    def decide(self, time_s: float, grid_w: float) -> float | None:
-        if abs(grid_w) <= self.tolerance_w:
-            return None
-        step = float(np.clip(-self.kp * grid_w, -self.max_step_w, self.max_step_w))
-        new = round((self.command + step) / 10) * 10
-        new = float(np.clip(new, -MAX_DISCHARGE_W, MAX_CHARGE_W))
-        if new == self.command:
-            return None
-        self.command = new
-        return new
+def trace_segments(path: Path, soc: float) -> Segments:
+    trace = read_trace(path)
+    net = np.asarray(trace.net_w, dtype=float)
+    house = House(net, trace.start_s % DAY_S, soc, 1)
+    name = path.name.removesuffix(".gz").removesuffix(".csv")
+    return Segments(house, ((name, 0, len(net)),))
 
 
-class LastCommandStep(CommandIntegrator):
-    """(c) cmd = last cmd - (grid - target) on every sample outside +-10 W."""
-
-    def __init__(self, tolerance_w: float = 10.0) -> None:
-        self.tolerance_w = tolerance_w
-        self.command = 0.0
-
-    def decide(self, time_s: float, grid_w: float) -> float | None:
-        if abs(grid_w) <= self.tolerance_w:
-            return None
-        new = float(np.clip(round(self.command - grid_w), -MAX_DISCHARGE_W, MAX_CHARGE_W))
-        if new == self.command:
-            return None
-        self.command = new
-        return new
+def _oracle(key: str, dt: float) -> np.ndarray:
+    if (key, dt) not in _ORACLES:
+        _ORACLES[(key, dt)] = oracle_grid(HOUSES[key].house, dt)
+    return _ORACLES[(key, dt)]
 
 
-class OurController:
-    """(d) the service's ChargeController."""
-
-    def __init__(self, params: ControlParams = CONTROL) -> None:
-        self.controller = ChargeController(params)
-
-    def observe_battery(self, time_s: float, ac_w: float) -> None:
-        self.controller.record_battery(time_s, ac_w)
-
-    def decide(self, time_s: float, grid_w: float) -> float | None:
-        return self.controller.update(time_s, grid_w).setpoint_w
-
-
-STRATEGIES: dict[str, Callable[[], IncrementalPid | LastCommandStep | OurController]] = {
-    "pid_last_command": IncrementalPid,
-    "last_command_step": LastCommandStep,
-    "charge_controller": OurController,
-}
+def _means(values: np.ndarray, per: int) -> np.ndarray:
+    n = len(values) // per * per
+    return values[:n].reshape(-1, per).mean(axis=1)
 
 
 @dataclass(frozen=True)
-class RunTrace:
-    grid_w: np.ndarray
-    writes: int
+class Job:
+    key: str
+    period: float
+    strategy: str
+    params: ControlParams = CONTROL
+    plot: bool = False
+    dt: float = DT_S
 
 
-def simulate(
-    scenario: Scenario,
-    strategy: IncrementalPid | LastCommandStep | OurController,
-    meter_period_s: float,
-) -> RunTrace:
-    """Closed loop: meter samples -> payload -> meter_input -> strategy -> plant."""
-    dt, house = scenario.dt, scenario.house_w
-    plant = BicPlant(PLANT, soc=INITIAL_SOC)
-    meter = MeterInput(
-        MeterConfig(sources=[MeterSource(topic=METER_TOPIC, json_path="SML.Power_curr")])
-    )
-    phase = np.random.default_rng(scenario.seed + 1000).uniform(0, meter_period_s)
-    sample_every = max(1, round(meter_period_s / dt))
-    first_sample = round(phase / dt)
-    latency_steps = round(METER_LATENCY_S / dt)
-    poll_every = round(BATTERY_POLL_S / dt)
-    in_flight: deque[tuple[int, bytes]] = deque()
-    battery = np.empty(len(house))
-    writes, last_written = 0, 0.0
-    for i in range(len(house)):
-        ac = plant.ac_power_w
-        battery[i] = ac
-        if i % poll_every == 0:
-            strategy.observe_battery(i * dt, ac)
-        if i >= first_sample and (i - first_sample) % sample_every == 0:
-            payload = b'{"SML":{"Power_curr":%d}}' % round(house[i] + ac)
-            in_flight.append((i + latency_steps, payload))
-        while in_flight and in_flight[0][0] <= i:
-            result = meter.ingest(METER_TOPIC, in_flight.popleft()[1], i * dt)
-            if result.sample is None:
-                continue
-            setpoint = strategy.decide(result.sample.time, result.sample.grid_w)
-            if setpoint is not None and setpoint != last_written:
-                plant.command(setpoint)
-                writes, last_written = writes + 1, setpoint
-        plant.step(dt)
-    return RunTrace(grid_w=house + battery, writes=writes)
-
-
-def oracle_grid(scenario: Scenario) -> np.ndarray:
-    """Perfect-foresight greedy dispatch with the plant's power, energy and loss limits.
-
-    For minimising import + export energy, serving every instant as fully as the limits
-    allow is optimal (holding energy back can at best be repaid 1:1 later)."""
-    p, dt = PLANT, scenario.dt
-    soc, capacity_ws = INITIAL_SOC, p.capacity_wh * 3600
-    battery = np.empty(len(scenario.house_w))
-    for i, house in enumerate(scenario.house_w.tolist()):
-        want = min(MAX_CHARGE_W, max(-MAX_DISCHARGE_W, -house))
-        voltage = p.open_circuit_voltage(soc)
-        dc = p.dc_from_ac(want)
-        if dc > 0:
-            dc = min(dc, p.max_dc_w(voltage, True), (p.max_soc - soc) * capacity_ws / dt)
-        else:
-            dc = max(dc, -p.max_dc_w(voltage, False), -(soc - p.min_soc) * capacity_ws / dt)
-        dc = max(dc, 0.0) if want > 0 else min(dc, 0.0)
-        soc += dc * dt / capacity_ws
-        battery[i] = p.ac_from_dc(dc)
-    return scenario.house_w + battery
-
-
-def step_events(house_w: np.ndarray, dt: float) -> list[tuple[int, int]]:
-    """(index, sign) of >= 300 W changes within 2 s, at least 10 s apart."""
+def run_job(job: Job) -> tuple[Job, dict[str, dict[str, float]], dict[str, dict[str, np.ndarray]]]:
+    """One strategy on one house trace at one meter period: metrics (and plot data) per day."""
+    segments = HOUSES[job.key]
+    house, dt = segments.house, job.dt
     per_s = round(1 / dt)
-    net = house_w[::per_s]
-    change = net[2:] - net[:-2]
-    events: list[tuple[int, int]] = []
-    last = -(10**9)
-    for k in np.flatnonzero(np.abs(change) >= 300):
-        if k - last >= 10:
-            events.append(((int(k) + 2) * per_s, int(np.sign(change[k]))))
-            last = int(k)
-    return events
+    net = house.at(dt)
+    oracle = _oracle(job.key, dt)
+    if job.strategy == "no_battery":
+        grid, writes = net, np.empty(0, dtype=np.int64)
+        trace = None
+    else:
+        trace = simulate(house, factories(job.params)[job.strategy](), job.period, dt)
+        grid, writes = trace.grid_w, trace.write_steps
+    rows: dict[str, dict[str, float]] = {}
+    plots: dict[str, dict[str, np.ndarray]] = {}
+    for name, start_s, end_s in segments.days:
+        a, b = start_s * per_s, end_s * per_s
+        count = int(np.count_nonzero((writes >= a) & (writes < b)))
+        rows[name] = metrics(grid[a:b], oracle[a:b], net[a:b], count, dt)
+        if job.plot and trace is not None:
+            per = PLOT_EVERY_S * per_s
+            plots[name] = {
+                "house_w": _means(net[a:b], per),
+                "grid_w": _means(grid[a:b], per),
+                "battery_w": _means(trace.battery_w[a:b], per),
+                "setpoint_w": _means(trace.setpoint_w[a:b], per),
+                "soc": _means(trace.soc[a:b], per),
+            }
+    return job, rows, plots
 
 
-def max_overshoot(grid: np.ndarray, events: list[tuple[int, int]], dt: float) -> float:
-    window, pre = round(60 / dt), round(5 / dt)
-    worst = 0.0
-    for n, (index, sign) in enumerate(events):
-        if index < pre or np.max(np.abs(grid[index - pre : index])) >= 50:
-            continue
-        end = min(index + window, events[n + 1][0] if n + 1 < len(events) else len(grid))
-        worst = max(worst, float(np.max(-sign * grid[index:end], initial=0.0)))
-    return worst
-
-
-def band_crossings(grid: np.ndarray, band_w: float = 20.0) -> int:
-    state = np.where(grid > band_w, 1, np.where(grid < -band_w, -1, 0))
-    outside = state[state != 0]
-    return int(np.count_nonzero(np.diff(outside)))
-
-
-def metrics(
-    grid: np.ndarray,
-    oracle: np.ndarray,
-    writes: int,
-    events: list[tuple[int, int]],
-    dt: float,
-) -> dict[str, float]:
-    hours = len(grid) * dt / 3600
-    to_wh = dt / 3600
-    imp, exp = (
-        float(np.clip(grid, 0, None).sum() * to_wh),
-        float(np.clip(-grid, 0, None).sum() * to_wh),
+def run_jobs(jobs: list[Job], workers: int) -> list:
+    # longest first (runs with more days, then ours), so two workers finish together
+    ordered = sorted(
+        jobs, key=lambda j: (-len(HOUSES[j.key].house.net_w), j.strategy != OURS, j.period)
     )
-    o_imp = float(np.clip(oracle, 0, None).sum() * to_wh)
-    o_exp = float(np.clip(-oracle, 0, None).sum() * to_wh)
-    p5, p95 = np.percentile(grid, [5, 95])
+    if workers <= 1 or len(ordered) <= 1:
+        return [run_job(j) for j in ordered]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        return list(pool.imap_unordered(run_job, ordered))
+
+
+PerDay = dict[str, dict[str, dict[str, dict[str, float]]]]
+
+
+def collect(done: list) -> tuple[PerDay, dict[str, dict[str, np.ndarray]]]:
+    """period -> day -> strategy -> metrics (strategies in STRATEGY_NAMES order), plots."""
+    per_day: PerDay = {}
+    plots: dict[str, dict[str, np.ndarray]] = {}
+    for job, rows, job_plots in done:
+        period = f"{job.period:g}s"
+        for day, row in rows.items():
+            per_day.setdefault(period, {}).setdefault(day, {})[job.strategy] = row
+        plots.update(job_plots)
+    ordered: PerDay = {}
+    for period in sorted(per_day, key=lambda p: float(p[:-1])):
+        ordered[period] = {
+            day: {s: table[s] for s in STRATEGY_NAMES if s in table}
+            for day, table in per_day[period].items()
+        }
+    return ordered, plots
+
+
+def summed(per_day: PerDay, days: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """period -> strategy -> metrics over the given days (the JSON's ``results`` schema)."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for period, by_day in per_day.items():
+        names = list(by_day[days[0]])
+        out[period] = {n: combine([by_day[d][n] for d in days]) for n in names}
+    return out
+
+
+def workers_default() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def setup(params: ControlParams, dt: float) -> dict[str, object]:
     return {
-        "import_wh": imp,
-        "export_wh": exp,
-        "avoidable_import_wh": imp - o_imp,
-        "avoidable_export_wh": exp - o_exp,
-        "avoidable_total_wh": imp + exp - o_imp - o_exp,
-        "band_crossings_per_h": band_crossings(grid) / hours,
-        "p95_p5_w": float(p95 - p5),
-        "writes_per_h": writes / hours,
-        "max_overshoot_w": max_overshoot(grid, events, dt),
+        "dt_s": dt,
+        "meter_periods_s": list(METER_PERIODS_S),
+        "meter_latency_s": METER_LATENCY_S,
+        "plant": PLANT.__dict__,
+        "controller": params.model_dump(),
+        "controller_runs_as": "services.charge_controller.supervisor.Supervisor "
+        "(meter watchdog, battery protections from voltage readings, limits, control law)",
     }
 
 
-def run_scenario(
-    scenario: Scenario, meter_period_s: float
-) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
-    oracle = oracle_grid(scenario)
-    events = step_events(scenario.house_w, scenario.dt)
-    grids = {"no_battery": scenario.house_w}
-    writes = {"no_battery": 0}
-    for name, factory in STRATEGIES.items():
-        trace = simulate(scenario, factory(), meter_period_s)
-        grids[name], writes[name] = trace.grid_w, trace.writes
-    results = {
-        name: metrics(grid, oracle, writes[name], events, scenario.dt)
-        for name, grid in grids.items()
+def goal_lines(goals) -> list[str]:
+    lines = []
+    for g in goals:
+        state = "met" if g.met else "GOAL NOT MET"
+        lines.append(f"  [{g.period}] {g.goal}: {state} -- {g.detail}")
+    return lines
+
+
+def main_days(args: argparse.Namespace) -> int:
+    dt = args.dt
+    for run in dayset.RUNS:
+        HOUSES[run.name] = run_segments(run, args.quick)
+    periods = METER_PERIODS_S
+    jobs = [
+        Job(run.name, p, s, CONTROL, plot=(s == OURS and p == periods[0] and not args.quick), dt=dt)
+        for run in dayset.RUNS
+        for p in periods
+        for s in STRATEGY_NAMES
+    ]
+    began = time.monotonic()
+    per_day, plots = collect(run_jobs(jobs, args.jobs))
+    elapsed = time.monotonic() - began
+    split_days = {
+        split: [d for r in dayset.runs(split) for d in (r.days[:1] if args.quick else r.days)]
+        for split in ("tuning", "test")
     }
-    return results, grids
-
-
-def average(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    return {
-        name: {key: float(np.mean([run[name][key] for run in runs])) for key in runs[0][name]}
-        for name in runs[0]
+    results = {split: summed(per_day, days) for split, days in split_days.items()}
+    goals = check_goals(per_day, split_days["test"])
+    tuning_goals = check_goals(per_day, split_days["tuning"])
+    label = "quick 90 min slices" if args.quick else "whole days"
+    print(f"{label}, dt {dt} s, {len(jobs)} simulations in {elapsed:.0f} s, {args.jobs} worker(s)")
+    for split in ("tuning", "test"):
+        print(f"\n== {split} set ({', '.join(split_days[split])}), summed ==")
+        print(format_table(results[split]))
+    print("\nGoals on the test set:")
+    print("\n".join(goal_lines(goals)))
+    report = {
+        "setup": {
+            **setup(CONTROL, dt),
+            "quick": args.quick,
+            "runs": [
+                {"name": r.name, "split": r.split, "start_soc": r.start_soc, "days": list(r.days)}
+                for r in dayset.RUNS
+            ],
+            "data": "see bench/data/README.md (RAE, Cyprus: CC BY 4.0; CREST via richardsonpy, "
+            "BDEW H25 via demandlib, pvlib clear sky x DWD TRY 2010 cloud index)",
+        },
+        "results": results["test"],
+        "tuning_results": results["tuning"],
+        "per_day": per_day,
+        "goals": [g.as_dict() for g in goals],
+        "tuning_goals": [g.as_dict() for g in tuning_goals],
+        "goal_met": all(g.met for g in goals),
+        "runtime_s": elapsed,
     }
+    out_dir = RESULTS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = "control_quick" if args.quick else "control"
+    (out_dir / f"{name}.json").write_text(json.dumps(report, indent=1) + "\n")
+    md = [f"# Charge-control benchmark ({label})", ""]
+    for split in ("test", "tuning"):
+        md += ["", markdown_summary(results[split], f"{split} set, summed over its days")]
+    md += [
+        "",
+        "Per day -- cells: avoidable import+export Wh / setpoint writes per hour; best in bold.",
+    ]
+    for split in ("test", "tuning"):
+        for period, by_day in per_day.items():
+            subset = {d: by_day[d] for d in split_days[split]}
+            md += ["", markdown_days(subset, f"{split} set, meter {period}")]
+    md += ["", "#### Goals (test set)", "", markdown_goals(goals), ""]
+    (out_dir / f"{name}.md").write_text("\n".join(md))
+    if plots:
+        plot_dir = out_dir / "days"
+        plot_dir.mkdir(exist_ok=True)
+        for day, series in plots.items():
+            split = next(r.split for r in dayset.RUNS if day in r.days)
+            plot_day(series, plot_dir / f"{day}.png", f"{day} ({split}), meter 1 s, {OURS}")
+    return finish(goals, args.strict)
 
 
-def check_goal(results: dict[str, dict[str, dict[str, float]]]) -> list[str]:
-    """Failures: ours must have the least avoidable total and <= writes/h of (b)."""
-    failures = []
-    for period, table in results.items():
-        ours = table["charge_controller"]
-        for name, row in table.items():
-            if (
-                name != "charge_controller"
-                and row["avoidable_total_wh"] <= ours["avoidable_total_wh"]
-            ):
-                failures.append(
-                    f"meter {period}: {name} avoidable {row['avoidable_total_wh']:.1f} Wh <= "
-                    f"ours {ours['avoidable_total_wh']:.1f} Wh"
-                )
-        if ours["writes_per_h"] > table["pid_last_command"]["writes_per_h"]:
-            failures.append(
-                f"meter {period}: ours {ours['writes_per_h']:.0f} writes/h > PID baseline "
-                f"{table['pid_last_command']['writes_per_h']:.0f}"
-            )
-    return failures
+def finish(goals, strict: bool) -> int:
+    if all(g.met for g in goals):
+        print("all goals met")
+        return 0
+    print("GOAL NOT MET (see above)")
+    return 1 if strict else 0
 
 
-COLUMNS = (
-    ("import_wh", "import Wh", "{:.0f}"),
-    ("export_wh", "export Wh", "{:.0f}"),
-    ("avoidable_import_wh", "avoid imp", "{:.1f}"),
-    ("avoidable_export_wh", "avoid exp", "{:.1f}"),
-    ("avoidable_total_wh", "avoid tot", "{:.1f}"),
-    ("band_crossings_per_h", "cross/h", "{:.0f}"),
-    ("p95_p5_w", "p95-p5 W", "{:.0f}"),
-    ("writes_per_h", "writes/h", "{:.0f}"),
-    ("max_overshoot_w", "overshoot W", "{:.0f}"),
+def main_trace(args: argparse.Namespace) -> int:
+    try:
+        HOUSES["trace"] = trace_segments(Path(args.trace), args.soc)
+    except TraceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    jobs = [Job("trace", p, s, dt=args.dt) for p in METER_PERIODS_S for s in STRATEGY_NAMES]
+    per_day, _ = collect(run_jobs(jobs, args.jobs))
+    day = HOUSES["trace"].days[0][0]
+    results = summed(per_day, [day])
+    print(format_table(results))
+    goals = check_goals(per_day, [day])
+    print("\n".join(goal_lines(goals)))
+    report = {
+        "setup": {**setup(CONTROL, args.dt), "trace": str(args.trace), "start_soc": args.soc},
+        "results": results,
+        "goals": [g.as_dict() for g in goals],
+        "goal_met": all(g.met for g in goals),
+    }
+    out = Path(args.out) if args.out else RESULTS_DIR / "trace.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {out}")
+    return finish(goals, args.strict)
+
+
+#: the reproducible tuning search, only ever run on the tuning set: each stage is a grid
+#: searched around the best parameters of the stages before it (coordinate descent)
+TUNING_STAGES: tuple[dict[str, tuple[float, ...]], ...] = (
+    {"gain": (0.8, 1.0), "deadband_w": (15.0, 25.0), "follow_tolerance_w": (40.0, 150.0, 300.0)},
+    {"max_step_w": (500.0, 1000.0, 2200.0), "settle_s": (1.5, 2.0)},
 )
 
 
-def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    header = f"{'meter':>6} {'strategy':<19}" + "".join(f"{c[1]:>12}" for c in COLUMNS)
-    lines = [header, "-" * len(header)]
-    for period, table in results.items():
-        for name, row in table.items():
-            cells = "".join(f"{fmt.format(row[key]):>12}" for key, _, fmt in COLUMNS)
-            lines.append(f"{period:>6} {name:<19}{cells}")
-    return "\n".join(lines)
-
-
-def plot(grids: dict[str, np.ndarray], dt: float, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(grids), 1, figsize=(12, 2.2 * len(grids)), sharex=True)
-    per_10s = round(10 / dt)
-    for ax, (name, grid) in zip(axes, grids.items(), strict=True):
-        n = len(grid) // per_10s * per_10s
-        hours = np.arange(n // per_10s) * 10 / 3600
-        chunks = grid[:n].reshape(-1, per_10s)
-        ax.fill_between(hours, chunks.min(axis=1), chunks.max(axis=1), alpha=0.3, lw=0)
-        ax.plot(hours, chunks.mean(axis=1), lw=0.6)
-        ax.axhline(0, color="k", lw=0.5)
-        ax.set_ylabel("grid W")
-        ax.set_ylim(-2500, 3500)
-        ax.set_title(name, fontsize=9, loc="left")
-    axes[-1].set_xlabel("hours (10 s mean, band = 10 s min/max)")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+def main_tune(args: argparse.Namespace) -> int:
+    runs = dayset.runs("tuning")
+    for run in runs:
+        HOUSES[run.name] = run_segments(run, args.quick)
+    days = [d for r in runs for d in (r.days[:1] if args.quick else r.days)]
+    base = [Job(r.name, p, "pid_last_command", dt=args.dt) for r in runs for p in METER_PERIODS_S]
+    pid = summed(collect(run_jobs(base, args.jobs))[0], days)
+    best: dict[str, float] = {}
+    candidates: list[dict[str, object]] = []
+    for stage, grid in enumerate(TUNING_STAGES, start=1):
+        names = list(grid)
+        trials = [
+            best | dict(zip(names, values, strict=True))
+            for values in itertools.product(*grid.values())
+        ]
+        jobs = [
+            Job(r.name, p, OURS, CONTROL.model_copy(update=trial), dt=args.dt)
+            for trial in trials
+            for r in runs
+            for p in METER_PERIODS_S
+        ]
+        done = run_jobs(jobs, args.jobs)
+        scored = []
+        for trial in trials:
+            mine = [d for d in done if d[0].params == CONTROL.model_copy(update=trial)]
+            ours = summed(collect(mine)[0], days)
+            score = sum(t[OURS]["avoidable_total_wh"] for t in ours.values())
+            within = all(
+                ours[p][OURS]["writes_per_h"] <= pid[p]["pid_last_command"]["writes_per_h"]
+                for p in ours
+            )
+            row = {**trial, "stage": stage, "avoidable_wh_1s_plus_5s": score, "writes_ok": within}
+            scored.append(row)
+            print(
+                f"stage {stage} {trial}: avoidable {score:.0f} Wh (1 s + 5 s), writes ok {within}"
+            )
+        candidates += scored
+        ok = [c for c in scored if c["writes_ok"]] or scored
+        winner = min(ok, key=lambda c: c["avoidable_wh_1s_plus_5s"])
+        best = {k: float(v) for k, v in winner.items() if k in ControlParams.model_fields}
+    print(f"best on the tuning set: {best}")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    report = {"tuning_days": days, "stages": TUNING_STAGES, "candidates": candidates, "best": best}
+    (RESULTS_DIR / "tuning.json").write_text(json.dumps(report, indent=1) + "\n")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="30 simulated minutes, one seed")
+    parser.add_argument("--quick", action="store_true", help="90 min of each run's first day")
+    parser.add_argument("--trace", metavar="FILE.csv", help="run every strategy on this trace")
+    parser.add_argument("--out", metavar="RESULT.json", help="with --trace: where to write")
+    parser.add_argument("--soc", type=float, default=0.5, help="with --trace: start SoC 0..1")
+    parser.add_argument("--tune", action="store_true", help="grid search on the tuning set")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a goal is missed")
+    parser.add_argument("--jobs", type=int, default=workers_default(), help="worker processes")
+    parser.add_argument("--dt", type=float, default=DT_S, help="plant step in seconds")
     args = parser.parse_args(argv)
-    duration, seeds = (1800, SEEDS[:1]) if args.quick else (DURATION_S, SEEDS)
-
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    plotted: dict[str, np.ndarray] = {}
-    for period in METER_PERIODS_S:
-        runs = []
-        for seed in seeds:
-            table, grids = run_scenario(build_scenario(seed, duration), period)
-            runs.append(table)
-            if period == METER_PERIODS_S[0] and seed == seeds[0]:
-                plotted = grids
-        results[f"{period:g}s"] = average(runs)
-
-    print(
-        f"{duration / 3600:g} h simulated, mean of seeds {list(seeds)}, dt {DT_S} s, "
-        f"meter latency {METER_LATENCY_S} s, plant dead time {PLANT.dead_time_s} s, "
-        f"lag {PLANT.time_constant_s} s"
-    )
-    print(format_table(results))
-    failures = check_goal(results)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    report = {
-        "setup": {
-            "duration_s": duration,
-            "seeds": list(seeds),
-            "dt_s": DT_S,
-            "pv_scale": PV_SCALE,
-            "initial_soc": INITIAL_SOC,
-            "meter_latency_s": METER_LATENCY_S,
-            "limits_w": {"charge": MAX_CHARGE_W, "discharge": MAX_DISCHARGE_W},
-            "plant": PLANT.__dict__,
-            "controller": CONTROL.model_dump(),
-            "data": "RAE (Makonin 2018, doi:10.7910/DVN/ZJW4LC) and Cyprus prosumer "
-            "(Zenodo doi:10.5281/zenodo.8348862), both CC BY 4.0; see bench/data/README.md",
-        },
-        "results": results,
-        "goal_met": not failures,
-        "goal_failures": failures,
-    }
-    (RESULTS_DIR / "control.json").write_text(json.dumps(report, indent=2) + "\n")
-    plot(
-        plotted,
-        DT_S,
-        RESULTS_DIR / "control.png",
-        f"grid power, meter {METER_PERIODS_S[0]:g} s, seed {seeds[0]}",
-    )
-    if failures:
-        print("GOAL NOT MET:\n  " + "\n  ".join(failures))
-        return 1
-    print("goal met: least avoidable import+export, writes/h <= PID baseline")
-    return 0
+    if not 0.0 <= args.soc <= 1.0:
+        parser.error("--soc must be within 0..1")
+    if args.trace:
+        return main_trace(args)
+    if args.tune:
+        return main_tune(args)
+    return main_days(args)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ class ControlParams(BaseModel):
         1.0, gt=0.0, le=1.0, description="fraction of the grid error corrected per write"
     )
     settle_s: float = Field(
-        2.0,
+        1.5,
         ge=0.0,
         le=120.0,
         description="a sample must have been taken this long after the last write to be used "
@@ -85,7 +85,7 @@ class ControlParams(BaseModel):
         "direction; sooner reversals idle instead",
     )
     max_step_w: float = Field(
-        500.0, gt=0.0, le=20000.0, description="slew limit: max setpoint change per write (W)"
+        2200.0, gt=0.0, le=20000.0, description="slew limit: max setpoint change per write (W)"
     )
     min_power_w: float = Field(
         25.0,
@@ -101,7 +101,7 @@ class ControlParams(BaseModel):
         1700.0, ge=0.0, le=50000.0, description="hardware discharge cap (AC output)"
     )
     follow_tolerance_w: float = Field(
-        40.0,
+        300.0,
         ge=0.0,
         le=2000.0,
         description="measured power further than this from the last setpoint = not following",

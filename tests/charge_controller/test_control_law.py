@@ -159,7 +159,8 @@ def test_battery_reading_is_paired_by_sample_time() -> None:
 
 def test_pid_mode_integrates_and_stops_integrating_when_not_followed() -> None:
     pid = PidParams(kp=0.5, ki=0.1, kd=0.0, integral_limit_w=1000.0)
-    ctl = make(mode="pid", pid=pid, settle_s=0.0, **QUIET)
+    # a 40 W follow tolerance, so that 85 W asked and 0 W delivered counts as not following
+    ctl = make(mode="pid", pid=pid, settle_s=0.0, follow_tolerance_w=40.0, **QUIET)
     first = ctl.update(0.0, -100.0, 0.0)
     assert first.setpoint_w == 50.0  # P only on the first sample (no dt yet)
     second = ctl.update(2.0, -50.0, 50.0)
