@@ -399,6 +399,7 @@ class ChargeController:
         if (
             not forced
             and abs(shortfall) > p.follow_tolerance_w
+            and _sign(shortfall) == _sign(last)  # delivers less than asked, not more
             and _sign(new - measured_w) == _sign(shortfall)
         ):
             # The battery delivers less than asked (full, empty, BMS or current limit, a
