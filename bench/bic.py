@@ -175,7 +175,8 @@ class BicStack:
 @contextmanager
 def bic_stack(sim: dict[str, str] | None = None) -> Iterator[BicStack]:
     """Start the stack; on leaving, stop every process it started (and the broker)."""
-    broker = LocalBroker().start()
+    # one connection per login (client id = login): a spare admin login for a second client
+    broker = LocalBroker(extra_logins={"bench-requester": "admin"}).start()
     work = Path(broker.root) / "bench"
     work.mkdir()
     bus_env = private_bus()

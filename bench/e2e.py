@@ -201,7 +201,7 @@ def burst_replies(broker: LocalBroker, bursts: int) -> dict:
     )
     service.subscribe(REQUEST_TOPIC, lambda msg: service.publish(REPLY_TOPIC, msg.payload))
     service.start()
-    requester, _seen, _cond = connect(broker, "admin", "-requester")
+    requester, _seen, _cond = connect(broker, "bench-requester")
     replies = Arrivals(requester, REPLY_TOPIC)
     try:
         if not service.wait_ready(30):
@@ -247,7 +247,7 @@ def run(samples: int, bursts: int) -> dict:
             },
             "controller",
         )
-        meter, _seen, _cond = connect(stack.broker, "sim")
+        meter, _seen, _cond = connect(stack.broker, "sim-meter")
         watcher, wseen, wcond = connect(stack.broker, "admin")
         watcher.subscribe("canbridge/bic/0/state", qos=1)
         powers = Arrivals(watcher, SET_POWER)
