@@ -13,7 +13,7 @@ import json
 import time
 
 import pytest
-from bic.bic_stack import private_bus
+from controller.controller_stack import start_controller_stack
 from harness import Received
 
 pytestmark = pytest.mark.integration
@@ -39,20 +39,7 @@ def discharge_a(m: Received) -> float:
 
 
 def test_regulation_resumes_within_5_s_of_a_broker_restart(broker, service, probe, tmp_path):
-    bus = private_bus()
-    quiet = {"CANBRIDGE_HEARTBEAT_INTERVAL_S": "1", "CANBRIDGE_HEALTH_FILE": ""}
-    service(["-m", "services.sim.bic"], "sim", {**bus, **quiet})
-    service(
-        ["-m", "services.bic_gateway"],
-        "bic-gateway",
-        {**bus, **quiet, "CANBRIDGE_STATE_FILE": str(tmp_path / "gateway.json")},
-    )
-    service(
-        ["-m", "services.sim.meter"],
-        "sim-meter",
-        {**quiet, "CANBRIDGE_SOURCE": "constant", "CANBRIDGE_BASE_W": str(HOUSE_W)},
-    )
-    controller = service(["-m", "services.charge_controller"], "charge-controller", quiet)
+    _gateway, controller = start_controller_stack(service, tmp_path, HOUSE_W)
 
     watcher = probe()
     watcher.subscribe(APPLIED)

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from bic.bic_stack import private_bus
+from controller.controller_stack import start_controller_stack
 from harness import Probe, Received
 
 pytestmark = pytest.mark.integration
@@ -61,30 +61,8 @@ def body(m: Received) -> dict:
 
 
 def start_stack(service, tmp_path, scenario: Scenario):
-    bus = private_bus()
-    quiet = {"CANBRIDGE_HEARTBEAT_INTERVAL_S": "1", "CANBRIDGE_HEALTH_FILE": ""}
-    service(
-        ["-m", "services.sim.bic"],
-        "sim",
-        {
-            **bus,
-            **quiet,
-            "CANBRIDGE_SOC": str(scenario.start_soc),
-            "CANBRIDGE_CAPACITY_WH": CAPACITY_WH,
-        },
-    )
-    gateway = service(
-        ["-m", "services.bic_gateway"],
-        "bic-gateway",
-        {**bus, **quiet, "CANBRIDGE_STATE_FILE": str(tmp_path / "gateway.json")},
-    )
-    service(
-        ["-m", "services.sim.meter"],
-        "sim-meter",
-        {**quiet, "CANBRIDGE_SOURCE": "constant", "CANBRIDGE_BASE_W": str(scenario.house_w)},
-    )
-    controller = service(["-m", "services.charge_controller"], "charge-controller", quiet)
-    return gateway, controller
+    sim = {"CANBRIDGE_SOC": str(scenario.start_soc), "CANBRIDGE_CAPACITY_WH": CAPACITY_WH}
+    return start_controller_stack(service, tmp_path, scenario.house_w, sim)
 
 
 def decisions(watcher: Probe, after: int, last: int = 6) -> list[str]:
