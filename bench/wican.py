@@ -40,7 +40,7 @@ from shared.wican_payload import CanFrame, tx_message
 RESULTS = Path(__file__).parent / "results" / "wican.json"
 PROJECT = Path(__file__).resolve().parents[1]
 PROFILE = "nissan-leaf-ze1"
-SIM_DEVICE = "benchsim00001"
+SIM_DEVICE = "bec5e0000001"  # a WiCAN id: 12 hex digits, as the simulator insists
 LOAD_DEVICE = "benchload0001"
 GOAL_P99_MS = 100.0
 GOAL_RATE = 5000.0
