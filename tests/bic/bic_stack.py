@@ -18,6 +18,7 @@ import can
 from services.sim.bic import frames
 from services.sim.bic.bus_loop import SimBusLoop
 from services.sim.bic.device import SimulatedBic
+from services.sim.bic.timing import TimingRules
 
 _groups = itertools.count(1)
 
@@ -111,10 +112,14 @@ def assert_no_violations(probe, unit: int = 0, allow: Iterable[str] = ()) -> Non
 
 @contextmanager
 def unit_on_virtual_bus(
-    model: str = "BIC-2200-48", allow_violations: Iterable[str] = (), **create
+    model: str = "BIC-2200-48",
+    allow_violations: Iterable[str] = (),
+    timing: TimingRules | None = None,
+    **create,
 ) -> Iterator[tuple[SimulatedBic, SimBusLoop, str]]:
     """A simulated unit at address 0 answering on a fresh virtual channel: (unit, loop, channel).
-    Touch the unit's registers under ``loop.lock``. ``create``: ``SimulatedBic.create`` options.
+    Touch the unit's registers under ``loop.lock``. ``create``: ``SimulatedBic.create`` options;
+    ``timing``: the simulator's bus-timing rules (default: the manual's, 1 ms tolerance).
     On a clean exit, fails if the unit saw protocol violations other than ``allow_violations``."""
     channel = f"bic-test-{uuid.uuid4().hex}"
     unit = SimulatedBic.create(0, model, **create)
@@ -122,7 +127,7 @@ def unit_on_virtual_bus(
     sim_bus = can.Bus(
         interface="virtual", channel=channel, can_filters=[{**accept, "extended": True}]
     )
-    loop = SimBusLoop(sim_bus, [unit]).start()
+    loop = SimBusLoop(sim_bus, [unit], timing=timing).start()
     try:
         yield unit, loop, channel
     finally:

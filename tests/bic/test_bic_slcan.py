@@ -9,14 +9,24 @@ import pytest
 from bic_stack import gateway_env, json_where, payload, unit_on_virtual_bus
 from slcan_adapter import SlcanAdapter
 
+from services.sim.bic.timing import TimingRules
+
 pytestmark = pytest.mark.integration
 
 BASE = "canbridge/bic/0"
 
 
+#: The simulator timestamps a request when the pty adapter's thread has read, parsed and
+#: forwarded it: that thread hop on a busy machine shifts one request by a millisecond or more
+#: against the next, which the 1 ms default tolerance counted as a gateway breaking the 20 ms
+#: period (a CI run saw 19.0 ms). The gateway's own pacing is held to 1 ms on the virtual bus
+#: (tests/bic/test_bic_provisioning.py, test_bic_interrupt.py and others); here 4 ms still catches a request sent without pacing.
+ADAPTER_JITTER = TimingRules(tolerance_s=0.004)
+
+
 @pytest.fixture
 def adapter_with_unit():
-    with unit_on_virtual_bus() as (unit, loop, channel):
+    with unit_on_virtual_bus(timing=ADAPTER_JITTER) as (unit, loop, channel):
         adapter = SlcanAdapter(channel)
         yield adapter, unit, loop
         adapter.close()
