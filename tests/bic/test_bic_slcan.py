@@ -20,7 +20,8 @@ BASE = "canbridge/bic/0"
 #: forwarded it: that thread hop on a busy machine shifts one request by a millisecond or more
 #: against the next, which the 1 ms default tolerance counted as a gateway breaking the 20 ms
 #: period (a CI run saw 19.0 ms). The gateway's own pacing is held to 1 ms on the virtual bus
-#: (tests/bic/test_bic_provisioning.py, test_bic_interrupt.py and others); here 4 ms still catches a request sent without pacing.
+#: (test_bic_provisioning.py, test_bic_interrupt.py and others); here 4 ms still catches a
+#: request sent without pacing.
 ADAPTER_JITTER = TimingRules(tolerance_s=0.004)
 
 
