@@ -4,7 +4,8 @@ Run from the repo root: ``python -m bench.bic`` (``--samples N``). Starts a real
 project config (``LocalBroker``), the BIC simulator and the gateway as subprocesses on a private
 udp_multicast bus, and listens on that bus itself.
 
-* Latency: a ``set/current`` message (as the charge controller) with a new value each time, at
+* Latency: a ``set/current`` message (from a spare admin login: the controller's login may only send
+  ``set/power``, and a refused publish never reaches the gateway) with a new value each time, at
   random moments so they land anywhere in the poll cycle; measured from just before ``publish``
   to the arrival of the IOUT_SET write frame at the bench's own bus listener (same clock).
   Includes the broker hop, the gateway's queueing behind an in-flight poll request and the
@@ -151,10 +152,27 @@ def connect(
             seen[msg.topic] = msg.payload
             cond.notify_all()
 
+    def on_publish(_c, refused: list, _mid, reason_code, _props):
+        # a QoS 1 publish the ACL refuses is acknowledged "Not authorized" and never delivered:
+        # ``publish_checked`` turns that into an error instead of a bench that measures nothing
+        if reason_code.is_failure:
+            refused.append(f"broker refused a publish by {user!r}: {reason_code}")
+
+    client.user_data_set([])
     client.on_message = on_message
+    client.on_publish = on_publish
     client.connect(broker.host, broker.port)
     client.loop_start()
     return client, seen, cond
+
+
+def publish_checked(client: mqtt.Client, topic: str, payload: str) -> None:
+    """Publish at QoS 1 (a client from ``connect``) and raise if the broker refused it."""
+    info = client.publish(topic, payload, qos=1)
+    info.wait_for_publish(5)
+    refused = client.user_data_get()
+    if refused:
+        raise RuntimeError(refused[0])
 
 
 @dataclass
@@ -266,7 +284,7 @@ def setpoint_latency(listener: BusListener, client: mqtt.Client, samples: int) -
     def setpoint(amps: float) -> tuple[float, float | None]:
         raw = round(amps * 100).to_bytes(2, "little")
         t0 = time.perf_counter()
-        client.publish("canbridge/bic/0/set/current", f"{amps:.2f}", qos=1)
+        publish_checked(client, "canbridge/bic/0/set/current", f"{amps:.2f}")
         t1 = listener.wait_frame(
             t0,
             lambda m: bytes(m.data) == IOUT_SET_WRITE + raw and m.arbitration_id == REQUEST_ID,
@@ -311,7 +329,7 @@ def polling_setup() -> dict:
 
 def run(samples: int, quiet_s: float) -> dict:
     with bic_stack() as stack:
-        client, _seen, _cond = connect(stack.broker, "charge-controller")
+        client, _seen, _cond = connect(stack.broker, "bench-requester")
         watcher, wseen, wcond = connect(stack.broker, "admin")
         watcher.subscribe("canbridge/bic/0/#", qos=1)
         try:
