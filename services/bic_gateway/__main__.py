@@ -11,9 +11,10 @@ import paho.mqtt.client as mqtt
 from shared.cli_help import parse_command_line
 from shared.ha_discovery import DiscoveryPublisher
 from shared.log_reminder import Reminder
+from shared.mqtt_client import MqttClient
 from shared.payload_limits import COMMAND_LIMITS, SMALL_LIMITS
 from shared.runtime import ServiceRuntime, build_runtime, run_service
-from shared.settings import load_settings
+from shared.settings import ConfigError, load_settings
 
 from .can_bus import open_bus
 from .codec import BIC_IDS
@@ -26,6 +27,8 @@ from .topics import set_filter
 from .transport import CanTransport
 
 RETRY_BUS_S = 5.0
+#: the login of the gateway's second connection (``status_connection``)
+WATCH_LOGIN = "bic-gateway-watch"
 
 
 def open_transport(settings: BicGatewaySettings, runtime: ServiceRuntime) -> CanTransport | None:
@@ -57,6 +60,43 @@ def open_transport(settings: BicGatewaySettings, runtime: ServiceRuntime) -> Can
             retries=timing.retries,
         )
     return None
+
+
+def status_connection(settings: BicGatewaySettings, runtime: ServiceRuntime) -> MqttClient:
+    """The connection that carries the controller's status: a second one of its own if it can.
+
+    The broker queues at most ``max_queued_messages`` for a client and then drops messages to it,
+    whatever their topic. A command flood faster than the gateway's first connection takes in
+    would make it drop the controller's ``offline`` too, and only the watchdog timeout would idle
+    the unit. The second connection (login ``bic-gateway-watch``, which may read nothing but the
+    services' status) has nothing else queued, so the ``offline`` always arrives.
+    A login of your own choosing for the gateway keeps one connection (a second one with the same
+    login would push the first off the broker): then a warning says what that costs."""
+    log = runtime.log
+    watch = settings.mqtt.tool_login("bic-gateway", WATCH_LOGIN)
+    if watch.username != WATCH_LOGIN:
+        log.warning(
+            "controller_status_on_command_connection",
+            reason=f"mqtt.username {settings.mqtt.username!r} is not the default: no second "
+            "connection; a command flood that overflows the broker's queue for the gateway can "
+            "delay the controller's offline until the watchdog timeout",
+            docs="docs/bic2200.md#command-queue",
+        )
+        return runtime.client
+    try:
+        password = watch.resolved_password()
+    except ConfigError as exc:
+        log.error(
+            "controller_status_on_command_connection",
+            reason=f"no password for login {WATCH_LOGIN!r} ({exc}): run the broker set-up again "
+            "(docker compose up runs it); meanwhile a command flood can delay the controller's "
+            "offline until the watchdog timeout",
+        )
+        return runtime.client
+    client_id = f"{settings.base_topic}-{WATCH_LOGIN}"
+    return MqttClient(
+        watch, "bic-gateway", settings.base_topic, client_id, password, availability=False
+    )
 
 
 def main() -> None:
@@ -101,12 +141,18 @@ def main() -> None:
             set_filter(settings.base_topic), dispatch("set"), max_bytes=COMMAND_LIMITS.max_bytes
         )
         discovery = DiscoveryPublisher.from_settings(rt.client, settings.homeassistant)
+        watch: MqttClient | None = None
         if settings.controller_status_topic():
-            rt.client.subscribe(
+            watch = status_connection(settings, rt)
+            watch.subscribe(
                 settings.controller_status_topic(),
                 dispatch("controller_status"),
                 max_bytes=SMALL_LIMITS.max_bytes,
             )
+            if watch is rt.client:
+                watch = None  # started and stopped with the service
+            else:
+                watch.start()
 
         def start_gateway() -> None:
             transport = open_transport(settings, rt)
@@ -135,6 +181,8 @@ def main() -> None:
             starter.join(timeout=RETRY_BUS_S + 1)
             if "gateway" in holder:
                 holder["gateway"].stop()
+            if watch is not None:
+                watch.stop()
 
         return stop
 

@@ -20,6 +20,7 @@ USERS: dict[str, str] = {
     "wican-soc": "decodes the answers, publishes vehicle values",
     "wican-record": "`python -m services.wican_soc record`: reads WiCAN answers",
     "bic-gateway": "owns the BIC-2200 CAN bus",
+    "bic-gateway-watch": "the gateway's second connection: only the services' status",
     "bic-cli": "`python -m services.bic_gateway.cli`: commands through the gateway",
     "charge-controller": "turns grid power into setpoints",
     "consumer": "read-only: evcc, dashboards, anything that must not send commands",

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import signal
 import threading
 
 import paho.mqtt.client as mqtt
 import pytest
 from bic_stack import assert_no_violations, json_where, payload, private_bus, start_stack
+from harness import PROJECT
 
 pytestmark = pytest.mark.integration
 
@@ -138,3 +141,58 @@ def test_flood_keeps_safe_idle_first_polls_going_and_drops_stale_setpoints(
     sim_watch = probe("admin")
     sim_watch.subscribe("canbridge/sim/bic/#")
     assert_no_violations(sim_watch)
+
+
+def broker_limit(name: str) -> int:
+    """A per-client limit from the project's mosquitto.conf (the harness runs that file)."""
+    conf = (PROJECT / "mosquitto" / "mosquitto.conf").read_text()
+    return int(re.search(rf"^{name} (\d+)$", conf, re.MULTILINE).group(1))
+
+
+def test_a_flood_the_broker_drops_cannot_hide_the_controllers_offline(
+    broker, probe, service, tmp_path
+):
+    """The broker holds at most ``max_inflight_messages`` + ``max_queued_messages`` QoS 1
+    messages for a client that does not read, and drops the rest, whatever their topic. Frozen
+    (SIGSTOP) under a flood larger than that, the gateway's command connection loses the
+    controller's last will; its second connection, which reads only status topics, still
+    brings the ``offline``: safe idle for that reason, not the watchdog's (600 s here)."""
+    watcher = probe("admin")
+    for topic in (STATUS, f"{BASE}/availability", f"{BASE}/setpoint"):
+        watcher.subscribe(topic)
+    _sim, gateway = start_stack(service, private_bus(), tmp_path)
+    watcher.wait_for(f"{BASE}/availability", "online")
+    controller = service(["tests/bic/flood_controller.py"], "charge-controller")
+    watcher.wait_for(STATUS, "online")
+    watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="discharge"))
+
+    flooder = probe("admin")
+    held = broker_limit("max_inflight_messages") + broker_limit("max_queued_messages")
+
+    def flood(count: int) -> None:
+        sent = [flooder.client.publish(f"{BASE}/set/cmd", '{"cmd":"vread"}', qos=1)
+                for _ in range(count)]  # fmt: skip
+        for info in sent:
+            info.wait_for_publish(30)
+        assert all(info.is_published() for info in sent), "the broker took them all"
+
+    gateway.proc.send_signal(signal.SIGSTOP)
+    try:
+        flood(held + 500)  # acknowledged by the broker: more than it keeps for the gateway
+        watcher.clear()
+        controller.kill()  # SIGKILL: the will goes to both of the gateway's connections
+        watcher.wait_for(STATUS, "offline")
+        flood(200)  # and more behind it: the will is not the last message the broker drops
+    finally:
+        gateway.proc.send_signal(signal.SIGCONT)
+    idle = watcher.wait_for(f"{BASE}/setpoint", where=json_where(mode="safe_idle"))
+    assert payload(idle)["idle_reason"] == "controller is offline"
+    # the dead controller's setpoints still queued on the command connection came after its
+    # `offline`: refused, never applied. A marker behind the backlog says when it has passed.
+    flooder.subscribe(f"{BASE}/reply")
+    flooder.publish(f"{BASE}/set/cmd", json.dumps({"id": "marker", "cmd": "vread"}))
+    flooder.wait_for(f"{BASE}/reply", where=json_where(id="marker"))
+    with watcher.cond:
+        after = watcher.messages[watcher.messages.index(idle) + 1 :]
+    applied = [payload(m) for m in after if m.topic == f"{BASE}/setpoint"]
+    assert all(sp.get("mode") == "safe_idle" or not sp["written"] for sp in applied), applied
