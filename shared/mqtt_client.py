@@ -288,11 +288,17 @@ class MqttClient:
         qos: int = 0,
         retain: bool = False,
         expiry_s: int | None = None,
+        correlation: bytes | None = None,
     ) -> mqtt.MQTTMessageInfo:
-        """Publish; `expiry_s` sets the MQTT v5 Message Expiry Interval (stale data ages out)."""
+        """Publish; `expiry_s` sets the MQTT v5 Message Expiry Interval (stale data ages out),
+        `correlation` its Correlation Data (an answer echoes the request's: `correlation_of`)."""
         with self._publish_lock:
             info = self._client.publish(
-                topic, payload, qos=qos, retain=retain, properties=_expiry(expiry_s)
+                topic,
+                payload,
+                qos=qos,
+                retain=retain,
+                properties=_properties(expiry_s, correlation),
             )
             if retain:
                 self._remember(topic, payload, qos, expiry_s)
@@ -301,7 +307,13 @@ class MqttClient:
         return info
 
     def publish_json(
-        self, topic: str, obj: Any, qos: int = 0, retain: bool = False, expiry_s: int | None = None
+        self,
+        topic: str,
+        obj: Any,
+        qos: int = 0,
+        retain: bool = False,
+        expiry_s: int | None = None,
+        correlation: bytes | None = None,
     ) -> mqtt.MQTTMessageInfo | None:
         """Publish `obj` as JSON; an unserialisable object is logged and not sent."""
         try:
@@ -309,7 +321,9 @@ class MqttClient:
         except (TypeError, ValueError) as exc:
             self._log.error("json_publish_rejected", topic=topic, reason=str(exc))
             return None
-        return self.publish(topic, payload, qos=qos, retain=retain, expiry_s=expiry_s)
+        return self.publish(
+            topic, payload, qos=qos, retain=retain, expiry_s=expiry_s, correlation=correlation
+        )
 
     def _remember(self, topic: str, payload, qos: int, expiry_s: int | None) -> None:
         forgotten = self.retained.remember(
@@ -334,7 +348,7 @@ class MqttClient:
                     item.payload,
                     qos=item.qos,
                     retain=True,
-                    properties=_expiry(item.expiry_s),
+                    properties=_properties(item.expiry_s, None),
                 )
         if due:
             self._log.info("retained_reasserted", count=len(due), connects=self.connect_count + 1)
@@ -419,10 +433,26 @@ class MqttClient:
                 self._log.exception("handler_failed", topic=msg.topic)
 
 
-def _expiry(expiry_s: int | None) -> Properties | None:
-    """PUBLISH properties with the MQTT v5 Message Expiry Interval, None without expiry."""
-    if expiry_s is None:
+#: the longest Correlation Data echoed in an answer: an id, not a payload (a sender's
+#: megabyte would otherwise come back in every answer)
+MAX_CORRELATION_BYTES = 64
+
+
+def correlation_of(msg: mqtt.MQTTMessage) -> bytes | None:
+    """A request's MQTT v5 Correlation Data, to echo in its answer; None if absent or too long."""
+    data = getattr(getattr(msg, "properties", None), "CorrelationData", None)
+    if not isinstance(data, bytes | bytearray) or not 0 < len(data) <= MAX_CORRELATION_BYTES:
+        return None
+    return bytes(data)
+
+
+def _properties(expiry_s: int | None, correlation: bytes | None) -> Properties | None:
+    """PUBLISH properties: Message Expiry Interval and Correlation Data; None without either."""
+    if expiry_s is None and correlation is None:
         return None
     props = Properties(PacketTypes.PUBLISH)
-    props.MessageExpiryInterval = int(expiry_s)
+    if expiry_s is not None:
+        props.MessageExpiryInterval = int(expiry_s)
+    if correlation is not None:
+        props.CorrelationData = correlation
     return props

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from services.broker_setup.local_broker import LocalBroker, free_port
 from services.broker_setup.users import USERS
@@ -44,6 +46,8 @@ class Received:
     topic: str
     payload: bytes
     retain: bool
+    #: the MQTT v5 Correlation Data property, if the message had one
+    correlation: bytes | None = None
 
     @property
     def text(self) -> str:
@@ -90,7 +94,9 @@ class Probe:
         self._notify(lambda: setattr(self, "connack", rc))
 
     def _on_message(self, client, userdata, msg):
-        self._notify(lambda: self.messages.append(Received(msg.topic, msg.payload, msg.retain)))
+        correlation = getattr(msg.properties, "CorrelationData", None)
+        received = Received(msg.topic, msg.payload, msg.retain, correlation)
+        self._notify(lambda: self.messages.append(received))
 
     def _on_publish(self, client, userdata, mid, rc, props):
         self._notify(lambda: self.puback.__setitem__(mid, rc))
@@ -115,10 +121,22 @@ class Probe:
         _rc, mid = self.client.subscribe(topic, qos)
         self.wait(lambda: mid in self.suback, f"SUBACK for {topic}")
 
-    def publish(self, topic: str, payload, qos: int = 1, retain: bool = False) -> mqtt.ReasonCode:
-        """Publish with QoS 1 and return the broker's PUBACK reason code."""
+    def publish(
+        self,
+        topic: str,
+        payload,
+        qos: int = 1,
+        retain: bool = False,
+        correlation: bytes | None = None,
+    ) -> mqtt.ReasonCode:
+        """Publish with QoS 1 and return the broker's PUBACK reason code; `correlation` sets
+        the MQTT v5 Correlation Data property."""
         self.wait_connack()
-        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        props = None
+        if correlation is not None:
+            props = Properties(PacketTypes.PUBLISH)
+            props.CorrelationData = correlation
+        info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=props)
         return self.wait(lambda: self.puback.get(info.mid), f"PUBACK for {topic}")
 
     def wait_for(

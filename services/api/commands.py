@@ -2,19 +2,21 @@
 
 A service answers every command on `<base>/<service>/command_result` with
 `{"parameter", "ok", "value", "error"}` (not retained); `send` publishes (QoS 1, not retained)
-and waits, bounded, for one answer per command.
+and waits, bounded, for one answer per command. Each command carries an MQTT v5 Correlation
+Data of its own, which the answer echoes: an answer to somebody else's command for the same
+parameter (Home Assistant, a script) is never taken for ours.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+import uuid
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from shared.mqtt_client import MqttClient, encode_json
+from shared.mqtt_client import MqttClient, correlation_of, encode_json
 
 
 class NotSent(RuntimeError):
@@ -27,60 +29,42 @@ class CommandChannel:
         self.service = service
         self.prefix = f"{base}/{service}/set/"
         self._cond = threading.Condition()
-        self._seq = 0
-        self._results: deque[tuple[int, dict[str, Any]]] = deque(maxlen=256)
-        #: parameters of the batch being sent; only their results are kept (a stream of
-        #: results nobody asked for once held 256 x 44 MB here)
-        self._waiting: frozenset[str] = frozenset()
+        #: correlation data -> its answer (None until it comes); only the batch being sent
+        #: is kept (a stream of answers nobody asked for once held 256 x 44 MB here)
+        self._waiting: dict[bytes, dict[str, Any] | None] = {}
         client.subscribe_json(f"{base}/{service}/command_result", self._on_result)
 
-    def _on_result(self, _topic: str, data: Any, _msg) -> None:
-        if not isinstance(data, dict):
+    def _on_result(self, _topic: str, data: Any, msg) -> None:
+        correlation = correlation_of(msg)
+        if not isinstance(data, dict) or correlation is None:
             return
         with self._cond:
-            name = data.get("parameter")
-            if not isinstance(name, str) or name not in self._waiting:
-                return
-            self._seq += 1
-            self._results.append((self._seq, data))
-            self._cond.notify_all()
+            if correlation in self._waiting and self._waiting[correlation] is None:
+                self._waiting[correlation] = data
+                self._cond.notify_all()
 
     def send(self, commands: dict[str, Any], timeout: float) -> dict[str, dict[str, Any] | None]:
-        """Publish every command, then wait up to ``timeout`` s for their results.
+        """Publish every command, then wait up to ``timeout`` s for their answers.
 
-        Returns parameter -> result (None: no answer in time). Callers send one batch at a
-        time (the API holds a lock), so a result is matched to its command by parameter.
-        """
+        Returns parameter -> answer (None: no answer in time)."""
+        ids = {path: uuid.uuid4().bytes for path in commands}
         with self._cond:
-            start = self._seq
-            self._waiting = frozenset(commands)
+            self._waiting.update(dict.fromkeys(ids.values()))
         try:
-            return self._send(commands, start, timeout)
+            deadline = time.monotonic() + timeout
+            for path, value in commands.items():
+                info = self.client.publish(
+                    self.prefix + path, encode_json(value), qos=1, correlation=ids[path]
+                )
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    raise NotSent(f"{self.prefix}{path}: {mqtt.error_string(info.rc)}")
+            with self._cond:
+                self._cond.wait_for(
+                    lambda: all(self._waiting[i] is not None for i in ids.values()),
+                    max(0.0, deadline - time.monotonic()),
+                )
+                return {path: self._waiting[ids[path]] for path in commands}
         finally:
             with self._cond:
-                self._waiting = frozenset()
-                self._results.clear()
-
-    def _send(
-        self, commands: dict[str, Any], start: int, timeout: float
-    ) -> dict[str, dict[str, Any] | None]:
-        deadline = time.monotonic() + timeout
-        for path, value in commands.items():
-            info = self.client.publish(self.prefix + path, encode_json(value), qos=1)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                raise NotSent(f"{self.prefix}{path}: {mqtt.error_string(info.rc)}")
-
-        def answers() -> dict[str, dict[str, Any]]:
-            got: dict[str, dict[str, Any]] = {}
-            for seq, result in self._results:
-                name = result.get("parameter")
-                if seq > start and name in commands and name not in got:
-                    got[name] = result
-            return got
-
-        with self._cond:
-            self._cond.wait_for(
-                lambda: len(answers()) == len(commands), max(0.0, deadline - time.monotonic())
-            )
-            got = answers()
-        return {path: got.get(path) for path in commands}
+                for i in ids.values():
+                    self._waiting.pop(i, None)

@@ -31,6 +31,7 @@ from services.charge_controller.supervisor import Supervisor
 from services.charge_controller.surplus_switches import SurplusSwitches, SwitchAction
 from shared.heartbeat import iso_now
 from shared.log_throttle import LogThrottle
+from shared.mqtt_client import correlation_of
 from shared.payload_limits import COMMAND_LIMITS, MESSAGE_CHARS, SMALL_LIMITS, ErrorLogGate, excerpt
 from shared.runtime import ServiceRuntime
 
@@ -172,8 +173,9 @@ class ControllerService:
 
     def _on_command(self, msg: mqtt.MQTTMessage) -> None:
         path = msg.topic[len(f"{self.own}/set/") :]
+        correlation = correlation_of(msg)  # echoed, so a sender can tell its answer apart
         if msg.retain:
-            self._command_result(path, None, "retained command ignored (may be stale)")
+            self._command_result(path, None, "retained command ignored (may be stale)", correlation)
             return
         try:
             value = parse_value(msg.payload)
@@ -184,11 +186,11 @@ class ControllerService:
                 self._tick()
                 self._publish_state(now, force=True)
         except CommandError as exc:
-            self._command_result(path, None, str(exc))
+            self._command_result(path, None, str(exc), correlation)
             return
         self.log.info("parameter_changed", parameter=path, value=value)
         self.runtime_state.record(path, value, new)  # saved before the result confirms it
-        self._command_result(path, value, None)
+        self._command_result(path, value, None, correlation)
         self._publish_config()
 
     # --- decisions ------------------------------------------------------------------
@@ -347,7 +349,9 @@ class ControllerService:
                 fields["repeated"] = verdict.repeated
             self.log.warning(event, **fields)
 
-    def _command_result(self, path: str, value: Any, error: str | None) -> None:
+    def _command_result(
+        self, path: str, value: Any, error: str | None, correlation: bytes | None = None
+    ) -> None:
         # echoes of what a sender sent are bounded (a 1 MB array came back as a 44 MB error);
         # `value` is only set for an accepted (validated, <= 16 KiB) change
         path, error = excerpt(path), None if error is None else excerpt(error, MESSAGE_CHARS)
@@ -365,4 +369,5 @@ class ControllerService:
             f"{self.own}/command_result",
             {"parameter": path, "ok": error is None, "value": value, "error": error},
             qos=1,
+            correlation=correlation,
         )

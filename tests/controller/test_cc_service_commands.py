@@ -67,3 +67,23 @@ def test_idle_until_the_meter_delivers_and_setpoint_kept_alive(service, probe):
     watcher.wait(lambda: len(watcher.received("canbridge/bic/0/set/power")) >= 2, "two keepalives")
     body = json.loads(watcher.received("canbridge/bic/0/set/power")[0].payload)
     assert body["value"] == 0.0 and body["ts"] > 1.7e9
+
+
+def test_an_answer_carries_its_commands_correlation_data(service, probe):
+    """MQTT v5 Correlation Data is echoed on command_result, so a sender can tell its answer
+    from the answer to somebody else's command for the same parameter; an oversized one is not
+    echoed (an id, not a payload)."""
+    watcher = probe()
+    watcher.subscribe(f"{OWN}/#")
+    admin = probe()
+    start(service)
+    watcher.wait_for(f"{OWN}/config")
+    admin.publish(f"{OWN}/set/control/gain", "0.6", correlation=b"mine-1")
+    admin.publish(f"{OWN}/set/control/gain", "7", correlation=b"mine-2")
+    admin.publish(f"{OWN}/set/control/gain", "0.7", correlation=b"x" * 65)
+    watcher.wait(lambda: len(watcher.received(f"{OWN}/command_result")) >= 3, "three answers")
+    answers = watcher.received(f"{OWN}/command_result")
+    by_value = {json.loads(m.payload)["value"]: m.correlation for m in answers}
+    assert by_value[0.6] == b"mine-1" and by_value[0.7] is None
+    refused = [m for m in answers if not json.loads(m.payload)["ok"]]
+    assert [m.correlation for m in refused] == [b"mine-2"]
