@@ -10,7 +10,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compos
 APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq \
 	&& DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
-.PHONY: test lint deps lock mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-startup clean
+.PHONY: test lint deps lock mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
 
 test: deps mosquitto chromium lint
 	$(PY) -m pytest -q
@@ -72,7 +72,7 @@ passwords:
 	@$(COMPOSE) run --rm --no-deps broker-setup python -m services.broker_setup show
 
 # Benchmarks; each prints a table and writes JSON (and plots) under bench/results/.
-bench: bench-control bench-wican bench-bic bench-e2e bench-startup
+bench: bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup
 
 bench-control: deps
 	$(PY) -m bench.control
@@ -86,6 +86,10 @@ bench-bic: deps mosquitto
 # meter message -> charge controller -> gateway -> CAN setpoint frame, through the real broker
 bench-e2e: deps mosquitto
 	$(PY) -m bench.e2e
+
+# broker, controller or gateway restarted -> regulating again (goal 5 s)
+bench-recovery: deps mosquitto
+	$(PY) -m bench.recovery
 
 # docker compose up -> every container healthy (needs a Docker engine; says so without one)
 bench-startup: deps

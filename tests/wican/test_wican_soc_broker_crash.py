@@ -9,7 +9,6 @@ sees 77.0 again although the car, asleep, is not asked.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from wican_stack import SET, SOC_TOPIC, STATUS, near, soc_of, start_stack, wait_soc
@@ -32,11 +31,10 @@ def test_latest_soc_is_back_after_a_broker_crash_while_the_car_sleeps(
     broker.crash()  # SIGKILL, and as if it had never saved: only wican-soc knows 77.0
     (broker.root / "data" / "mosquitto.db").unlink(missing_ok=True)
     broker.start()
-    started = time.monotonic()
     fresh = probe()
     fresh.subscribe(SOC_TOPIC)
-    latest = fresh.wait_for(SOC_TOPIC, where=lambda m: near(soc_of(m), 77.0), timeout=5.0)
-    assert time.monotonic() - started < 5.0
+    # how fast is `make bench`'s (bench/recovery.py); without the re-assert it never comes
+    latest = fresh.wait_for(SOC_TOPIC, where=lambda m: near(soc_of(m), 77.0))
     assert json.loads(latest.payload)["vehicle"] == "leaf"
     # and it stays there: a later subscriber gets 77.0 as the retained value
     late = probe()
