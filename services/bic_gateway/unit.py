@@ -106,8 +106,8 @@ class UnitInfo:
     def unpolled(self) -> set[str]:
         """Registers of the family's poll schedule this unit does not answer."""
         skip: set[str] = set()
-        if not self.fans_supported:
-            skip.update(FAN_REGISTERS)
+        if not self.fans_supported and self.family.has(FAN_REGISTERS[0]):
+            skip.update(FAN_REGISTERS)  # old firmware
         if not self.model.has_vin:
             skip.add("READ_VIN")
         return skip
