@@ -680,6 +680,10 @@ class Gateway:
         log.warning("safe_idle", unit=unit.driver.address, reason=reason)
         if not unit.identified:
             return  # applied when the unit is identified (the watchdog stays tripped)
+        if unit.driver.safe_idle_skipped:
+            log.info("safe_idle_skipped", unit=unit.driver.address,
+                     why=unit.driver.safe_idle_skipped)  # fmt: skip
+            return
         try:
             plan = safe_idle_plan(unit.driver.model, self.window, self.limits, reason)
         except (SetpointRejected, ValueError) as exc:

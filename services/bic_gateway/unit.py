@@ -222,6 +222,7 @@ class UnitDriver:
             except NoResponse as exc:
                 tried.append(f"{family.name} ids: {exc}")
                 error = exc
+        self.family = None  # next time, start from the family the state file remembers
         raise type(error)("; ".join(tried)) if len(tried) > 1 else error
 
     def identify(self) -> UnitInfo:
@@ -391,6 +392,17 @@ class UnitDriver:
         elif self.record.battery_mode_unconfirmed:
             problems.append(REPOWER_PENDING)
         return problems
+
+    @property
+    def safe_idle_skipped(self) -> str | None:
+        """Why the watchdog's safe idle must leave this unit alone (None: it applies). An NPB in
+        charger mode charges by its own curve, which the gateway does not control: switching it
+        off because no controller sends setpoints would stop a charger nobody asked to stop."""
+        if self.bidirectional or self.raw.get("CURVE_CONFIG") is None:
+            return None
+        if decode_curve_config(self.raw["CURVE_CONFIG"]).charger_mode:
+            return "NPB in charger mode follows its own charge curve: not controlled, not idled"
+        return None
 
     @property
     def controllable(self) -> bool:

@@ -105,3 +105,22 @@ def test_the_cli_reads_an_npb_through_the_gateway(stack, cli_env, capsys):
     assert cli.main(["statusread", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["curve_config"]["charger_mode"] is True and status["controllable"] is False
+
+
+def test_the_watchdog_stops_a_controlled_npb_but_leaves_a_charger_mode_one_alone(stack, probe):
+    watcher, _bus, _procs = stack(
+        sim=NPB, gateway={**NO_WEAR_WAIT, "CANBRIDGE_WATCHDOG__TIMEOUT_S": "2"}
+    )
+    # charger mode: the NPB charges by its own curve; no setpoint for 2 s changes nothing
+    start = len(watcher.received(f"{BASE}/state"))
+    watcher.wait(lambda: len(watcher.received(f"{BASE}/state")) >= start + 12, "12 more polls")
+    assert not watcher.received(f"{BASE}/setpoint")
+    assert payload(watcher.received(f"{SIM}/state")[-1])["current"] > 5
+    # power-supply mode, charging on a setpoint, then the setpoints stop: output off
+    watcher.publish(f"{BASE}/set/provision", json.dumps({"confirm": True}))
+    watcher.wait_for(f"{BASE}/info", where=json_where(controllable=True))
+    probe("charge-controller").publish(f"{BASE}/set/power", '{"value": 500}')
+    watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="charge"))
+    idle = payload(watcher.wait_for(f"{BASE}/setpoint", where=json_where(mode="safe_idle")))
+    assert idle["registers"] == {"OPERATION": 0} and "no setpoint" in idle["idle_reason"]
+    watcher.wait_for(f"{SIM}/state", where=lambda m: payload(m)["current"] == 0)
