@@ -54,6 +54,7 @@ class UnitCapabilities:
     bidirectional: bool
     min_charge_a: float | None  # the charge-current minimum (None: not reported)
     nominal_voltage: float | None
+    max_charge_a: float | None = None  # the model's charge-current maximum
 
     @property
     def charge_only(self) -> bool:
@@ -65,6 +66,14 @@ class UnitCapabilities:
         if not self.min_charge_a or not volts:
             return 0.0
         return math.ceil(self.min_charge_a * MIN_POWER_MARGIN * volts / efficiency)
+
+    def max_charge_w(self, battery_v: float | None, efficiency: float) -> float | None:
+        """AC watts at the maximum charge current, a little below it (None if unknown): more
+        would be refused by the gateway (NPB-1200-48: ~985 W, below the default 2200 W cap)."""
+        volts = battery_v or self.nominal_voltage
+        if not self.max_charge_a or not volts:
+            return None
+        return float(math.floor(self.max_charge_a * volts / efficiency / MIN_POWER_MARGIN))
 
 
 def _number(value: Any) -> float | None:
@@ -83,14 +92,15 @@ def parse_info(payload: bytes) -> UnitCapabilities | None:
         return None
     bidirectional = data.get("bidirectional", True)
     charge_range = (data.get("ranges") or {}).get("IOUT_SET")
-    minimum = None
+    minimum = maximum = None
     if isinstance(charge_range, list) and len(charge_range) == 2:
-        minimum = _number(charge_range[0])
+        minimum, maximum = _number(charge_range[0]), _number(charge_range[1])
     return UnitCapabilities(
         model=data["model"],
         bidirectional=bidirectional is not False,
         min_charge_a=minimum,
         nominal_voltage=_number(data.get("nominal_voltage")),
+        max_charge_a=maximum,
     )
 
 

@@ -143,6 +143,12 @@ class Supervisor:
             refuse("both", f"no battery reading for {age:.0f} s: no power")
         if self.charge_only:
             refuse("discharge", f"{self.unit.model} is charge-only: no discharge")
+        most = (
+            None if self.unit is None else self.unit.max_charge_w(self.battery_v, self.efficiency)
+        )
+        if most is not None and most < charge:
+            charge = most
+            reasons.append(f"{self.unit.model} charges at most {most:.0f} W")
         battery = self.protection.evaluate(now)
         for reason in battery.reasons:
             reasons.append(reason)

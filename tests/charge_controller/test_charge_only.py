@@ -29,9 +29,10 @@ NPB_INFO = {
     "nominal_voltage": 48,
     "ranges": {"VOUT_SET": [42, 80], "IOUT_SET": [3.6, 18]},
 }
-NPB = UnitCapabilities("NPB-1200-48", False, 3.6, 48)
+NPB = UnitCapabilities("NPB-1200-48", False, 3.6, 48, 18)
 VOLTS, EFFICIENCY = 51.0, 0.93
 MIN_W = 202  # ceil(3.6 A x 1.02 x 51 V / 0.93)
+MAX_W = 967  # floor(18 A x 51 V / 0.93 / 1.02)
 
 
 def test_the_gateway_info_says_charge_only_and_the_minimum():
@@ -39,11 +40,14 @@ def test_the_gateway_info_says_charge_only_and_the_minimum():
     bic = {"model": "BIC-2200-48", "nominal_voltage": 48, "ranges": {"IOUT_SET": [0.45, 45]}}
     parsed = parse_info(json.dumps(bic).encode())  # a gateway from before the NPB: a BIC
     assert parsed is not None and not parsed.charge_only and parsed.min_charge_a == 0.45
+    assert parsed.max_charge_a == 45
     for junk in (b"", b"[1]", b'{"bidirectional": false}', b"{"):
         assert parse_info(junk) is None
     assert NPB.min_charge_w(VOLTS, EFFICIENCY) == MIN_W
     assert NPB.min_charge_w(None, EFFICIENCY) == 190  # nominal voltage until a reading
     assert UnitCapabilities("X", False, None, 48).min_charge_w(VOLTS, EFFICIENCY) == 0
+    assert NPB.max_charge_w(VOLTS, EFFICIENCY) == MAX_W
+    assert UnitCapabilities("X", False, 1, None).max_charge_w(None, EFFICIENCY) is None
 
 
 PARAMS = SwitchParams(hysteresis_w=100, min_on_s=60, min_off_s=30)
@@ -95,6 +99,9 @@ class House:
 
 def test_surplus_charges_and_a_gone_surplus_stops_it_never_a_discharge():
     house = House()
+    house.run(10, house_w=-1500)  # more surplus than the charger can take: its maximum
+    assert house.charger_w == MAX_W
+    assert "NPB-1200-48 charges at most 967 W" in house.sup.last_limits.reasons
     house.run(10, house_w=-800)  # PV exports 800 W
     assert house.charger_w == 800
     written = len(house.setpoints)
