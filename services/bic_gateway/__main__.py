@@ -17,8 +17,8 @@ from shared.runtime import ServiceRuntime, build_runtime, run_service
 from shared.settings import ConfigError, load_settings
 
 from .can_bus import open_bus
-from .codec import BIC_IDS
 from .discovery import announcer
+from .families import RESPONSE_BASES
 from .gateway import Gateway
 from .ledger_store import StateStore
 from .pacing import Pacer
@@ -42,7 +42,7 @@ def open_transport(settings: BicGatewaySettings, runtime: ServiceRuntime) -> Can
     reminder = Reminder()
     while not runtime.stop_event.is_set():
         try:
-            bus = open_bus(can, accept_base=BIC_IDS.response_base)
+            bus = open_bus(can, accept_base=RESPONSE_BASES)
         except Exception as exc:  # python-can raises OSError, CanError, ValueError...
             reason = f"{where} cannot be opened: {exc}"
             runtime.heartbeat.set_problem(reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import can
@@ -33,11 +34,13 @@ def id_filter(base: int) -> dict[str, Any]:
     return {"can_id": base, "can_mask": ADDRESS_MASK, "extended": True}
 
 
-def open_bus(settings: CanSettings, accept_base: int | None = None) -> can.BusABC:
-    """The bus; with ``accept_base`` only frames of that id family are received.
+def open_bus(settings: CanSettings, accept_base: int | Iterable[int] | None = None) -> can.BusABC:
+    """The bus; with ``accept_base`` (one base or several) only frames of those id families are
+    received (the gateway: BIC and NPB responses).
 
     udp_multicast loops a process's own frames back to it: the filter is what keeps a gateway
     from reading its own requests (and the simulator its own answers).
     """
-    filters = [id_filter(accept_base)] if accept_base is not None else None
+    bases = [accept_base] if isinstance(accept_base, int) else accept_base
+    filters = [id_filter(base) for base in bases] if bases is not None else None
     return can.Bus(**bus_kwargs(settings), can_filters=filters)

@@ -25,8 +25,8 @@ from shared.settings import load_settings
 
 from .can_bus import open_bus
 from .can_link import manage_link
-from .codec import BIC_IDS
 from .commands import COMMANDS, LOCAL_ONLY, CommandError, run_command
+from .families import RESPONSE_BASES
 from .ledger_store import StateStore
 from .limits import RangePolicy
 from .pacing import Pacer
@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     listing = "\n".join(f"  {c.name:<{width}}  {c.help}" for c in COMMANDS.values())
     parser = argparse.ArgumentParser(
         prog="python -m services.bic_gateway.cli",
-        description="BIC-2200 commands (values in V and A).",
+        description="BIC-2200 and NPB commands (values in V and A).",
         epilog=f"commands:\n{listing}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -114,7 +114,7 @@ def over_can(
     settings: BicGatewaySettings, unit: int, name: str, value: float | None, confirm: bool = False
 ) -> dict[str, Any]:
     timing = settings.timing
-    bus = open_bus(settings.can, accept_base=BIC_IDS.response_base)
+    bus = open_bus(settings.can, accept_base=RESPONSE_BASES)
     transport = CanTransport(
         bus,
         Pacer(timing.request_period_s, timing.response_margin_s),
@@ -134,6 +134,7 @@ def over_can(
         currents=CurrentLimits(
             battery.max_charge_a, battery.max_discharge_a, battery.min_current_a
         ),
+        family_setting=settings.family,
     )
 
     def do_provision(d: UnitDriver) -> dict[str, Any]:

@@ -74,8 +74,7 @@ class IdScheme:
 
 
 BIC_IDS = IdScheme("BIC-2200", 0x000C0300, 0x000C0200, 0x000C03FF)
-# The NPB family shares the framing but not the register set; only its ids are modelled here so that
-# NPB frames on a shared bus are recognised (and rejected) rather than misread.
+# The NPB chargers share the framing; their register set is families.NPB.
 NPB_IDS = IdScheme("NPB", 0x000C0100, 0x000C0000, 0x000C01FF)
 
 
@@ -178,8 +177,10 @@ def resolve_scaling(data: bytes | None) -> tuple[ScalingFactors, list[str]]:
 
 
 def _factor(register: Register, scaling: ScalingFactors) -> Decimal:
-    if register.kind is not Kind.NUMBER or register.scale is None:
-        raise TypeError(f"{register.name} is not a scaled numeric register")
+    if register.kind is not Kind.NUMBER:
+        raise TypeError(f"{register.name} is not a numeric register")
+    if register.scale is None:
+        return Decimal(1)  # a plain count (the NPB's curve time-outs, in minutes)
     factor = scaling.factor(register.scale)
     if factor is None:
         raise ValueError(f"no factor known for {register.name} ({register.scale.value})")

@@ -24,8 +24,9 @@ from .flags import (
     decode_system_status,
     system_config_flags,
 )
-from .registers import REGISTERS
-from .unit import UnitDriver
+from .npb_flags import curve_config_flags, decode_charge_status
+from .registers import KNOWN_REGISTERS
+from .unit import NotInFamily, UnitDriver
 from .write_path import Action
 
 
@@ -68,11 +69,13 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("tempread", "read internal temperature", "READ_TEMPERATURE_1", unit="°C"),
     Command("fanread", "read fan speeds"),
     Command("typeread", "read model, firmware, date, serial"),
-    Command("statusread", "read SYSTEM_STATUS, SYSTEM_CONFIG, BIDIRECTIONAL_CONFIG"),
+    Command("statusread", "read SYSTEM_STATUS, SYSTEM_CONFIG, BIDIRECTIONAL_CONFIG (NPB: "
+            "CURVE_CONFIG, CHG_STATUS)"),
     Command("faultread", "read FAULT_STATUS"),
     Command("dump", "read every readable register"),
     Command("init_mode", "provision: CAN control, battery mode, EEP_OFF, safe boot defaults "
-            "(needs confirmation)", needs_confirm=True),
+            "(NPB: power-supply mode, EEP_OFF, safe boot values; needs confirmation)",
+            needs_confirm=True),
     Command("can_up", "bring the socketcan link up at 250 kbit/s (local, needs root)"),
     Command("can_down", "take the socketcan link down (local, needs root)"),
 )}
@@ -98,7 +101,10 @@ def _jsonable(value: Any) -> Any:
 
 def _dump(driver: UnitDriver) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for register in REGISTERS:
+    family = driver.family
+    for register in KNOWN_REGISTERS:
+        if family is not None and not family.has(register.name):
+            continue  # e.g. DIRECTION_CTRL on an NPB, CURVE_CC on a BIC
         try:
             response: Response = driver.read_response(register)
         except TimeoutError:
@@ -132,7 +138,7 @@ def run_command(
         )
     try:
         return _run(driver, command, value, provision, source)
-    except TimeoutError as exc:
+    except (TimeoutError, NotInFamily) as exc:
         raise CommandError(str(exc)) from None
 
 
@@ -167,15 +173,25 @@ def _run(driver, command: Command, value, provision, source: str) -> dict[str, A
     if name == "statusread":
         status = int(driver.read("SYSTEM_STATUS"))
         config = int(driver.read("SYSTEM_CONFIG"))
-        bidir = int(driver.read("BIDIRECTIONAL_CONFIG"))
-        return {
+        out: dict[str, Any] = {
             "system_status": decode_system_status(status),
             "system_status_raw": status,
             "system_config": system_config_flags(config),
             "system_config_raw": config,
-            "battery_mode": decode_bidirectional_config(bidir).battery_mode,
-            "controllable": driver.controllable,
         }
+        if driver.bidirectional:
+            bidir = int(driver.read("BIDIRECTIONAL_CONFIG"))
+            out["battery_mode"] = decode_bidirectional_config(bidir).battery_mode
+        else:  # NPB: its curve word (power-supply or charger mode) and charger status
+            curve, charge = int(driver.read("CURVE_CONFIG")), int(driver.read("CHG_STATUS"))
+            out.update(
+                curve_config=curve_config_flags(curve),
+                curve_config_raw=curve,
+                charge_status=decode_charge_status(charge),
+                charge_status_raw=charge,
+            )
+        out["controllable"] = driver.controllable
+        return out
     if name == "faultread":
         raw = int(driver.read("FAULT_STATUS"))
         return {"fault_status": decode_fault_status(raw), "raw": raw}

@@ -6,6 +6,9 @@ measurements from the plain retained topics, energy counters for the Energy dash
 (`set/state`, OPERATION) and a DC power setpoint number (`set/power`) whose range comes
 from the model and the configured current limits. Availability: the gateway's status AND
 the unit's `availability`.
+
+An NPB charger gets no discharge side: its setpoint number runs from 0 W, and the "Energy
+discharged" counter is left out (docs/npb.md).
 """
 
 from __future__ import annotations
@@ -49,13 +52,12 @@ def unique_id(base: str, unit: int, value: str) -> str:
 
 
 def power_range(model: DeviceModel, limits: CurrentLimits) -> tuple[float, float]:
-    """(min, max) DC W of the setpoint number: current limits x the model's nominal voltage."""
+    """(min, max) DC W of the setpoint number: current limits x the model's nominal voltage
+    (a charge-only model: from 0)."""
     effective = effective_limits(model, limits)
     volts = model.nominal_voltage
-    return (
-        -math.floor(effective.max_discharge_a * volts),
-        math.floor(effective.max_charge_a * volts),
-    )
+    low = -math.floor(effective.max_discharge_a * volts) if model.bidirectional else 0
+    return (low, math.floor(effective.max_charge_a * volts))
 
 
 def fault_flags() -> list[BitFlag]:
@@ -74,6 +76,8 @@ def unit_components(
     topics = UnitTopics(base, unit)
     out: dict[str, dict[str, Any]] = {}
     for suffix, (name, device_class, unit_of) in MEASUREMENTS.items():
+        if suffix == "ac_voltage" and not model.has_vin:
+            continue  # NPB-450/750 do not measure it
         out[suffix] = ha.sensor(
             unique_id(base, unit, suffix),
             name,
@@ -83,6 +87,8 @@ def unit_components(
             precision=1 if unit_of != "A" else 2,
         )
     for suffix, name in ENERGY.items():
+        if suffix == "energy_discharged" and not model.bidirectional:
+            continue  # a charger never discharges
         out[suffix] = ha.sensor(
             unique_id(base, unit, suffix),
             name,
@@ -141,7 +147,7 @@ def unit_device(
     serial = serial.strip()
     device: dict[str, Any] = {
         "identifiers": [f"bic2200_{ha.slug(serial)}" if serial else node_id(base, unit)],
-        "name": f"BIC-2200 unit {unit}",
+        "name": f"{'BIC-2200' if model.bidirectional else 'NPB charger'} unit {unit}",
         "manufacturer": "Mean Well",
         "model": model.name,
     }

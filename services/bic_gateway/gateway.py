@@ -35,16 +35,11 @@ from .flags import system_status_problems
 from .ledger_store import SAVE_INTERVAL_S, StateStore
 from .limits import RangePolicy, SetpointRejected
 from .models import UnknownModel
+from .plans import Plan, plan_request, safe_idle_plan
 from .provisioning import provision
 from .scheduler import PollScheduler
-from .setpoint import BatteryWindow, CurrentLimits, SetpointPlan, plan_setpoint
-from .setpoint_request import (
-    SetpointRequest,
-    check_request,
-    parse_setpoint,
-    parse_state,
-    too_old,
-)
+from .setpoint import BatteryWindow, CurrentLimits
+from .setpoint_request import SetpointRequest, parse_setpoint, parse_state, too_old
 from .settings import BicGatewaySettings
 from .telemetry import FaultCounter, plain_values, state_payload
 from .topics import (
@@ -59,7 +54,7 @@ from .topics import (
     set_filter,
 )
 from .transport import BusError, CanTransport, Interrupted, NoResponse
-from .unit import FAN_REGISTERS, UnitDriver, UnitInfo
+from .unit import UnitDriver, UnitInfo
 from .watchdog import Watchdog
 from .wear import WearPolicy, WriteKind
 from .write_path import Action
@@ -86,7 +81,7 @@ class UnitRuntime:
     next_identify: float = float("-inf")
     pending_reads: list[str] = field(default_factory=list)
     cycle_publishes_state: bool = False
-    pending_plan: SetpointPlan | None = None  # a plan with writes the wear governor holds
+    pending_plan: Plan | None = None  # a plan with writes the wear governor holds
     published_held: dict[str, float | int] = field(default_factory=dict)  # as last on `wear`
     not_answering: str | None = None  # why identification last failed (logged once per reason)
 
@@ -146,6 +141,7 @@ class Gateway:
                 wall_clock,
                 window=self.window,
                 currents=self.limits,
+                family_setting=settings.family,
             )
             faults = FaultCounter(counts=dict(record.fault_counts))
             self.units[address] = UnitRuntime(
@@ -359,7 +355,7 @@ class Gateway:
             retain=True,
         )
 
-    def _publish_setpoint(self, unit: UnitRuntime, plan: SetpointPlan | None, **extra: Any) -> None:
+    def _publish_setpoint(self, unit: UnitRuntime, plan: Plan | None, **extra: Any) -> None:
         payload: dict[str, Any] = {"time": iso_now(), **extra}
         if plan is not None:
             payload.update(
@@ -374,7 +370,7 @@ class Gateway:
         self._publish(unit.topics.setpoint, payload, retain=True)
 
     @staticmethod
-    def _plan_power(unit: UnitRuntime, plan: SetpointPlan) -> float | None:
+    def _plan_power(unit: UnitRuntime, plan: Plan) -> float | None:
         """The applied setpoint in DC W (quantised current x measured battery voltage)."""
         battery_v = unit.driver.values.get("READ_VOUT")
         return round(plan.signed_current_a * battery_v, 1) if battery_v else None
@@ -540,8 +536,8 @@ class Gateway:
         unit.identified = True
         unit.not_answering = None
         self._set_problem(None)
-        if not info.fans_supported:
-            unit.scheduler.unsupported.update(FAN_REGISTERS)
+        unit.scheduler.groups = self.settings.timing.poll_groups(info.family.key)
+        unit.scheduler.unsupported.update(info.unpolled)
         log.info(
             "unit_identified",
             unit=driver.address,
@@ -623,11 +619,10 @@ class Gateway:
             )
             return
         try:
-            if self.settings.range_policy == "reject":
-                check_request(request, battery_v, driver.model, self.limits)
-            plan = plan_setpoint(
-                request.value, request.unit, battery_v, driver.model, self.window, self.limits
-            )
+            plan = plan_request(
+                request, battery_v, driver.model, self.window, self.limits,
+                reject_out_of_range=self.settings.range_policy == "reject",
+            )  # fmt: skip
         except (SetpointRejected, ValueError) as exc:
             self._error(unit, name, str(exc), request.value)
             return
@@ -641,7 +636,7 @@ class Gateway:
         )
 
     def _apply_plan(
-        self, unit: UnitRuntime, plan: SetpointPlan, *, kind: WriteKind, source: str, **extra: Any
+        self, unit: UnitRuntime, plan: Plan, *, kind: WriteKind, source: str, **extra: Any
     ) -> None:
         try:
             results = unit.driver.apply(plan.register_values(), kind=kind, source=source)
@@ -685,8 +680,12 @@ class Gateway:
         log.warning("safe_idle", unit=unit.driver.address, reason=reason)
         if not unit.identified:
             return  # applied when the unit is identified (the watchdog stays tripped)
+        if unit.driver.safe_idle_skipped:
+            log.info("safe_idle_skipped", unit=unit.driver.address,
+                     why=unit.driver.safe_idle_skipped)  # fmt: skip
+            return
         try:
-            plan = SetpointPlan.safe_idle(unit.driver.model, self.window, self.limits, reason)
+            plan = safe_idle_plan(unit.driver.model, self.window, self.limits, reason)
         except (SetpointRejected, ValueError) as exc:
             self._error(unit, "safe_idle", str(exc))
             return

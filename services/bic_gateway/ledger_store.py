@@ -38,6 +38,8 @@ class UnitRecord:
     discharged_kwh: float = 0.0
     #: battery mode was written (or appeared) and the unit has not been re-powered since
     battery_mode_unconfirmed: bool = False
+    #: "bic"/"npb": the family last identified at this address (tried first with `auto`)
+    family: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +48,7 @@ class UnitRecord:
             "eep_off_supported": self.eep_off_supported,
             "energy_kwh": {"charged": self.charged_kwh, "discharged": self.discharged_kwh},
             "battery_mode_unconfirmed": self.battery_mode_unconfirmed,
+            "family": self.family,
         }
 
     @classmethod
@@ -65,6 +68,9 @@ class UnitRecord:
         unconfirmed = data.get("battery_mode_unconfirmed", False)
         if not isinstance(unconfirmed, bool):
             raise LedgerFormatError("battery_mode_unconfirmed must be a bool")
+        family = data.get("family")  # absent in files written before the NPB
+        if family not in (None, "bic", "npb"):
+            raise LedgerFormatError("family must be 'bic', 'npb' or null")
         return cls(
             WriteLedger.from_json(data.get("ledger", {})),
             dict(counts),
@@ -72,6 +78,7 @@ class UnitRecord:
             float(kwh[0]),
             float(kwh[1]),
             unconfirmed,
+            family,
         )
 
 

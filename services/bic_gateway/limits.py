@@ -43,6 +43,7 @@ from .flags import (
     decode_system_config,
 )
 from .models import DeviceModel
+from .npb_flags import CURVE_CONFIG_DEFINED_MASK
 from .registers import Kind, Register, RegisterRef, ValueRange, resolve
 
 CURRENT_STEP = Decimal("0.01")  # A, the IOUT resolution
@@ -71,7 +72,9 @@ class SetpointRejected(ValueError):
 
 
 def _digits(register: Register, scaling: ScalingFactors) -> int:
-    factor = scaling.factor(register.scale) if register.scale else None
+    if register.scale is None:
+        return 0  # plain counts (minutes)
+    factor = scaling.factor(register.scale)
     if factor is None:
         return 2
     return max(0, -int(factor.as_tuple().exponent))
@@ -150,15 +153,22 @@ def _bidirectional_config_problems(raw: int) -> list[str]:
     return [f"reserved bits 0x{config.reserved:04X} set"] if config.reserved else []
 
 
+def _curve_config_problems(raw: int) -> list[str]:
+    reserved = raw & ~CURVE_CONFIG_DEFINED_MASK & 0xFFFF
+    return [f"reserved bits 0x{reserved:04X} set"] if reserved else []
+
+
 BIT_FIELD_CHECKS: dict[str, Callable[[int], list[str]]] = {
     "SYSTEM_CONFIG": _system_config_problems,
     "BIDIRECTIONAL_CONFIG": _bidirectional_config_problems,
+    "CURVE_CONFIG": _curve_config_problems,
 }
 
 
 RESERVED_MASKS: dict[str, int] = {
     "SYSTEM_CONFIG": 0xFFFF & ~SYSTEM_CONFIG_DEFINED_MASK,
     "BIDIRECTIONAL_CONFIG": 0xFFFF & ~(1 << BATTERY_MODE_BIT),
+    "CURVE_CONFIG": 0xFFFF & ~CURVE_CONFIG_DEFINED_MASK,
 }
 
 
@@ -253,7 +263,7 @@ class CurrentLimits:
 class EffectiveLimits:
     min_a: float
     max_charge_a: float
-    max_discharge_a: float
+    max_discharge_a: float  # 0 for a charge-only unit (NPB)
 
 
 def quantise_current(value: float, rounding: str) -> float:
@@ -261,9 +271,12 @@ def quantise_current(value: float, rounding: str) -> float:
 
 
 def effective_limits(model: DeviceModel, limits: CurrentLimits) -> EffectiveLimits:
-    """Model limits tightened by configuration; raises ValueError for an impossible combination."""
+    """Model limits tightened by configuration; raises ValueError for an impossible combination.
+
+    A charge-only model (NPB) has no discharge range: its discharge maximum is 0 and its minimum
+    current is the charge minimum (about 20 % of its maximum)."""
     charge = model.setpoint_range("IOUT_SET")
-    discharge = model.setpoint_range("REVERSE_IOUT_SET")
+    discharge = model.setpoint_range("REVERSE_IOUT_SET") if model.bidirectional else None
     for name in ("max_charge_a", "max_discharge_a", "min_current_a"):
         configured = getattr(limits, name)
         if configured is not None and not (math.isfinite(configured) and configured >= 0):
@@ -272,17 +285,24 @@ def effective_limits(model: DeviceModel, limits: CurrentLimits) -> EffectiveLimi
     def tighter_max(documented: float, configured: float | None) -> float:
         return documented if configured is None else min(documented, configured)
 
-    min_a = max(charge.minimum, discharge.minimum, limits.min_current_a or 0.0)
+    minima = [charge.minimum, limits.min_current_a or 0.0]
+    if discharge is not None:
+        minima.append(discharge.minimum)
     result = EffectiveLimits(
-        min_a=quantise_current(min_a, ROUND_CEILING),
+        min_a=quantise_current(max(minima), ROUND_CEILING),
         max_charge_a=quantise_current(
             tighter_max(charge.maximum, limits.max_charge_a), ROUND_FLOOR
         ),
-        max_discharge_a=quantise_current(
-            tighter_max(discharge.maximum, limits.max_discharge_a), ROUND_FLOOR
+        max_discharge_a=(
+            0.0
+            if discharge is None
+            else quantise_current(
+                tighter_max(discharge.maximum, limits.max_discharge_a), ROUND_FLOOR
+            )
         ),
     )
-    if result.min_a > min(result.max_charge_a, result.max_discharge_a):
+    maxima = [result.max_charge_a] + ([result.max_discharge_a] if discharge is not None else [])
+    if result.min_a > min(maxima):
         raise ValueError(
             f"minimum current {result.min_a} A exceeds a maximum "
             f"(charge {result.max_charge_a} A, discharge {result.max_discharge_a} A)"
@@ -291,7 +311,15 @@ def effective_limits(model: DeviceModel, limits: CurrentLimits) -> EffectiveLimi
 
 
 def checked_window(model: DeviceModel, window: BatteryWindow) -> BatteryWindow:
-    """The window quantised to 0.01 V; raises SetpointRejected if the model cannot hold it."""
+    """The window quantised to 0.01 V; raises SetpointRejected if the model cannot hold it.
+
+    A charger (NPB) never uses the window minimum as a setpoint (it has no discharge cut-off):
+    only the maximum, its VOUT_SET, has to fit the model."""
+    if not model.bidirectional:
+        return BatteryWindow(
+            min_v=quantise("VOUT_SET", window.min_v),
+            max_v=check_setpoint(model, "VOUT_SET", window.max_v),
+        )
     return BatteryWindow(
         min_v=check_setpoint(model, "REVERSE_VOUT_SET", window.min_v),
         max_v=check_setpoint(model, "VOUT_SET", window.max_v),
@@ -306,18 +334,23 @@ class Bound:
     what: str  # for the message
 
 
-# register -> (lower, upper) bounds from the configuration, on top of the model range
+WINDOW_BOUNDS = (Bound("min_v", "battery window min"), Bound("max_v", "battery window max"))
+CHARGE_BOUNDS = (Bound("min_a", "minimum current"), Bound("max_charge_a", "max charge current"))
+
+# register -> (lower, upper) bounds from the configuration, on top of the model range; the NPB's
+# curve voltages and current obey the same window and charge limits as its setpoints
 WRITE_BOUNDS: dict[str, tuple[Bound, Bound]] = {
-    "VOUT_SET": (Bound("min_v", "battery window min"), Bound("max_v", "battery window max")),
-    "REVERSE_VOUT_SET": (
-        Bound("min_v", "battery window min"),
-        Bound("max_v", "battery window max"),
-    ),
-    "IOUT_SET": (Bound("min_a", "minimum current"), Bound("max_charge_a", "max charge current")),
+    "VOUT_SET": WINDOW_BOUNDS,
+    "REVERSE_VOUT_SET": WINDOW_BOUNDS,
+    "IOUT_SET": CHARGE_BOUNDS,
     "REVERSE_IOUT_SET": (
         Bound("min_a", "minimum current"),
         Bound("max_discharge_a", "max discharge current"),
     ),
+    "CURVE_CC": CHARGE_BOUNDS,
+    "CURVE_CV": WINDOW_BOUNDS,
+    "CURVE_FV": WINDOW_BOUNDS,
+    "CHG_RST_VBAT": WINDOW_BOUNDS,
 }
 
 

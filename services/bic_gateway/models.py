@@ -1,7 +1,9 @@
-"""BIC-2200 device models and the manufacturer-data registers (reference sections 2, 4.2, 4.4).
+"""Device models (BIC-2200 and NPB) and the manufacturer-data registers (reference sections 2,
+4.2, 4.4, 6.3).
 
-The setpoint ranges are not repeated here: ``DeviceModel.setpoint_range`` reads them from the
-register table, keyed by the model's nominal voltage.
+BIC setpoint ranges are not repeated here: ``DeviceModel.setpoint_range`` reads them from the
+register table, keyed by the model's nominal voltage. NPB ranges depend on the wattage too: an NPB
+model carries its own (``ranges``, built in ``npb_models.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ REVERSE_TRICKLE_FRACTION = 0.05
 
 
 class UnknownModel(ValueError):
-    """MFR_MODEL does not name a supported BIC-2200 variant."""
+    """MFR_MODEL does not name a supported BIC-2200 or NPB variant."""
 
 
 @dataclass(frozen=True)
@@ -33,20 +35,43 @@ class DeviceModel:
     name: str
     nominal_voltage: int
     rated_current_a: float  # AC->DC rated current
+    family: str = "BIC-2200"  # families.Family.name
+    #: per-model ranges (register name, range); when given they replace the register table's
+    ranges: tuple[tuple[str, ValueRange], ...] = ()
+    has_vin: bool = True  # answers READ_VIN (NPB-450/750 do not)
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.family == "BIC-2200"
+
+    def _range(self, ref: RegisterRef) -> ValueRange | None:
+        register = resolve(ref)
+        if self.ranges:
+            return dict(self.ranges).get(register.name)
+        return register.range_for(self.nominal_voltage)
 
     def setpoint_range(self, ref: RegisterRef) -> ValueRange:
         register = resolve(ref)
-        value_range = register.range_for(self.nominal_voltage)
+        value_range = self._range(register)
         if not register.writable or value_range is None:
-            raise KeyError(f"{register.name} has no documented setpoint range")
+            raise KeyError(f"{register.name} has no documented setpoint range on {self.name}")
         return value_range
 
     def measurement_range(self, ref: RegisterRef) -> ValueRange | None:
-        return resolve(ref).range_for(self.nominal_voltage)
+        return self._range(ref)
+
+    @property
+    def setpoint_registers(self) -> tuple[str, ...]:
+        """The numeric setpoints this model has a range for (for `info`)."""
+        if self.ranges:
+            names = [name for name, _ in self.ranges]
+            return tuple(name for name in names if resolve(name).writable)
+        return SETPOINT_REGISTERS
 
     @property
     def reverse_trickle_a(self) -> float:
-        return self.rated_current_a * REVERSE_TRICKLE_FRACTION
+        """Wrong-way current in battery mode (BIC only; a charger cannot discharge)."""
+        return self.rated_current_a * REVERSE_TRICKLE_FRACTION if self.bidirectional else 0.0
 
 
 MODELS: dict[str, DeviceModel] = {
@@ -63,17 +88,21 @@ _PADDING = " \x00"
 
 
 def identify(mfr_model: str) -> DeviceModel:
-    """Model from the MFR_MODEL string (both 6-byte halves joined, e.g. ``"BIC-2200-24 "``).
+    """Model from the MFR_MODEL string (both 6-byte halves joined, e.g. ``"BIC-2200-24 "`` or
+    ``"NPB-1200-48"``).
 
     Trailing spaces/NULs and surrounding whitespace are ignored, case is not. Anything else that is
-    not exactly one of ``MODELS`` raises ``UnknownModel`` (an NPB, or a variant we have no ranges
-    for, must not be driven with guessed limits).
+    not exactly one of ``MODELS`` or the NPB models raises ``UnknownModel`` (a variant we have no
+    ranges for must not be driven with guessed limits).
     """
+    from .npb_models import NPB_MODELS  # the NPB table builds on DeviceModel (this module)
+
     normalised = mfr_model.strip(_PADDING + "\t\r\n").upper()
-    model = MODELS.get(normalised)
+    model = MODELS.get(normalised) or NPB_MODELS.get(normalised)
     if model is None:
         raise UnknownModel(
-            f"unsupported device model {mfr_model!r}; supported: {', '.join(MODELS)}"
+            f"unsupported device model {mfr_model!r}; supported: {', '.join(MODELS)}, "
+            "NPB-450/750/1200/1700-12/24/48"
         )
     return model
 

@@ -22,31 +22,26 @@ the one entry of every path (CLI, ``set/cmd``, ``set/provision``).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .flags import (
-    EepromWriteMode,
-    OperationInit,
     decode_bidirectional_config,
-    decode_system_config,
     encode_bidirectional_config,
-    encode_system_config,
 )
 from .limits import OperatingLimits
+from .npb_provisioning import provision_charger
+from .provisioning_steps import (
+    EEP_OFF_SETTLE_S,
+    OPERATION_INIT,
+    detect_eep_off,
+    start_batch,
+    step_writer,
+    system_config_words,
+)
 from .setpoint import SetpointPlan
 from .unit import UnitDriver
-from .wear import WriteKind, wears_eeprom
-from .write_path import Action
-
-EEP_OFF_SETTLE_S = 0.3
-
-OPERATION_INIT = {
-    "off": OperationInit.OFF,
-    "on": OperationInit.ON,
-    "previous": OperationInit.PREVIOUS,
-}
+from .wear import wears_eeprom
 
 
 @dataclass(frozen=True)
@@ -72,23 +67,13 @@ def plan_provisioning(
     operation_init: str,
 ) -> ProvisioningPlan:
     """Pure: the words and values to write, from the unit's current words (reserved bits kept)."""
-    current = decode_system_config(current_system_config)
-    unlocked = replace(
-        current,
-        can_control=True,
-        operation_init=OPERATION_INIT[operation_init],
-        eeprom_write=EepromWriteMode.IMMEDIATE,
-        eep_off=False,
+    words = system_config_words(
+        current_system_config, OPERATION_INIT[operation_init], eep_off, can_control=True
     )
-    unlock = encode_system_config(unlocked)
-    target = encode_system_config(replace(unlocked, eep_off=eep_off))
     bidir = replace(decode_bidirectional_config(current_bidirectional), battery_mode=True)
     idle = SetpointPlan.safe_idle(limits.model, limits.window, limits.currents, "boot default")
     return ProvisioningPlan(
-        None if unlock == current_system_config else unlock,
-        idle.register_values(),
-        encode_bidirectional_config(bidir),
-        target,
+        words.unlock, idle.register_values(), encode_bidirectional_config(bidir), words.target
     )
 
 
@@ -102,8 +87,12 @@ def provision(
     """Run the provisioning steps on one unit; returns a report for the user.
 
     Raises RuntimeError (with the reason) when the wear governor refuses the batch or a step
-    fails.
+    fails. An NPB charger has its own steps (``npb_provisioning``).
     """
+    if not driver.bidirectional:
+        return provision_charger(
+            driver, eep_off=eep_off, operation_init=operation_init, settle_s=settle_s
+        )
     plan = plan_provisioning(
         driver.limits,
         int(driver.read("SYSTEM_CONFIG")),
@@ -111,22 +100,9 @@ def provision(
         eep_off=eep_off,
         operation_init=operation_init,
     )
-    verdict = driver.governor.may_start_batch(driver.wall_clock(), plan.max_eeprom_writes)
-    if not verdict.allowed:
-        raise RuntimeError(f"provisioning refused: {verdict.reason}")
+    start_batch(driver, plan.max_eeprom_writes)
     steps: list[dict[str, Any]] = []
-
-    def write(name: str, value: float | int, *, retry: bool = True) -> bool:
-        result = driver.write(
-            name, value, kind=WriteKind.PROVISIONING, retry=retry, source="init_mode"
-        )
-        steps.append(result.to_json())
-        if result.decision.action is Action.REJECT:
-            raise RuntimeError(f"provisioning stopped at {name}: {result.decision.reason}")
-        if result.error and retry:  # without retry a mismatch is the result (EEP_OFF detection)
-            raise RuntimeError(f"provisioning stopped at {name}: {result.error}")
-        return result.decision.action is Action.WRITE
-
+    write = step_writer(driver, steps)
     if plan.unlock is not None:
         write("SYSTEM_CONFIG", plan.unlock)
     for name, value in plan.boot_defaults.items():
@@ -135,22 +111,7 @@ def provision(
     driver.raw.pop("SYSTEM_CONFIG", None)  # compare against a fresh read
     # no re-write on mismatch: an EEP_OFF bit that does not stick is the detection result
     write("SYSTEM_CONFIG", plan.system_config, retry=False)
-    time.sleep(settle_s)
-    final = decode_system_config(int(driver.read("SYSTEM_CONFIG")))
-    supported: bool | None = final.eep_off if eep_off else driver.record.eep_off_supported
-    driver.record.eep_off_supported = supported
-    if driver.store is not None:
-        driver.store.save()
-    if eep_off and not final.eep_off:
-        eeprom = (
-            "firmware does not support EEP_OFF (older than ~02/2024): every setpoint "
-            "write wears the EEPROM; the gateway allows one EEPROM write per "
-            f"{driver.wear_policy.min_interval_s:.1f} s for the whole unit"
-        )
-    elif final.eep_off:
-        eeprom = "EEP_OFF active: setpoint writes no longer wear the EEPROM"
-    else:
-        eeprom = "EEP_OFF not requested: setpoint writes wear the EEPROM (rate-limited)"
+    outcome = detect_eep_off(driver, eep_off, settle_s)
     if bidir_written or driver.record.battery_mode_unconfirmed:
         next_step = (
             "power-cycle the unit now (AC off for at least 10 s, then on): battery mode takes "
@@ -161,8 +122,8 @@ def provision(
         next_step = "battery mode was already active: no power cycle needed"
     return {
         "steps": steps,
-        "can_control": final.can_control,
-        "eep_off_supported": supported,
-        "eeprom": eeprom,
+        "can_control": outcome.final.can_control,
+        "eep_off_supported": outcome.supported,
+        "eeprom": outcome.eeprom,
         "next": next_step,
     }

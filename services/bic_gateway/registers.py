@@ -1,4 +1,4 @@
-"""BIC-2200 register table, as data.
+"""BIC-2200 and NPB register tables, as data.
 
 Source: the Mean Well BIC-2200 manual's CAN protocol (command set, setpoint ranges, battery
 mode, read-back ranges). Each register is one frozen ``Register`` record; the
@@ -10,6 +10,12 @@ documented factor for each field lives in ``codec.DOCUMENTED_SCALING``.
 Ranges are keyed by the model's nominal battery voltage (12/24/48/96). For writable registers they
 are the *battery mode* setpoint ranges (the only mode the gateway controls in); for
 measurements they are the documented read-back ranges, useful for plausibility checks only.
+
+``REGISTERS`` is the BIC-2200 command set. The NPB chargers share most of it (same codes, sizes and
+meaning) and add the charge-curve registers of ``NPB_CURVE_REGISTERS`` (codes 0x00B0-0x00B9, which
+the BIC does not use); which family has which register is ``families.py``. NPB ranges depend on
+the wattage too, so they live with the NPB models (``npb_models.py``), not in these records.
+Lookups (``resolve``) know both tables: the codes never collide.
 """
 
 from __future__ import annotations
@@ -199,14 +205,60 @@ REGISTERS: tuple[Register, ...] = (
 )
 # fmt: on
 
-BY_NAME: dict[str, Register] = {reg.name: reg for reg in REGISTERS}
-BY_CODE: dict[int, Register] = {reg.code: reg for reg in REGISTERS}
+# NPB charge-curve registers (reference section 6.1). Ranges: npb_models.py (per model).
+# fmt: off
+NPB_CURVE_REGISTERS: tuple[Register, ...] = (
+    Register(
+        "CURVE_CC", 0x00B0, 2, Kind.NUMBER, writable=True, unit="A", scale=ScaleField.IOUT,
+        persistence=Persistence.EEP, description="charger mode: constant-current (bulk) current",
+    ),
+    Register(
+        "CURVE_CV", 0x00B1, 2, Kind.NUMBER, writable=True, unit="V", scale=ScaleField.VOUT,
+        persistence=Persistence.EEP, description="charger mode: constant-voltage (boost) voltage",
+    ),
+    Register(
+        "CURVE_FV", 0x00B2, 2, Kind.NUMBER, writable=True, unit="V", scale=ScaleField.VOUT,
+        persistence=Persistence.EEP, description="charger mode: float voltage (not above CV)",
+    ),
+    Register(
+        "CURVE_TC", 0x00B3, 2, Kind.NUMBER, writable=True, unit="A", scale=ScaleField.IOUT,
+        persistence=Persistence.EEP, description="charger mode: taper current (CV -> float)",
+    ),
+    Register(
+        "CURVE_CONFIG", 0x00B4, 2, Kind.BITS, writable=True, persistence=Persistence.EEP,
+        description="curve selection, temperature compensation, CUVE (bit 7: 1 = charger "
+        "mode, 0 = power-supply mode), time-out enables, restart enable",
+    ),
+    Register(
+        "CURVE_CC_TIMEOUT", 0x00B5, 2, Kind.NUMBER, writable=True, unit="min",
+        persistence=Persistence.EEP, description="charger mode: constant-current stage time-out",
+    ),
+    Register(
+        "CURVE_CV_TIMEOUT", 0x00B6, 2, Kind.NUMBER, writable=True, unit="min",
+        persistence=Persistence.EEP, description="charger mode: constant-voltage stage time-out",
+    ),
+    Register(
+        "CURVE_FV_TIMEOUT", 0x00B7, 2, Kind.NUMBER, writable=True, unit="min",
+        persistence=Persistence.EEP, description="charger mode: float stage time-out",
+    ),
+    Register("CHG_STATUS", 0x00B8, 2, Kind.BITS, description="charger status bit field"),
+    Register(
+        "CHG_RST_VBAT", 0x00B9, 2, Kind.NUMBER, writable=True, unit="V", scale=ScaleField.VOUT,
+        persistence=Persistence.EEP,
+        description="charger mode: battery voltage that restarts charging after full",
+    ),
+)
+# fmt: on
+
+KNOWN_REGISTERS: tuple[Register, ...] = REGISTERS + NPB_CURVE_REGISTERS
+BY_NAME: dict[str, Register] = {reg.name: reg for reg in KNOWN_REGISTERS}
+BY_CODE: dict[int, Register] = {reg.code: reg for reg in KNOWN_REGISTERS}
 
 RegisterRef = Register | str | int
 
 
 class UnknownRegister(KeyError):
-    """Raised for a register name or command code not in the BIC-2200 command set."""
+    """Raised for a register name or command code in neither the BIC-2200 nor the NPB set."""
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
@@ -216,14 +268,14 @@ def by_name(name: str) -> Register:
     try:
         return BY_NAME[name.upper()]
     except KeyError:
-        raise UnknownRegister(f"unknown BIC-2200 register name {name!r}") from None
+        raise UnknownRegister(f"unknown BIC-2200/NPB register name {name!r}") from None
 
 
 def by_code(code: int) -> Register:
     try:
         return BY_CODE[code]
     except KeyError:
-        raise UnknownRegister(f"unknown BIC-2200 command code 0x{code:04X}") from None
+        raise UnknownRegister(f"unknown BIC-2200/NPB command code 0x{code:04X}") from None
 
 
 def resolve(ref: RegisterRef) -> Register:

@@ -10,6 +10,9 @@ someone needs it (docs/bic2200.md, "Polling"):
   operation, direction and the four setpoints. The gateway is the only writer and reads every
   write back at once, so these only change when the unit itself changes them (fault, restart);
 * configuration, every ``config_poll_interval_s`` (60 s): the two words only `init_mode` changes.
+
+An NPB charger polls its own status and configuration registers (``FAMILY_GROUPS``); registers a
+unit does not answer (fans on old firmware, READ_VIN on an NPB-450/750) are ``unsupported``.
 """
 
 from __future__ import annotations
@@ -40,13 +43,33 @@ STATUS_REGISTERS: tuple[str, ...] = (
     "REVERSE_IOUT_SET",
 )
 CONFIG_REGISTERS: tuple[str, ...] = ("SYSTEM_CONFIG", "BIDIRECTIONAL_CONFIG")
+#: an NPB charger: no fans, direction, discharge setpoints or BIDIRECTIONAL_CONFIG; its charger
+#: status and CURVE_CONFIG instead (CURVE_CONFIG CUVE decides whether setpoints act)
+NPB_STATUS_REGISTERS: tuple[str, ...] = (
+    "FAULT_STATUS",
+    "SYSTEM_STATUS",
+    "CHG_STATUS",
+    "READ_VIN",
+    "READ_TEMPERATURE_1",
+    "OPERATION",
+    "VOUT_SET",
+    "IOUT_SET",
+)
+NPB_CONFIG_REGISTERS: tuple[str, ...] = ("SYSTEM_CONFIG", "CURVE_CONFIG")
+FAMILY_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "bic": (STATUS_REGISTERS, CONFIG_REGISTERS),
+    "npb": (NPB_STATUS_REGISTERS, NPB_CONFIG_REGISTERS),
+}
 
 
-def poll_groups(measurement_s: float, status_s: float, config_s: float) -> tuple[PollGroup, ...]:
+def poll_groups(
+    measurement_s: float, status_s: float, config_s: float, family: str = "bic"
+) -> tuple[PollGroup, ...]:
+    status, config = FAMILY_GROUPS[family]
     return (
         PollGroup("measurements", MEASUREMENT_REGISTERS, measurement_s),
-        PollGroup("status", STATUS_REGISTERS, status_s),
-        PollGroup("configuration", CONFIG_REGISTERS, config_s),
+        PollGroup("status", status, status_s),
+        PollGroup("configuration", config, config_s),
     )
 
 

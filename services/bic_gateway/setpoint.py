@@ -113,6 +113,34 @@ class SetpointPlan:
         )
 
 
+@dataclass(frozen=True)
+class Request:
+    """A validated setpoint in amps, with the limits that apply (shared by both planners)."""
+
+    window: BatteryWindow  # quantised, checked against the model
+    limits: EffectiveLimits
+    requested_a: float  # signed
+    asked: str  # the request in words, for the plan's reason
+
+
+def validated_request(
+    setpoint: float, unit: SetpointUnit, battery_v: float, model: DeviceModel,
+    window: BatteryWindow, limits: CurrentLimits | None = None,
+) -> Request:  # fmt: skip
+    """Raises ValueError/SetpointRejected for a non-finite value or a window/limits misfit."""
+    if not math.isfinite(setpoint):
+        raise ValueError(f"setpoint must be finite, got {setpoint}")
+    if not (math.isfinite(battery_v) and battery_v > 0):
+        raise ValueError(f"battery voltage must be finite and positive, got {battery_v}")
+    requested_a = setpoint if unit is SetpointUnit.AMPERE else setpoint / battery_v
+    return Request(
+        checked_window(model, window),
+        effective_limits(model, limits or CurrentLimits()),
+        requested_a,
+        f"setpoint {setpoint:+g} {unit.value} at {battery_v:.2f} V = {requested_a:+.3f} A",
+    )
+
+
 def plan_setpoint(
     setpoint: float,
     unit: SetpointUnit,
@@ -122,15 +150,9 @@ def plan_setpoint(
     limits: CurrentLimits | None = None,
 ) -> SetpointPlan:
     """Plan the registers for a signed setpoint (+ charge, - discharge); see module docstring."""
-    if not math.isfinite(setpoint):
-        raise ValueError(f"setpoint must be finite, got {setpoint}")
-    if not (math.isfinite(battery_v) and battery_v > 0):
-        raise ValueError(f"battery voltage must be finite and positive, got {battery_v}")
-    window = checked_window(model, window)
-    effective = effective_limits(model, limits or CurrentLimits())
-
-    requested_a = setpoint if unit is SetpointUnit.AMPERE else setpoint / battery_v
-    asked = f"setpoint {setpoint:+g} {unit.value} at {battery_v:.2f} V = {requested_a:+.3f} A"
+    request = validated_request(setpoint, unit, battery_v, model, window, limits)
+    window, effective = request.window, request.limits
+    requested_a, asked = request.requested_a, request.asked
     at_bat = f"battery {battery_v:.2f} V"
 
     def idle(why: str) -> SetpointPlan:

@@ -76,9 +76,14 @@ def too_old(ts: float | None, now: float, max_age_s: float) -> str | None:
 def check_request(
     request: SetpointRequest, battery_v: float, model: DeviceModel, limits: CurrentLimits
 ) -> None:
-    """Reject (never silently clamp) a setpoint beyond the current limit for its direction."""
+    """Reject (never silently clamp) a setpoint beyond the current limit for its direction.
+
+    A charger's (NPB) discharge request is not out of range: it asks for no charging
+    (``charge_plan``)."""
     effective = effective_limits(model, limits)
     amps = request.value if request.unit is SetpointUnit.AMPERE else request.value / battery_v
+    if amps < 0 and not model.bidirectional:
+        return
     maximum = effective.max_charge_a if amps >= 0 else effective.max_discharge_a
     if abs(amps) > maximum + 1e-9:
         direction = "charge" if amps >= 0 else "discharge"

@@ -70,9 +70,9 @@ class TimingSettings(BaseModel):
     #: consecutive failed polls before a unit is announced `offline`
     offline_after_failures: int = Field(2, ge=1, le=100)
 
-    def poll_groups(self) -> tuple[PollGroup, ...]:
+    def poll_groups(self, family: str = "bic") -> tuple[PollGroup, ...]:
         return poll_groups(
-            self.poll_interval_s, self.slow_poll_interval_s, self.config_poll_interval_s
+            self.poll_interval_s, self.slow_poll_interval_s, self.config_poll_interval_s, family
         )
 
 
@@ -127,6 +127,9 @@ class BicGatewaySettings(ServiceSettings):
 
     #: [] = no battery configured: the gateway leaves the CAN bus alone and says so
     units: list[int] = Field(default_factory=lambda: [0])
+    #: which Mean Well family the units are: "auto" asks each address on the BIC ids, then on
+    #: the NPB ids (docs/npb.md); "bic" / "npb" only tries that one
+    family: Literal["auto", "bic", "npb"] = "auto"
     can: CanSettings = CanSettings()
     timing: TimingSettings = TimingSettings()
     battery: BatterySettings = BatterySettings()

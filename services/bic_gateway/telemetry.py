@@ -17,6 +17,7 @@ from .flags import (
     decode_system_status,
     system_status_problems,
 )
+from .npb_flags import charge_status_problems, decode_charge_status
 
 DIRECTIONS = {0: "charge", 1: "discharge"}
 OPERATIONS = {0: "off", 1: "on"}
@@ -47,6 +48,9 @@ def state_payload(values: dict[str, Any], efficiency: float, time_iso: str) -> d
     problems = (active_faults(int(fault_raw)) if fault_raw is not None else []) + (
         system_status_problems(int(status_raw)) if status_raw is not None else []
     )
+    charge_raw = values.get("CHG_STATUS")  # NPB chargers only
+    if charge_raw is not None:
+        problems += charge_status_problems(int(charge_raw))
     return {
         "time": time_iso,
         "voltage": voltage,
@@ -68,6 +72,7 @@ def state_payload(values: dict[str, Any], efficiency: float, time_iso: str) -> d
             "reverse_iout_set": values.get("REVERSE_IOUT_SET"),
         },
         "flags": flags,
+        "charge_status": decode_charge_status(int(charge_raw)) if charge_raw is not None else None,
         "problems": problems,
     }
 

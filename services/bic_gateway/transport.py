@@ -82,7 +82,10 @@ class CanTransport:
         self.pacer = pacer or Pacer()
         self.timeout_s = timeout_s
         self.retries = retries
-        self.ids = ids
+        self.ids = ids  # the default id scheme (and the one broadcasts use)
+        #: per-address id scheme where it differs from ``ids`` (an NPB on a BIC bus, see
+        #: families.py); set by identification
+        self.ids_by_address: dict[int, IdScheme] = {}
         self.clock = clock
         self.scaling: dict[int, ScalingFactors] = {}
         self.stats = TransportStats()
@@ -91,6 +94,9 @@ class CanTransport:
         self.interrupt: Callable[[], str | None] | None = None
         self._read_back: tuple[int | None, int] | None = None  # (address, code) just written
         self._lock = threading.Lock()
+
+    def ids_for(self, address: int) -> IdScheme:
+        return self.ids_by_address.get(address, self.ids)
 
     def scaling_for(self, address: int) -> ScalingFactors:
         return self.scaling.get(address, DOCUMENTED_SCALING)
@@ -154,7 +160,7 @@ class CanTransport:
                     expect_code=register.code,
                     expect_address=address,
                     scaling=self.scaling_for(address),
-                    ids=self.ids,
+                    ids=self.ids_for(address),
                 )
             except FrameError as exc:
                 self.stats.dropped_frames += 1
@@ -170,7 +176,7 @@ class CanTransport:
         """Read one register; raises NoResponse after 1 + ``retries`` unanswered requests, and
         BusError (a NoResponse) at once when the interface refuses: retrying cannot help."""
         register = resolve(ref)
-        frame = read_request(address, register, self.ids)
+        frame = read_request(address, register, self.ids_for(address))
         with self._lock:
             self._check_interrupt(address, register, read=True)
             for _attempt in range(1 + self.retries):
@@ -189,7 +195,7 @@ class CanTransport:
         if address is None:
             frame = broadcast_write(register, raw, self.ids)
         else:
-            frame = write_request(address, register, raw, self.ids)
+            frame = write_request(address, register, raw, self.ids_for(address))
         with self._lock:
             self._check_interrupt(address, register, read=False)
             self._send(address, frame.arbitration_id, frame.data)

@@ -9,6 +9,11 @@ Battery mode is trusted only with evidence of a re-power: BIDIRECTIONAL_CONFIG r
 value at once but takes effect only after one, so a unit whose battery mode was just written (or
 appeared while it kept answering) is not ``controllable`` until it has stopped answering and come
 back (``forget``), or its FAULT_STATUS has shown AC_FAIL and then cleared.
+
+Family (docs/npb.md): with ``family = "auto"`` identification asks for MFR_MODEL on the BIC ids,
+then on the NPB ids (the family last seen at the address first); MFR_MODEL must then name a model
+of the family that answered. An NPB has no battery mode: it is controllable once it is in
+power-supply mode (CURVE_CONFIG CUVE = 0), in which VOUT_SET/IOUT_SET act at once.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 import structlog
 
 from .codec import Response, ScalingFactors, resolve_scaling
+from .families import Family, family_of, probe_order
 from .flags import (
     decode_bidirectional_config,
     decode_fault_status,
@@ -31,6 +37,7 @@ from .ledger_store import StateStore, UnitRecord
 from .limits import BatteryWindow, CurrentLimits, OperatingLimits, RangePolicy
 from .models import (
     DeviceModel,
+    UnknownModel,
     decode_date,
     decode_location,
     decode_manufacturer,
@@ -39,6 +46,7 @@ from .models import (
     decode_serial,
     identify,
 )
+from .npb_flags import curve_config_flags, decode_curve_config
 from .registers import Kind, RegisterRef, resolve
 from .transport import CanTransport, NoResponse
 from .wear import WearGovernor, WearPolicy, WriteKind
@@ -51,12 +59,17 @@ FAN_REGISTERS = ("READ_FAN_SPEED_1", "READ_FAN_SPEED_2")
 HELD_WRITE_ORDER = (
     "SYSTEM_CONFIG",
     "BIDIRECTIONAL_CONFIG",
+    "CURVE_CONFIG",
     "VOUT_SET",
     "REVERSE_VOUT_SET",
     "IOUT_SET",
     "REVERSE_IOUT_SET",
     "DIRECTION_CTRL",
     "OPERATION",
+)
+NPB_CHARGER_MODE = (
+    "NPB is in charger mode (CURVE_CONFIG CUVE = 1): it follows its charge curve and ignores "
+    "VOUT_SET/IOUT_SET; run `init_mode` (with confirm) to switch it to power-supply mode"
 )
 REPOWER_PENDING = (
     "battery mode was written but takes effect only after a re-power: power-cycle the unit "
@@ -66,6 +79,10 @@ REPOWER_PENDING = (
 
 class NotIdentified(RuntimeError):
     """The unit has not answered the identification reads yet."""
+
+
+class NotInFamily(ValueError):
+    """A register the unit's family does not have (e.g. DIRECTION_CTRL on an NPB charger)."""
 
 
 @dataclass
@@ -81,10 +98,26 @@ class UnitInfo:
     scaling_warnings: list[str]
     fans_supported: bool
 
+    @property
+    def family(self) -> Family:
+        return family_of(self.model.family)
+
+    @property
+    def unpolled(self) -> set[str]:
+        """Registers of the family's poll schedule this unit does not answer."""
+        skip: set[str] = set()
+        if not self.fans_supported and self.family.has(FAN_REGISTERS[0]):
+            skip.update(FAN_REGISTERS)  # old firmware
+        if not self.model.has_vin:
+            skip.add("READ_VIN")
+        return skip
+
     def to_json(self) -> dict[str, Any]:
         return {
             "address": self.address,
             "manufacturer": self.manufacturer,
+            "family": self.family.name,
+            "bidirectional": self.model.bidirectional,
             "model": self.model.name,
             "nominal_voltage": self.model.nominal_voltage,
             "rated_current_a": self.model.rated_current_a,
@@ -95,9 +128,10 @@ class UnitInfo:
             "scaling": {k: str(v) for k, v in vars(self.scaling).items()},
             "scaling_warnings": self.scaling_warnings,
             "fans_supported": self.fans_supported,
+            "ac_voltage_supported": self.model.has_vin,
             "ranges": {
                 name: [rng.minimum, rng.maximum]
-                for name in ("VOUT_SET", "IOUT_SET", "REVERSE_VOUT_SET", "REVERSE_IOUT_SET")
+                for name in self.model.setpoint_registers
                 if (rng := self.model.setpoint_range(name))
             },
         }
@@ -139,6 +173,8 @@ class UnitDriver:
     #: the configured battery window (None: the model's voltage range, e.g. in unit tests)
     window: BatteryWindow | None = None
     currents: CurrentLimits = field(default_factory=CurrentLimits)
+    #: "auto", "bic" or "npb" (settings ``family``)
+    family_setting: str = "auto"
     info: UnitInfo | None = None
     ac_failed: bool = False  # FAULT_STATUS showed AC_FAIL since the last re-power evidence
     raw: dict[str, int] = field(default_factory=dict)  # last raw int per register
@@ -146,10 +182,18 @@ class UnitDriver:
 
     def __post_init__(self) -> None:
         self.governor = WearGovernor(self.record.ledger, self.wear_policy)
+        self.family: Family | None = None  # known once a unit answered on its id scheme
+
+    def _check_family(self, name: str) -> None:
+        family = self.family
+        if family is not None and not family.has(name):
+            model = self.info.model.name if self.info is not None else family.name
+            raise NotInFamily(f"{model} has no {name} register")
 
     # --- reads -----------------------------------------------------------------------------
     def read_response(self, ref: RegisterRef) -> Response:
         register = resolve(ref)
+        self._check_family(register.name)
         response = self.transport.read(self.address, register)
         if register.kind in (Kind.NUMBER, Kind.CHOICE, Kind.BITS):
             if register.name == "BIDIRECTIONAL_CONFIG":
@@ -166,8 +210,24 @@ class UnitDriver:
     def _bytes(self, ref: RegisterRef) -> bytes:
         return self.read_response(ref).raw
 
+    def _probe(self) -> tuple[Family, bytes]:
+        """The family whose ids the unit answers on, and the first MFR_MODEL chunk it sent."""
+        last = self.family.key if self.family is not None else self.record.family
+        tried = []
+        for family in probe_order(self.family_setting, last):
+            self.family = family
+            self.transport.ids_by_address[self.address] = family.ids
+            try:
+                return family, self._bytes("MFR_MODEL_B0B5")
+            except NoResponse as exc:
+                tried.append(f"{family.name} ids: {exc}")
+                error = exc
+        self.family = None  # next time, start from the family the state file remembers
+        raise type(error)("; ".join(tried)) if len(tried) > 1 else error
+
     def identify(self) -> UnitInfo:
         """Read the manufacturer data, scaling and configuration; raises NoResponse/UnknownModel."""
+        family, model_head = self._probe()
         try:
             scaling_raw: bytes | None = self._bytes("SCALING_FACTOR")
         except NoResponse:
@@ -176,10 +236,15 @@ class UnitDriver:
         for warning in warnings:
             log.warning("scaling_factor", unit=self.address, detail=warning)
         self.transport.scaling[self.address] = scaling
-        model_name = decode_model_name(
-            self._bytes("MFR_MODEL_B0B5"), self._bytes("MFR_MODEL_B6B11")
-        )
+        model_name = decode_model_name(model_head, self._bytes("MFR_MODEL_B6B11"))
         model = identify(model_name)
+        if model.family != family.name:
+            raise UnknownModel(
+                f"unit {self.address} answers on the {family.name} ids but reports "
+                f"{model.name} ({model.family}); check the address and `family` setting"
+            )
+        if self.record.family != family.key:
+            self.record.family = family.key
         manufacturer = decode_manufacturer(self._bytes("MFR_ID_B0B5"), self._bytes("MFR_ID_B6B11"))
         revisions = decode_revisions(self._bytes("MFR_REVISION_B0B5"))
         location = decode_location(self._bytes("MFR_LOCATION_B0B2"))
@@ -190,12 +255,16 @@ class UnitDriver:
             date = date_raw.decode("ascii", "replace")
         serial = decode_serial(self._bytes("MFR_SERIAL_B0B5"), self._bytes("MFR_SERIAL_B6B11"))
         self.read("SYSTEM_CONFIG")
-        self.read("BIDIRECTIONAL_CONFIG")
-        fans = True
-        try:
-            self.read(FAN_REGISTERS[0])
-        except NoResponse:
-            fans = False  # firmware before ~2024 does not answer the fan registers
+        fans = family.has(FAN_REGISTERS[0])
+        if family.bidirectional:
+            self.read("BIDIRECTIONAL_CONFIG")
+        else:
+            self.read("CURVE_CONFIG")
+        if fans:
+            try:
+                self.read(FAN_REGISTERS[0])
+            except NoResponse:
+                fans = False  # firmware before ~2024 does not answer the fan registers
         if self.record.ledger.device not in (None, serial):
             log.warning(
                 "unit_replaced",
@@ -283,8 +352,28 @@ class UnitDriver:
         return None
 
     @property
+    def bidirectional(self) -> bool:
+        return self.family is None or self.family.bidirectional
+
+    def _charger_problems(self) -> list[str]:
+        """NPB: setpoints act in power-supply mode only (CAN_CTRL is not described for the NPB,
+        so SYSTEM_CONFIG is not a reason to refuse)."""
+        curve = self.raw.get("CURVE_CONFIG")
+        if self.raw.get("SYSTEM_CONFIG") is None or curve is None:
+            return ["configuration not read yet"]
+        problems = []
+        misfit = self.configuration_problem()
+        if misfit:
+            problems.append(misfit)
+        if decode_curve_config(curve).charger_mode:
+            problems.append(NPB_CHARGER_MODE)
+        return problems
+
+    @property
     def control_problems(self) -> list[str]:
         """Why setpoints would do nothing (empty: CAN control on, battery mode active)."""
+        if not self.bidirectional:
+            return self._charger_problems()
         config, bidir = self.raw.get("SYSTEM_CONFIG"), self.raw.get("BIDIRECTIONAL_CONFIG")
         if config is None or bidir is None:
             return ["configuration not read yet"]
@@ -305,6 +394,17 @@ class UnitDriver:
         return problems
 
     @property
+    def safe_idle_skipped(self) -> str | None:
+        """Why the watchdog's safe idle must leave this unit alone (None: it applies). An NPB in
+        charger mode charges by its own curve, which the gateway does not control: switching it
+        off because no controller sends setpoints would stop a charger nobody asked to stop."""
+        if self.bidirectional or self.raw.get("CURVE_CONFIG") is None:
+            return None
+        if decode_curve_config(self.raw["CURVE_CONFIG"]).charger_mode:
+            return "NPB in charger mode follows its own charge curve: not controlled, not idled"
+        return None
+
+    @property
     def controllable(self) -> bool:
         """CAN control on and battery mode active (else setpoints would do nothing)."""
         return not self.control_problems
@@ -312,6 +412,16 @@ class UnitDriver:
     def config_json(self) -> dict[str, Any]:
         config = self.raw.get("SYSTEM_CONFIG")
         bidir = self.raw.get("BIDIRECTIONAL_CONFIG")
+        if not self.bidirectional:
+            curve = self.raw.get("CURVE_CONFIG")
+            return {
+                "system_config": system_config_flags(config) if config is not None else None,
+                "curve_config": curve_config_flags(curve) if curve is not None else None,
+                "controllable": self.controllable,
+                "control_problems": self.control_problems,
+                "eep_off_active": self.eep_off,
+                "eep_off_supported": self.record.eep_off_supported,
+            }
         return {
             "system_config": system_config_flags(config) if config is not None else None,
             "battery_mode": (
@@ -328,6 +438,10 @@ class UnitDriver:
         self, ref: RegisterRef, value: float | int, *, kind: WriteKind = WriteKind.ROUTINE
     ) -> WriteDecision:
         register = resolve(ref)
+        try:
+            self._check_family(register.name)
+        except NotInFamily as exc:
+            return WriteDecision(register.name, Action.REJECT, None, None, str(exc))
         misfit = self.configuration_problem()
         if misfit:  # e.g. a 48 V battery window configured for a 24 V unit: write nothing
             return WriteDecision(register.name, Action.REJECT, None, None, misfit)
@@ -339,7 +453,8 @@ class UnitDriver:
             self.governor,
             self.wall_clock(),
             eep_off=self.eep_off,
-            system_config_raw=self.raw.get("SYSTEM_CONFIG"),
+            # the NPB's CAN_CTRL bit is not described: its SVR check does not apply
+            system_config_raw=self.raw.get("SYSTEM_CONFIG") if self.bidirectional else None,
             kind=kind,
             policy=self.range_policy,
             scaling=self.transport.scaling_for(self.address),
@@ -360,7 +475,8 @@ class UnitDriver:
         outcome for the register supersedes what was held for it.
         """
         register = resolve(ref)
-        if register.name not in self.raw:
+        known = self.family is None or self.family.has(register.name)
+        if register.name not in self.raw and known:
             self.read(register)  # read-compare needs the current value
         decision = self.decide(register, value, kind=kind)
         if decision.action is Action.DEFER:

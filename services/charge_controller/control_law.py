@@ -296,6 +296,12 @@ class ChargeController:
         self._last_write_time = time_s
         return Decision(setpoint, reason)
 
+    def revert(self, setpoint_w: float, write_time: float | None) -> None:
+        """Forget the write :meth:`update` just returned: the caller will not send it (a
+        charge-only unit's switch kept the setpoint where it was). The law itself is untouched."""
+        self.setpoint_w = setpoint_w
+        self._last_write_time = write_time
+
     def hold(self, time_s: float, setpoint_w: float, reason: str) -> Decision:
         """Write a setpoint decided outside the law (manual, winter, a tightened limit).
 

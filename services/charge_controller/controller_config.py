@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.charge_controller.charge_only import SwitchParams
 from services.charge_controller.control_law import ControlParams
 from services.charge_controller.ev_guard import EvSettings
 from services.charge_controller.protections import BatterySettings, TemperatureSettings
@@ -58,6 +59,8 @@ class ControllerConfig(BaseModel):
         "arrives (gateway or unit silent)",
     )
     control: ControlParams = ControlParams()
+    #: how a charge-only unit (NPB, as the gateway's `info` says) is switched on and off
+    charge_only: SwitchParams = SwitchParams()
     battery: BatterySettings = BatterySettings()
     temperature: TemperatureSettings = TemperatureSettings()
     schedule: ScheduleSettings = ScheduleSettings()

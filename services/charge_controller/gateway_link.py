@@ -4,6 +4,8 @@
   gateway's estimate from DC power and its efficiency), ``voltage`` (battery V),
   ``temperature`` (BIC °C);
 * reads ``<base>/bic/<unit>/availability`` (``online``/``offline``);
+* reads the retained ``<base>/bic/<unit>/info``: whether the unit is charge-only (an NPB) and its
+  minimum charge current (``charge_only.parse_info``);
 * writes ``<base>/bic/<unit>/set/power``: signed **DC** watts (+ charge). The controller works
   in AC watts (what the meter sees), so setpoints are converted with ``efficiency`` (the same
   value as the gateway's ``battery.efficiency``, so that a setpoint and the ``ac_power`` the
@@ -30,9 +32,10 @@ from shared.mqtt_client import decode_json, encode_json
 class GatewaySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    unit: int = Field(0, ge=0, le=63, description="CAN address of the BIC-2200")
+    unit: int = Field(0, ge=0, le=63, description="CAN address of the BIC-2200 or NPB")
     state_topic: str = "{base}/bic/{unit}/state"
     availability_topic: str = "{base}/bic/{unit}/availability"
+    info_topic: str = "{base}/bic/{unit}/info"
     setpoint_topic: str = "{base}/bic/{unit}/set/power"
     efficiency: float = Field(
         0.93, gt=0.5, le=1.0, description="DC<->AC, = bic-gateway battery.efficiency"

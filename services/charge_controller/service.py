@@ -15,6 +15,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from services.charge_controller.charge_only import parse_info
 from services.charge_controller.control_law import Decision
 from services.charge_controller.controller_config import (
     CommandError,
@@ -62,6 +63,7 @@ class ControllerService:
         gw = settings.gateway
         self.setpoint_topic = gw.topic(gw.setpoint_topic, self.base)
         self.state_topic = gw.topic(gw.state_topic, self.base)
+        self.info_topic = gw.topic(gw.info_topic, self.base)
         self.availability_topic = gw.topic(gw.availability_topic, self.base)
         self.gateway_online: bool | None = None
         self.writes = 0
@@ -81,6 +83,7 @@ class ControllerService:
         for topic in self.meter.topics:
             c.subscribe(topic, self._on_meter, qos=0)
         c.subscribe(self.state_topic, self._on_gateway_state, qos=0)
+        c.subscribe(self.info_topic, self._on_gateway_info, qos=1)
         c.subscribe(
             self.availability_topic,
             self._on_gateway_availability,
@@ -146,6 +149,16 @@ class ControllerService:
             return
         with self.lock:
             self.supervisor.record_battery(self.monotonic(), reading)
+
+    def _on_gateway_info(self, msg: mqtt.MQTTMessage) -> None:
+        """The unit's retained `info`: a charge-only NPB is never asked to discharge."""
+        if (unit := parse_info(msg.payload)) is None:
+            return self._warn("gateway_info_unreadable", msg.topic, topic=msg.topic)
+        with self.lock:
+            if unit != self.supervisor.unit:
+                self.log.info("battery_unit", model=unit.model, charge_only=unit.charge_only,
+                              min_charge_a=unit.min_charge_a)  # fmt: skip
+            self.supervisor.record_unit_info(unit, self.settings.gateway.efficiency)
 
     def _on_gateway_availability(self, msg: mqtt.MQTTMessage) -> None:
         online = msg.payload.decode("utf-8", "replace").strip().lower() == "online"

@@ -13,10 +13,12 @@ Order of precedence, highest first:
 3. limits: the active profile's max charge/discharge, the battery unit offline or silent
    (no power), battery window (SoC, voltage), BIC temperature, EV charging (no discharge),
    discharge block after charging, mode ``hold`` (no discharge), winter floor (no discharge
-   at/below its min SoC);
+   at/below its min SoC), a charge-only unit (NPB: no discharge ever);
 4. manual mode -> the manual setpoint within the limits; winter forced charge -> its fixed
    power within the limits; otherwise the control law on each meter sample, within the limits.
    A setpoint outside limits that just tightened is pulled inside on the next tick.
+   A charge-only unit's law setpoints are switched on/off (``charge_only.ChargeSwitch``) rather
+   than asked below its large minimum current.
 
 Every limit is evaluated afresh on every sample and tick, and the law regulates again as soon
 as a limit lifts: nothing here is a state that only a configuration change can leave
@@ -28,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
+from services.charge_controller.charge_only import ChargeSwitch, UnitCapabilities
 from services.charge_controller.control_law import ChargeController, Decision, PowerLimits
 from services.charge_controller.controller_config import ControllerConfig
 from services.charge_controller.ev_guard import EvGuard
@@ -72,6 +75,10 @@ class Supervisor:
         self.battery_w: float | None = None
         self.battery_time: float | None = None
         self.unit_online: bool | None = None
+        self.unit: UnitCapabilities | None = None  # from the gateway's `info`
+        self.efficiency = 0.93  # DC<->AC, with the unit's capabilities
+        self.battery_v: float | None = None
+        self.switch = ChargeSwitch(config.charge_only)
 
     # --- configuration ------------------------------------------------------------
     def reconfigure(self, config: ControllerConfig) -> None:
@@ -82,6 +89,7 @@ class Supervisor:
         self.watchdog.resume_samples = config.resume_samples
         self.protection.settings = config.battery
         self.temperature.settings = config.temperature
+        self.switch.params = config.charge_only
 
     # --- readings -----------------------------------------------------------------
     def record_battery(self, now: float, reading: BatteryReading) -> None:
@@ -90,6 +98,7 @@ class Supervisor:
             self.battery_time = now
             self.controller.record_battery(now, reading.ac_w)
         if reading.voltage_v is not None:
+            self.battery_v = reading.voltage_v
             self.protection.record_battery(now, reading.voltage_v, reading.ac_w)
         if reading.temperature_c is not None:
             self.temperature.record(now, reading.temperature_c)
@@ -97,6 +106,14 @@ class Supervisor:
     def record_unit_online(self, online: bool) -> None:
         """The gateway's availability of the unit (``online``/``offline``)."""
         self.unit_online = online
+
+    def record_unit_info(self, unit: UnitCapabilities, efficiency: float) -> None:
+        """The gateway's `info` of the unit (retained): bidirectional or charge-only."""
+        self.unit, self.efficiency = unit, efficiency
+
+    @property
+    def charge_only(self) -> bool:
+        return self.unit is not None and self.unit.charge_only
 
     def record_soc(self, now: float, soc_pct: float) -> None:
         self.protection.record_bms_soc(now, soc_pct)
@@ -124,6 +141,14 @@ class Supervisor:
         elif self.battery_time is not None and now - self.battery_time > cfg.battery_max_age_s:
             age = now - self.battery_time
             refuse("both", f"no battery reading for {age:.0f} s: no power")
+        if self.charge_only:
+            refuse("discharge", f"{self.unit.model} is charge-only: no discharge")
+        most = (
+            None if self.unit is None else self.unit.max_charge_w(self.battery_v, self.efficiency)
+        )
+        if most is not None and most < charge:
+            charge = most
+            reasons.append(f"{self.unit.model} charges at most {most:.0f} W")
         battery = self.protection.evaluate(now)
         for reason in battery.reasons:
             reasons.append(reason)
@@ -165,6 +190,7 @@ class Supervisor:
     # --- decisions ----------------------------------------------------------------
     def _decided(self, now: float, decision: Decision) -> Decision:
         self.discharge_block.note_setpoint(now, self.controller.setpoint_w)
+        self.switch.observe(now, self.controller.setpoint_w)
         if decision.writes or decision.reason != self.last_decision.reason:
             self.last_decision = decision
         return decision
@@ -218,5 +244,23 @@ class Supervisor:
         override, report = self._override(now, clock)
         if override is not None:
             return self._decided(now, override)
+        before = (self.controller.setpoint_w, self.controller.last_write_time)
         decision = self.controller.update(sample.time, sample.grid_w, limits=report.limits)
+        if self.charge_only and decision.setpoint_w is not None:
+            decision = self._switched(now, decision, *before)
         return self._decided(now, decision)
+
+    def _switched(
+        self, now: float, decision: Decision, before_w: float, written_at: float | None
+    ) -> Decision:
+        """A charge-only unit: the law's setpoint, switched rather than trickled."""
+        assert self.unit is not None and decision.setpoint_w is not None
+        min_w = self.unit.min_charge_w(self.battery_v, self.efficiency)
+        gated, why = self.switch.gate(now, decision.setpoint_w, min_w)
+        if why is None:
+            return decision
+        reason = f"{decision.reason}; {why}"
+        if gated == before_w:  # the unit keeps what it has: no write at all
+            self.controller.revert(before_w, written_at)
+            return Decision(None, reason)
+        return self.controller.hold(now, gated, reason)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bic_stack import assert_no_violations, private_bus, start_stack
+from bic_stack import assert_no_violations, gateway_env, private_bus, start_stack
 
 BASE = "canbridge/bic/0"
 
@@ -31,3 +31,16 @@ def stack(broker, probe, service, tmp_path):
     for watcher, sim_proc, allow in started:
         if sim_proc.proc.poll() is None:  # a test that stopped the simulator checks nothing
             assert_no_violations(watcher, allow=allow)
+
+
+@pytest.fixture
+def cli_env(broker, monkeypatch, tmp_path):
+    """``cli_env(bus)``: the CLI's settings (environment) for the gateway's login on ``bus``."""
+
+    def apply(bus: dict[str, str], **extra: str) -> None:
+        env = {**broker.env_for("bic-gateway"), **gateway_env(bus, tmp_path, **extra)}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("CANBRIDGE_CONFIG", raising=False)
+
+    return apply

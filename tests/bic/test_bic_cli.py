@@ -9,7 +9,6 @@ import sys
 import pytest
 from bic_stack import (
     assert_no_violations,
-    gateway_env,
     private_bus,
     sim_env,
     start_stack,
@@ -59,16 +58,6 @@ def run(capsys, *argv) -> tuple[int, str, str]:
     code = cli.main([*map(str, argv)])
     out = capsys.readouterr()
     return code, out.out, out.err
-
-
-@pytest.fixture
-def cli_env(broker, monkeypatch, tmp_path):
-    def apply(bus: dict[str, str]) -> None:
-        for key, value in {**broker.env_for("bic-gateway"), **gateway_env(bus, tmp_path)}.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.delenv("CANBRIDGE_CONFIG", raising=False)
-
-    return apply
 
 
 def test_the_case_list_covers_every_command():

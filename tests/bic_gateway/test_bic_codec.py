@@ -200,9 +200,11 @@ def test_d17_d18_npb_frames_are_not_bic_frames():
         decode_response(d17_reply.arbitration_id, d17_reply.data)
     with pytest.raises(FrameError):
         decode_request(d18.arbitration_id, d18.data)
-    # Even with the NPB ids, the NPB-only registers are unknown to the BIC table.
-    with pytest.raises(FrameError, match="0x00B8"):
-        decode_response(d17_reply.arbitration_id, d17_reply.data, ids=NPB_IDS)
+    # With the NPB ids the NPB's own registers decode (D17: CHG_STATUS 0x0002 = CC stage).
+    reply = decode_response(d17_reply.arbitration_id, d17_reply.data, ids=NPB_IDS)
+    assert (reply.address, reply.register.name, reply.value) == (3, "CHG_STATUS", 0x0002)
+    request = decode_request(d18.arbitration_id, d18.data, ids=NPB_IDS)
+    assert (request.address, request.register.name, request.raw) == (3, "CURVE_CONFIG", b"\x84\x08")
 
 
 # --- identifiers -------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ def test_identify_known_models(text, name, nominal):
 
 
 @pytest.mark.parametrize(
-    "text", ["", "NPB-1200-24", "BIC-2200-36", "BIC-2200-480", "BIC-2200-24X", "BIC-2200"]
+    "text",
+    ["", "NPB-1200-36", "NPB-900-24", "BIC-2200-36", "BIC-2200-480", "BIC-2200-24X", "BIC-2200"],
 )
 def test_identify_unknown_models_fail_clearly(text):
     with pytest.raises(UnknownModel, match="supported: BIC-2200-12, BIC-2200-24"):
