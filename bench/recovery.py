@@ -14,8 +14,9 @@ house, one part is restarted and the clock runs from the moment it is back:
 * ``controller``: SIGKILL (its will idles the battery), then started again; the clock stops
   when the gateway applies a discharge of at least half the current that covered the house
   before (the law's first write after an idle asks for most of it: regulation has resumed);
-* ``gateway``: SIGKILL, then started again (it identifies the unit, the controller's next
-  setpoint arrives); the same stop condition.
+* ``gateway``: SIGKILL (the unit keeps its last setpoint), then started again; once it says
+  ``online`` (unit identified) the house load rises by 800 W, and the clock (from the start)
+  stops when the gateway applies a discharge larger than before.
 
 Each kind ``--rounds`` times. Goal (the issue's): regulation within 5 s of the restart.
 Writes ``bench/results/recovery.json``. Process start-up is included for the controller and the
@@ -50,6 +51,7 @@ APPLIED = "canbridge/bic/0/setpoint"
 STATE = "canbridge/bic/0/state"
 METER = "sim/meter/SENSOR"
 INFO = "canbridge/bic/0/info"
+AVAILABILITY = "canbridge/bic/0/availability"
 KINDS = ("broker", "controller", "gateway")
 
 
@@ -80,7 +82,9 @@ class Watcher:
         try:
             data = json.loads(msg.payload)
         except ValueError:
-            return
+            data = None
+        if not isinstance(data, dict):  # e.g. `online`: kept as text
+            data = {"text": msg.payload.decode("utf-8", "replace")}
         with self.cond:
             self.messages.append((time.monotonic(), msg.topic, data))
             self.cond.notify_all()
@@ -211,24 +215,28 @@ def one_round(stack: Stack, kind: str, info_back: list[float | None]) -> float |
     """Restart ``kind``; seconds until regulation resumed (None: not within 30 s). After a
     broker restart, also when the unit's retained ``info`` was there again (``info_back``)."""
     current = regulated_current(stack)
-    watcher = None
-    if kind == "broker":
-        stack.broker.crash()
-        stack.broker.start()
-        back = time.monotonic()
-        watcher = Watcher(stack.broker, "bench-watch", (APPLIED, METER, INFO), retained=(INFO,))
-        # commands are not retained: the meter simulator must be connected again to take it
-        if watcher.wait(METER, lambda d: True, back, 30.0) is None:
-            raise RuntimeError(f"the meter simulator did not come back; logs in {stack.work}")
-        extra_load(stack.broker, EXTRA_W)
-        enough = current + 5.0  # ~16 A more are needed: the law's next write is a big part
-    else:
+    if kind == "controller":
         watcher = Watcher(stack.broker, "bench-watch", (APPLIED,))
-        stack.kill(kind)
-        if kind == "controller":  # its will idles the battery first
-            watcher.wait(APPLIED, lambda d: d.get("mode") == "safe_idle", time.monotonic(), 30)
+        stack.kill(kind)  # its will idles the battery first
+        watcher.wait(APPLIED, lambda d: d.get("mode") == "safe_idle", time.monotonic(), 30)
         back = stack.start(kind)
         enough = 0.5 * current  # the law's first write after an idle covers most of it
+    else:
+        if kind == "broker":
+            stack.broker.crash()
+            stack.broker.start()
+            back = time.monotonic()
+            watcher = Watcher(stack.broker, "bench-watch", (APPLIED, METER, INFO), (INFO,))
+            ready, what = METER, "the meter simulator"  # commands are not retained
+        else:  # SIGKILL: the unit keeps its last setpoint, so a load step tells
+            watcher = Watcher(stack.broker, "bench-watch", (APPLIED, AVAILABILITY))
+            stack.kill(kind)
+            back = stack.start(kind)
+            ready, what = AVAILABILITY, "the gateway"
+        if watcher.wait(ready, lambda d: d.get("text", "online") == "online", back, 30) is None:
+            raise RuntimeError(f"{what} did not come back; logs in {stack.work}")
+        extra_load(stack.broker, EXTRA_W)
+        enough = current + 5.0  # ~16 A more are needed: the law's next write is a big part
     try:
         done = watcher.wait(APPLIED, lambda d: discharge_a(d) >= enough, back, 30.0)
         if kind == "broker":  # published once at start: back only by the gateway's re-assert
@@ -237,7 +245,7 @@ def one_round(stack: Stack, kind: str, info_back: list[float | None]) -> float |
         return None if done is None else done[0] - back
     finally:
         watcher.close()
-        if kind == "broker":
+        if kind != "controller":
             extra_load(stack.broker, 0.0)  # the next round starts from the house load
 
 
