@@ -5,6 +5,10 @@ intervals (the file holds the interval the service uses): the service is
 running, connected to the broker and its heartbeat thread is alive; and the
 file names no problem (its optional second line, e.g. a missing CAN interface).
 Exit 0 healthy, 1 not (with the reason on stdout).
+
+compose.yaml runs the same rules in /bin/sh (`x-heartbeat-check`), which costs no Python
+start-up per check; this module is the reference the tests hold that shell text to, and
+the way to ask by hand (`docker compose exec wican-soc python -m shared.healthcheck`).
 """
 
 from __future__ import annotations
