@@ -1,6 +1,8 @@
 """The heartbeat every service publishes on `<base>/<service>/heartbeat`.
 
-Payload (JSON, not retained, expires after 3 intervals):
+Payload (JSON, retained, expires after 3 intervals: a subscriber that starts later, like the
+api, gets the latest beat at once instead of waiting up to an interval for the next one; the
+beat's age is then 3 intervals minus the remaining expiry, see ``retained_age_s``):
 `{"service", "version", "topic_api", "time", "uptime_s", "interval_s", "last_activity",
 "last_error", "problem", "rejected_payloads"}`; `last_error` is the latest error-level log event
 `{time, event, reason}` or null. `problem` is null while the service can do its job, else why it
@@ -22,6 +24,15 @@ from shared import TOPIC_API_VERSION, __version__
 from shared.atomic_file import write_atomic
 from shared.logging_setup import LastError
 from shared.mqtt_client import MqttClient, heartbeat_topic
+
+
+def retained_age_s(interval_s: object, remaining_expiry_s: object) -> float:
+    """How old a retained heartbeat is: it was published with an expiry of 3 intervals, and the
+    broker hands it on with what is left of that. 0 when either number is missing or odd."""
+    if not isinstance(interval_s, int | float) or not isinstance(remaining_expiry_s, int):
+        return 0.0
+    published_with = max(1, round(3 * interval_s))
+    return float(min(max(0, published_with - remaining_expiry_s), published_with))
 
 
 def iso_now() -> str:
@@ -76,7 +87,7 @@ class Heartbeat:
             # the file first: whoever sees the beat on MQTT may run the container check at once
             if self.health_file is not None:
                 touch(self.health_file, self.interval_s, payload["problem"])
-            self._client.publish_json(self.topic, payload, qos=0, expiry_s=expiry)
+            self._client.publish_json(self.topic, payload, qos=0, retain=True, expiry_s=expiry)
 
     def start(self) -> None:
         self._thread.start()

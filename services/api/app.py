@@ -22,6 +22,7 @@ from services.api.registry import MAX_SERVICES, ServiceRegistry
 from services.api.settings import ApiSettings
 from services.api.state_cache import StateCache
 from shared import TOPIC_API_VERSION, __version__
+from shared.heartbeat import retained_age_s
 from shared.mqtt_client import decode_json
 from shared.payload_limits import COMMAND_LIMITS, SMALL_LIMITS, PayloadRejected
 from shared.runtime import ServiceRuntime
@@ -54,8 +55,12 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
             )
 
     def on_heartbeat(topic, data, msg) -> None:
+        now = time.monotonic()
+        if msg.retain and isinstance(data, dict):  # published before we subscribed: how long?
+            remaining = getattr(msg.properties, "MessageExpiryInterval", None)
+            now -= retained_age_s(data.get("interval_s"), remaining)
         with lock:
-            ok = registry.on_heartbeat(service_of(topic), data, time.monotonic())
+            ok = registry.on_heartbeat(service_of(topic), data, now)
         if not ok:
             problem = PayloadRejected("not_object", "heartbeat is not a JSON object")
             client.note_rejected(f"{base}/+/heartbeat", msg, problem)

@@ -157,3 +157,25 @@ def test_live_state_endpoints_follow_the_retained_topics(service, probe):
     body = api.get("/controller").json()
     assert [d["reason"] for d in body["decisions"]] == ["deadband", "grid 300 W"]
     assert body["controller"]["value"]["mode"] == "auto"
+
+
+def test_a_service_that_beat_before_the_api_started_is_up_at_once(service, probe):
+    """The heartbeat is retained (with its expiry): an api started after a service does not
+    wait for the next beat, here a minute away, to call it up."""
+    watcher = probe()
+    watcher.subscribe("canbridge/+/heartbeat")
+    service(
+        ["tests/fake_service.py", "wican-status"],
+        "wican-status",
+        {"CANBRIDGE_HEARTBEAT_INTERVAL_S": "60"},
+    )
+    watcher.wait_for("canbridge/wican-status/heartbeat")  # its first beat, before the api
+    api = Api(service)
+    answering(api, watcher)
+    wait_until(
+        watcher,
+        lambda: (api.get("/health").json()["services"].get("wican-status") or {}).get("up"),
+        "wican-status up in /health without a new beat",
+    )
+    late = [m for m in watcher.received("canbridge/wican-status/heartbeat") if not m.retain]
+    assert len(late) == 1, "the api saw the first beat, retained: no second one came"
