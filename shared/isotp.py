@@ -10,6 +10,9 @@ frame carries one payload byte less (Single Frame <= 6 bytes, First Frame 5, Con
 Frame 6). A request to the ECU carries the ECU's address (e.g. 0x07); its reply, and the
 reply's Flow Control in the other direction, carry the tester's (0xF1) and the ECU's.
 Pass `address=None` (the default) for normal addressing.
+
+The frame types, Flow Control, STmin and timeouts as canbridge uses them:
+docs/protocol-wican-isotp.md#iso-tp-frames.
 """
 
 from __future__ import annotations

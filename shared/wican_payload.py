@@ -1,4 +1,7 @@
-"""WiCAN MQTT payloads: parse `can/rx` and status messages, build `can/tx` messages."""
+"""WiCAN MQTT payloads: parse `can/rx` and status messages, build `can/tx` messages.
+
+The format: docs/protocol-wican-isotp.md#the-canrx-and-cantx-payloads.
+"""
 
 from __future__ import annotations
 

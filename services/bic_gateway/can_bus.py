@@ -9,7 +9,8 @@ import can
 
 from .settings import CanSettings
 
-# Mask that keeps the family base and drops the 8 address bits (reference section 10).
+# Mask that keeps the family base and drops the 8 address bits
+# (docs/protocol-bic2200.md#identifiers-and-addresses).
 ADDRESS_MASK = 0x1FFFFF00
 
 

@@ -1,4 +1,4 @@
-"""Pure encode/decode of BIC-2200 CAN frames (reference sections 1.1, 1.2, 2, 2.1).
+"""Pure encode/decode of BIC-2200 CAN frames (docs/protocol-bic2200.md#frame-layout).
 
 Frames use 29-bit extended identifiers. Payload bytes 0-1 are the command code, low byte first;
 data bytes follow, little-endian. Reads are DLC 2; responses echo the command code followed by the
@@ -41,7 +41,10 @@ class BadLength(FrameError):
 
 @dataclass(frozen=True)
 class IdScheme:
-    """Arbitration id bases of one device family (reference section 1.1)."""
+    """Arbitration id bases of one device family.
+
+    docs/protocol-bic2200.md#identifiers-and-addresses
+    """
 
     family: str
     request_base: int  # controller -> unit, + address
@@ -88,7 +91,8 @@ def _check_address(address: int) -> int:
 
 # --- SCALING_FACTOR -----------------------------------------------------------------------------
 
-# Factor codes (reference section 2.1): 0x4..0x9 = 10^(code-7); 0x0 = not supported; others invalid.
+# Factor codes (docs/protocol-bic2200.md#scaling): 0x4..0x9 = 10^(code-7); 0x0 = not supported;
+# others invalid.
 FACTOR_CODES: dict[int, Decimal] = {code: Decimal(10) ** (code - 7) for code in range(4, 10)}
 
 # (data byte, high nibble?) of each field inside the SCALING_FACTOR response data.
@@ -122,7 +126,7 @@ class ScalingFactors:
         ]
 
 
-# The documented fixed factors (command list in reference section 2).
+# The documented fixed factors (docs/protocol-bic2200.md#scaling).
 DOCUMENTED_SCALING = ScalingFactors(
     vout=Decimal("0.01"),
     iout=Decimal("0.01"),

@@ -1,4 +1,6 @@
-"""The two Mean Well device families the gateway drives, as data (reference sections 1.1, 6.1).
+"""The two Mean Well device families the gateway drives, as data.
+
+docs/protocol-bic2200.md#identifiers-and-addresses and docs/protocol-bic2200.md#npb-differences.
 
 * **BIC-2200**: bidirectional (charge and discharge), ids 0x000C0300/0x000C0200 + address, the
   full ``registers.REGISTERS`` command set.
@@ -30,8 +32,8 @@ class Family:
         return register.upper() in self.registers
 
 
-#: registers an NPB shares with the BIC (reference section 6.1: 0x0000-0x0062, 0x0080-0x0088,
-#: 0x00C0-0x00C2)
+#: registers an NPB shares with the BIC (0x0000-0x0062, 0x0080-0x0088, 0x00C0-0x00C2;
+#: docs/protocol-bic2200.md#npb-differences)
 NPB_SHARED: tuple[str, ...] = (
     "OPERATION",
     "VOUT_SET",

@@ -1,4 +1,4 @@
-"""Bit fields of the BIC-2200 (reference section 3), as declarative tables.
+"""Bit fields of the BIC-2200 (docs/protocol-bic2200.md#bit-fields), as declarative tables.
 
 Bit positions follow the 2024 manual. Notably SYSTEM_STATUS has ADL_ON at bit 4, INITIAL_STATE at
 bit 5 and EEPER at bit 6 (some earlier tools read them one bit too low), and EEP_CONFIG in

@@ -1,5 +1,7 @@
-"""Device models (BIC-2200 and NPB) and the manufacturer-data registers (reference sections 2,
-4.2, 4.4, 6.3).
+"""Device models (BIC-2200 and NPB) and the manufacturer-data registers.
+
+Facts: docs/protocol-bic2200.md#registers, docs/protocol-bic2200.md#setpoint-ranges,
+docs/protocol-bic2200.md#power-envelope and docs/npb.md#models-and-ranges.
 
 BIC setpoint ranges are not repeated here: ``DeviceModel.setpoint_range`` reads them from the
 register table, keyed by the model's nominal voltage. NPB ranges depend on the wattage too: an NPB
@@ -22,7 +24,8 @@ SETPOINT_REGISTERS: tuple[str, ...] = (
 )
 
 # In battery mode, with the setpoint voltage on the wrong side of the battery voltage, the unit
-# drives 5 % of rated current against the requested direction (reference section 4.1).
+# drives 5 % of rated current against the requested direction
+# (docs/protocol-bic2200.md#direction-control).
 REVERSE_TRICKLE_FRACTION = 0.05
 
 

@@ -1,4 +1,6 @@
-"""Bit fields only the NPB chargers have (reference section 6.1), as declarative tables.
+"""Bit fields only the NPB chargers have, as declarative tables.
+
+docs/protocol-bic2200.md#npb-differences
 
 CURVE_CONFIG (0x00B4): bits 0-1 curve selection (0 = customised curve, 1-3 = preset selected by
 DIP), bits 2-3 temperature compensation (off, -3, -4, -5 mV/°C/cell), bit 5 go to float after a

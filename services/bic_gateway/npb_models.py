@@ -1,4 +1,4 @@
-"""The NPB charger models and their setpoint ranges, as data (reference section 6.3).
+"""The NPB charger models and their setpoint ranges, as data (docs/npb.md#models-and-ranges).
 
 Sources: the NPB manual's range table as restated by two field-tested tools (MacGH23's library
 settings and skippermeister's OpenDTU fork). Voltage range by voltage class, current range by

@@ -1,4 +1,4 @@
-"""Request pacing per the manual (reference section 1.3), as pure logic with explicit ``now``.
+"""Request pacing per the manual (docs/protocol-bic2200.md#timing), as pure logic with ``now``.
 
 * at least ``request_period_s`` (20 ms) between two requests to the same unit;
 * at least ``response_margin_s`` (5 ms) between a response on the bus and the next request.

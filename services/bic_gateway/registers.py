@@ -38,7 +38,10 @@ class Kind(Enum):
 
 
 class ScaleField(Enum):
-    """The SCALING_FACTOR field that scales a numeric register (reference section 2.1)."""
+    """The SCALING_FACTOR field that scales a numeric register.
+
+    docs/protocol-bic2200.md#scaling
+    """
 
     VOUT = "vout"  # all DC-voltage registers
     IOUT = "iout"  # all DC-current registers
@@ -48,7 +51,10 @@ class ScaleField(Enum):
 
 
 class Persistence(Enum):
-    """Whether writes to a register end up in the unit's EEPROM (reference section 5.1)."""
+    """Whether writes to a register end up in the unit's EEPROM.
+
+    docs/protocol-bic2200.md#what-is-stored
+    """
 
     NONE = "none"  # not stored (read-only)
     EEP = "eep"  # starred in the manual: stored according to EEP_OFF / EEP_CONFIG
@@ -136,7 +142,8 @@ REGISTERS: tuple[Register, ...] = (
     Register(
         "READ_VOUT", 0x0060, 2, Kind.NUMBER, unit="V", scale=ScaleField.VOUT,
         # The manual says 0-56 V for the 48 V model although its setpoints go to 65 V; we use the
-        # setpoint maximum (the 56 V figure is very likely a typo, see reference section 4.3).
+        # setpoint maximum (the 56 V figure is very likely a typo,
+        # docs/protocol-bic2200.md#read-back-ranges).
         ranges=_per_model(_R(0, 15), _R(0, 28), _R(0, 65), _R(0, 112)),
         description="DC (battery) voltage",
     ),
@@ -205,7 +212,7 @@ REGISTERS: tuple[Register, ...] = (
 )
 # fmt: on
 
-# NPB charge-curve registers (reference section 6.1). Ranges: npb_models.py (per model).
+# NPB charge-curve registers (docs/protocol-bic2200.md#npb-differences). Ranges: npb_models.py.
 # fmt: off
 NPB_CURVE_REGISTERS: tuple[Register, ...] = (
     Register(

@@ -1,4 +1,7 @@
-"""Power setpoint -> register plan, as a pure function (reference sections 4.1, 4.2, 5.2, 10).
+"""Power setpoint -> register plan, as a pure function.
+
+Facts: docs/protocol-bic2200.md#direction-control, docs/protocol-bic2200.md#setpoint-ranges and
+docs/protocol-bic2200.md#write-budget.
 
 Sign convention: positive = charge (AC->DC), negative = discharge (DC->AC). Watts are DC-side
 (battery terminal) power and are converted with the measured battery voltage; AC-side efficiency is

@@ -1,4 +1,6 @@
-"""Setpoint watchdog as pure logic (reference section 8 "fail-safe", 10.5).
+"""Setpoint watchdog as pure logic; the unit itself has none.
+
+docs/protocol-bic2200.md#protections-and-fail-safe
 
 Trips (once) when no setpoint refresh arrived within ``timeout_s`` or when the controller says
 it is offline. A trip asks the gateway to drive the unit to safe idle; the next setpoint re-arms

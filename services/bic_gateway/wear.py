@@ -1,6 +1,6 @@
-"""EEPROM wear protection as pure logic: one governor per unit (docs/bic2200.md, "EEPROM wear").
+"""EEPROM wear protection as pure logic: one governor per unit (docs/bic2200.md#the-wear-governor).
 
-Which writes wear the EEPROM (``Register.persistence``, evidence in the docs):
+Which writes wear the EEPROM (``Register.persistence``; docs/protocol-bic2200.md#what-is-stored):
 * VOUT_SET, IOUT_SET, REVERSE_VOUT_SET, REVERSE_IOUT_SET (starred in the manual): only while EEP_OFF
   is clear. Under an EEPROM delay mode (EEP_CONFIG = 1/10 min) the unit stores them once they have
   been stable that long; we cannot see when, so they count as wear then too (the safe side).

@@ -1,6 +1,6 @@
 """Grid power from smart-meter MQTT payloads (pure: topic, payload bytes, receive time in).
 
-Supported shapes (charge-control-anchors.md section 4): plain numbers (``-123.4``, also
+Supported shapes (docs/charge-controller.md#meter-examples): plain numbers (``-123.4``, also
 quoted), JSON with a path such as ``SML.Power_curr``, ``$.total_act_power``,
 ``ENERGY.Power``, ``emeters[0].power``, ``params.em:0.total_act_power``, ``a/b/0/c`` or
 recursive ``$..Power_curr``. Numbers given as strings are accepted; ``null``, ``""``,

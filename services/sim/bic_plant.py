@@ -1,6 +1,7 @@
 """Mean Well BIC-2200-48 + battery plant model with explicit time (no wall clock).
 
-What it models (defaults from bic2200-protocol.md section 4 and the bslib actuator ranges):
+What it models (defaults from docs/protocol-bic2200.md#power-envelope and the bslib actuator
+ranges):
 
 * a power command (AC W, > 0 charge, < 0 discharge) takes effect after ``dead_time_s``;
   at that moment it is turned into a DC current at the present battery voltage, clamped to

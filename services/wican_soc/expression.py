@@ -1,7 +1,8 @@
 """Safe arithmetic for profile value formulas (parsed with `ast`, never eval'd).
 
 Names: `P0`..`P4095` are the bytes of the reassembled ISO-TP payload, `P0` being the
-positive-response SID (`62` for a `22` request) - the reference's Pn convention.
+positive-response SID (`62` for a `22` request), as docs/protocol-wican-isotp.md#byte-positions
+explains.
 Operators: + - * / // % ** (exponent at most 64), unary + - ~, & | ^ << >> (shift at most 64),
 parentheses, int and float literals.
 Functions: min, max, abs, round(x[, digits]), signed(x, bits) (two's complement),

@@ -39,7 +39,7 @@ def frame(text: str) -> Frame:
     return Frame(int(ident, 16), payload)
 
 
-# --- section 9 vectors: requests (controller -> unit) ------------------------------------------
+# --- docs/protocol-bic2200.md#test-vectors: requests (controller -> unit) ---------------------
 
 # (vector, candump frame, address, register, engineering value or raw for non-numeric)
 WRITE_VECTORS = [
@@ -104,7 +104,7 @@ def test_read_request_vectors(vector, text, address, name):
     assert (request.address, request.register.name, request.is_write) == (address, name, False)
 
 
-# --- section 9 vectors: responses (unit -> controller) -----------------------------------------
+# --- docs/protocol-bic2200.md#test-vectors: responses (unit -> controller) --------------------
 
 RESPONSE_VECTORS = [
     ("R1", "000C0200 [4] 62 00 81 00", 0, "READ_TEMPERATURE_1", 12.9),

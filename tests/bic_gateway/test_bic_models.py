@@ -95,7 +95,7 @@ def test_non_ascii_bytes_are_replaced_not_raised():
     assert decode_text(b"A\xffB") == "A\ufffdB"
 
 
-# Reference section 4.2 (battery mode): (min, max) per model and register.
+# docs/protocol-bic2200.md#setpoint-ranges (battery mode): (min, max) per model and register.
 RANGES = {
     12: {"VOUT_SET": (10, 15), "IOUT_SET": (1.8, 180), "REVERSE_VOUT_SET": (10, 15),
          "REVERSE_IOUT_SET": (1.8, 153)},

@@ -17,7 +17,7 @@ from services.bic_gateway.registers import (
     resolve,
 )
 
-# Reference section 2, restated: name, code, data bytes, writable, signed.
+# docs/protocol-bic2200.md#registers, restated: name, code, data bytes, writable, signed.
 COMMAND_SET = [
     ("OPERATION", 0x0000, 1, True, False),
     ("VOUT_SET", 0x0020, 2, True, False),

@@ -37,7 +37,7 @@ from services.bic_gateway.setpoint_request import SetpointRequest
 WINDOW = BatteryWindow(46.0, 56.0)
 NPB48 = identify("NPB-1200-48")
 
-# Reference section 6.3, restated: model -> (V min, V max, A min, A max)
+# docs/npb.md#models-and-ranges, restated: model -> (V min, V max, A min, A max)
 RANGES = {
     "NPB-450-12": (10.5, 21, 5, 25),
     "NPB-450-24": (21, 42, 2.7, 13.5),

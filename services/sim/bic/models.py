@@ -1,5 +1,6 @@
 """The units the simulator can play, with the manual's setpoint ranges (own table, written from
-the BIC-2200 manual section 6.5 and the NPB ranges in docs/simulators.md; not the gateway's).
+the BIC-2200 manual, docs/protocol-bic2200.md#setpoint-ranges, and the NPB ranges in
+docs/simulators.md; not the gateway's).
 
 BIC-2200: battery mode limits IOUT_SET to the rated current; auto-detect mode allows 110 %.
 NPB: charge only; its current range starts at about 20 % of the maximum.
@@ -28,7 +29,8 @@ class SimModel:
     rated_a: float  # AC->DC rated current (the trickle is 5 % of it)
     #: register -> range in battery mode (BIC) or always (NPB)
     spans: dict[str, Span]
-    #: BIC auto-detect mode: IOUT_SET up to 110 % of rated, other defaults (section 4.2)
+    #: BIC auto-detect mode: IOUT_SET up to 110 % of rated, other defaults
+    #: (docs/protocol-bic2200.md#setpoint-ranges)
     auto_detect: dict[str, Span]
     has_vin: bool = True
 

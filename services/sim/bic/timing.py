@@ -1,5 +1,7 @@
 """The manual's bus timing as the simulated unit sees it (pure, explicit times in seconds).
 
+docs/protocol-bic2200.md#timing
+
 * at least ``request_period_s`` (20 ms) between two requests to one unit (a broadcast counts
   for every unit);
 * at least ``reply_margin_s`` (5 ms) between a reply on the bus and the next request;

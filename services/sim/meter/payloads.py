@@ -1,4 +1,4 @@
-"""Grid power rendered like real meters publish it (charge-control-anchors.md section 4.1).
+"""Grid power rendered like real meters publish it (docs/charge-controller.md#meter-examples).
 
 * ``tasmota``: Tasmota SML ``tele/<x>/SENSOR`` JSON, path ``SML.Power_curr``;
 * ``shelly3em``: Shelly Pro 3EM ``status/em:0`` JSON, path ``total_act_power``;
