@@ -10,6 +10,16 @@ from harness import Probe, ServiceProcess, probe_login, probe_logins
 from services.broker_setup.local_broker import LocalBroker
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that uses the real broker (directly or through another fixture) is an
+    integration test, whatever its module declares: `-m "not integration"` leaves it out.
+    Tests that start processes without these fixtures declare the marker themselves, which
+    tests/foundation/test_integration_marker.py checks."""
+    for item in items:
+        if "broker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture
 def broker():
     """A fresh mosquitto on a free port: project mosquitto.conf + ACL, generated passwords.

@@ -13,6 +13,8 @@ from services.api.config_check import main
 from services.api.config_review import review
 from shared.settings import read_config_file
 
+pytestmark = pytest.mark.integration  # starts processes
+
 SHIPPED = PROJECT / "config" / "canbridge.yaml"
 SIM = PROJECT / "config" / "sim.yaml"
 

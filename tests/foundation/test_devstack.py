@@ -11,10 +11,13 @@ import tempfile
 from pathlib import Path
 
 import httpx
+import pytest
 from harness import PROJECT, TIMEOUT, Probe
 
 from services.broker_setup.local_broker import LocalBroker, free_port
 from services.devstack.__main__ import COMPONENTS, available
+
+pytestmark = pytest.mark.integration  # starts processes
 
 
 def test_only_existing_modules_are_started():

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.integration  # starts processes
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("services", "shared", "bench")
 MAIN_BLOCK = re.compile(r"^if __name__ == [\"']__main__[\"']:", re.MULTILINE)

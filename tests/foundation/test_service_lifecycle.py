@@ -8,11 +8,14 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from harness import TIMEOUT
 
 from services.broker_setup.local_broker import free_port
 from shared.healthcheck import check
 from shared.heartbeat import touch
+
+pytestmark = pytest.mark.integration  # starts processes
 
 
 def start_api(service, **env):

@@ -6,9 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from services.wican_soc.profiles import load_profiles
 from services.wican_soc.record import Recorder
 from services.wican_soc.replay import replay
+
+pytestmark = pytest.mark.integration  # starts processes
 
 PROJECT = Path(__file__).resolve().parents[2]
 VECTOR = Path(__file__).parent / "vectors" / "nissan-leaf-ze1.rx.jsonl"
