@@ -17,6 +17,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 from shared import TOPIC_API_VERSION, __version__
 from shared.atomic_file import write_atomic
@@ -26,6 +27,21 @@ from shared.mqtt_client import MqttClient, heartbeat_topic
 
 def iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class HeartbeatPayload(TypedDict):
+    """What `<base>/<service>/heartbeat` carries (docs: topic table)."""
+
+    service: str
+    version: str
+    topic_api: int
+    time: str
+    uptime_s: float
+    interval_s: float
+    last_activity: str | None
+    last_error: dict[str, object] | None
+    problem: str | None
+    rejected_payloads: int
 
 
 class Heartbeat:
@@ -54,7 +70,7 @@ class Heartbeat:
         if changed and self._client.connected.is_set():
             self.beat()
 
-    def payload(self) -> dict:
+    def payload(self) -> HeartbeatPayload:
         return {
             "service": self._client.service,
             "version": __version__,
