@@ -18,6 +18,7 @@ test: deps mosquitto chromium lint
 lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # The virtualenv from the pinned dependencies in pyproject.toml and constraints.txt (their
 # dependencies, pinned too); re-made when either changes.
@@ -96,4 +97,4 @@ bench-startup: deps
 	COMPOSE='$(COMPOSE)' $(PY) -m bench.startup
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info test-output

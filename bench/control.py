@@ -27,6 +27,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -329,7 +330,7 @@ def main_tune(args: argparse.Namespace) -> int:
     base = [Job(r.name, p, "pid_last_command", dt=args.dt) for r in runs for p in METER_PERIODS_S]
     pid = summed(collect(run_jobs(base, args.jobs))[0], days)
     best: dict[str, float] = {}
-    candidates: list[dict[str, object]] = []
+    candidates: list[dict[str, Any]] = []  # report rows (JSON)
     for stage, grid in enumerate(TUNING_STAGES, start=1):
         names = list(grid)
         trials = [
@@ -343,7 +344,7 @@ def main_tune(args: argparse.Namespace) -> int:
             for p in METER_PERIODS_S
         ]
         done = run_jobs(jobs, args.jobs)
-        scored = []
+        scored: list[dict[str, Any]] = []
         for trial in trials:
             mine = [d for d in done if d[0].params == CONTROL.model_copy(update=trial)]
             ours = summed(collect(mine)[0], days)

@@ -39,6 +39,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
 import structlog
@@ -62,6 +63,9 @@ from services.broker_setup.local_broker import LocalBroker
 from services.sim.meter.payloads import render
 from shared.mqtt_client import MqttClient
 from shared.settings import MqttSettings
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import SocketLike
 
 RESULTS = Path(__file__).parent / "results" / "e2e.json"
 GOAL_P99_MS = 25.0  # issue #11 item 7, the 20 ms request pacing included
@@ -179,7 +183,8 @@ def measure(stack: BicStack, meter: mqtt.Client, powers: Arrivals, samples: int)
     }
 
 
-def set_nodelay(sock: socket.socket, on: bool) -> None:
+def set_nodelay(sock: SocketLike | None, on: bool) -> None:
+    assert isinstance(sock, socket.socket), "connected over TCP"
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(on))
 
 

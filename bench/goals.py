@@ -40,11 +40,11 @@ def check_goals(per_day: PerDay, days: list[str]) -> list[GoalResult]:
         strategies = [s for s in rows[0] if s != OURS]
         losses = []
         for day, row in zip(days, rows, strict=True):
-            ours = row[OURS]["avoidable_total_wh"]
+            mine = row[OURS]["avoidable_total_wh"]
             for name in strategies:
-                if row[name]["avoidable_total_wh"] <= ours:
+                if row[name]["avoidable_total_wh"] <= mine:
                     losses.append(
-                        f"{day}: {name} {row[name]['avoidable_total_wh']:.0f} Wh <= ours {ours:.0f}"
+                        f"{day}: {name} {row[name]['avoidable_total_wh']:.0f} Wh <= ours {mine:.0f}"
                     )
         out.append(
             GoalResult(

@@ -72,7 +72,12 @@ class Watcher:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, login, protocol=mqtt.MQTTv5)
         self.client.username_pw_set(login, broker.passwords[login])
         self.client.on_message = self._on_message
-        self.client.on_connect = lambda c, *_: [c.subscribe(t, 1) for t in topics]
+
+        def subscribe_all(client: mqtt.Client, *_: object) -> None:
+            for topic in topics:
+                client.subscribe(topic, 1)
+
+        self.client.on_connect = subscribe_all
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
 

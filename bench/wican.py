@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     local_rate = decoder_only(args.transfers)
     shutil.rmtree(broker.root, ignore_errors=True)
 
-    result = {
+    result: dict[str, Any] = {
         "profile": PROFILE,
         "latency_ms": {
             "runs": len(latencies),

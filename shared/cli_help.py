@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from shared.settings import CONFIG_ENV, ENV_PREFIX
 
 
-def _default(field) -> str:
+def _default(field: FieldInfo) -> str:
     if field.default_factory is not None:
         return "(computed)"
     value = field.default

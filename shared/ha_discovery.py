@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared import __version__
@@ -92,7 +93,7 @@ def sensor(
     value_template: str | None = None,
     precision: int | None = None,
     expire_after: int | None = None,
-    **extra: Any,
+    **extra: object,
 ) -> dict[str, Any]:
     c: dict[str, Any] = {
         "platform": "sensor",
@@ -123,7 +124,7 @@ def binary_sensor(
     *,
     device_class: str | None,
     value_template: str | None = None,
-    **extra: Any,
+    **extra: object,
 ) -> dict[str, Any]:
     c = {
         "platform": "binary_sensor",
@@ -142,7 +143,7 @@ def binary_sensor(
 
 
 def switch(
-    unique_id: str, name: str, state_topic: str, command_topic: str, **extra: Any
+    unique_id: str, name: str, state_topic: str, command_topic: str, **extra: object
 ) -> dict[str, Any]:
     return {
         "platform": "switch",
@@ -168,7 +169,7 @@ def number(
     step: float,
     unit: str | None,
     device_class: str | None = None,
-    **extra: Any,
+    **extra: object,
 ) -> dict[str, Any]:
     c = {
         "platform": "number",
@@ -197,7 +198,7 @@ def select(
     state_topic: str,
     command_topic: str,
     options: list[str],
-    **extra: Any,
+    **extra: object,
 ) -> dict[str, Any]:
     return {
         "platform": "select",
@@ -300,7 +301,9 @@ class DiscoveryPublisher:
             )
 
     @classmethod
-    def from_settings(cls, client: MqttClient, settings: HomeAssistantSettings):
+    def from_settings(
+        cls, client: MqttClient, settings: HomeAssistantSettings
+    ) -> DiscoveryPublisher:
         return cls(client, enabled=settings.discovery, prefix=settings.prefix)
 
     def register(self, node_id: str, build: Callable[[], dict[str, Any]]) -> None:
@@ -328,7 +331,7 @@ class DiscoveryPublisher:
     def _publish(self, node_id: str, build: Callable[[], dict[str, Any]]) -> None:
         self._client.publish_json(topic_for(node_id, self.prefix), build(), qos=1, retain=True)
 
-    def _on_ha_status(self, msg) -> None:
+    def _on_ha_status(self, msg: mqtt.MQTTMessage) -> None:
         if msg.payload.strip() != b"online" or msg.retain:
             return
         with self._lock:

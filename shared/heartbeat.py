@@ -19,6 +19,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 from shared import TOPIC_API_VERSION, __version__
 from shared.atomic_file import write_atomic
@@ -37,6 +38,21 @@ def retained_age_s(interval_s: object, remaining_expiry_s: object) -> float:
 
 def iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class HeartbeatPayload(TypedDict):
+    """What `<base>/<service>/heartbeat` carries (docs: topic table)."""
+
+    service: str
+    version: str
+    topic_api: int
+    time: str
+    uptime_s: float
+    interval_s: float
+    last_activity: str | None
+    last_error: dict[str, object] | None
+    problem: str | None
+    rejected_payloads: int
 
 
 class Heartbeat:
@@ -65,7 +81,7 @@ class Heartbeat:
         if changed and self._client.connected.is_set():
             self.beat()
 
-    def payload(self) -> dict:
+    def payload(self) -> HeartbeatPayload:
         return {
             "service": self._client.service,
             "version": __version__,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 REMINDER_INTERVAL_S = 600.0
 
@@ -62,7 +61,7 @@ class Reminder:
         return total
 
     def log(
-        self, emit: Callable[..., Any], event: str, cause: str, now: float, **fields: Any
+        self, emit: Callable[..., object], event: str, cause: str, now: float, **fields: object
     ) -> bool:
         """Count ``cause`` and emit ``event`` when a line is due; True if it emitted."""
         report = self.occurred(cause, now)
@@ -83,7 +82,7 @@ class Reminder:
             )
         return True
 
-    def resolved(self, emit: Callable[..., Any], event: str, **fields: Any) -> bool:
+    def resolved(self, emit: Callable[..., object], event: str, **fields: object) -> bool:
         """Forget the cause; emit ``event`` with the final count if there was a problem."""
         cause = self.cause
         total = self.clear()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal
+from typing import Literal, TextIO
 
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 LogFormat = Literal["auto", "json", "console"]
 
@@ -35,10 +36,12 @@ def level_number(level: str) -> int:
 class LastError:
     """The most recent error-level event of this process (the heartbeat reports it)."""
 
-    value: dict | None = None
+    value: dict[str, object] | None = None
 
     @classmethod
-    def processor(cls, _logger, method_name, event_dict):
+    def processor(
+        cls, _logger: WrappedLogger, method_name: str, event_dict: EventDict
+    ) -> EventDict:
         if method_name in ("error", "critical", "exception") or event_dict.get("level") in (
             "error",
             "critical",
@@ -52,7 +55,7 @@ class LastError:
 
 
 def configure_logging(
-    service: str, level: str = "info", fmt: LogFormat = "auto", stream=None
+    service: str, level: str = "info", fmt: LogFormat = "auto", stream: TextIO | None = None
 ) -> None:
     """Configure structlog and stdlib logging for `service`.
 
@@ -68,11 +71,11 @@ def configure_logging(
         else structlog.processors.JSONRenderer()
     )
 
-    def add_service(_logger, _name, event_dict):
+    def add_service(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
         event_dict.setdefault("service", service)
         return event_dict
 
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

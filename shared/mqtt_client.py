@@ -38,28 +38,33 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from shared.payload_limits import (
     DEFAULT_LIMITS,
     PayloadLimits,
     PayloadRejected,
     RejectionLog,
-    decode_json,
     excerpt,
 )
+from shared.payload_limits import decode_json as decode_json  # services import it from here too
+from shared.publisher import Payload
 from shared.retained_memory import RetainedMemory, payload_bytes
 from shared.settings import MqttSettings
 
+if TYPE_CHECKING:
+    from paho.mqtt.client import SocketLike
+
 log = structlog.get_logger("shared.mqtt")
 
-MessageHandler = Callable[[mqtt.MQTTMessage], None]
-JsonHandler = Callable[[str, Any, mqtt.MQTTMessage], None]
+MessageHandler = Callable[[mqtt.MQTTMessage], object]  # what it returns is not used
+JsonHandler = Callable[[str, Any, mqtt.MQTTMessage], object]
 
 ONLINE = "online"
 OFFLINE = "offline"
@@ -73,12 +78,9 @@ def heartbeat_topic(base: str, service: str) -> str:
     return f"{base}/{service}/heartbeat"
 
 
-def encode_json(obj: Any) -> bytes:
+def encode_json(obj: object) -> bytes:
     """Serialise strictly: NaN/Infinity and non-JSON types raise ValueError/TypeError."""
     return json.dumps(obj, allow_nan=False, separators=(",", ":")).encode()
-
-
-# decode_json (imported above) lives in shared.payload_limits; services import it from here too.
 
 
 @dataclass
@@ -105,7 +107,7 @@ class MqttClient:
         self.status_topic = status_topic(base_topic, service)
         self._availability = availability
         self._subs: list[_Subscription] = []
-        self._connect_hooks: list[Callable[[], None]] = []
+        self._connect_hooks: list[Callable[[], object]] = []  # results are not used
         self._session_live = False  # CONNACK seen and subscriptions snapshotted (under _lock)
         self._lock = threading.Lock()
         self.connected = threading.Event()
@@ -131,8 +133,9 @@ class MqttClient:
         )
         if availability:
             self._client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
-        self._client.reconnect_delay_set(
-            min_delay=settings.reconnect_min_s, max_delay=settings.reconnect_max_s
+        self._client.reconnect_delay_set(  # paho says int, and takes float seconds as they are
+            min_delay=settings.reconnect_min_s,  # type: ignore[arg-type]
+            max_delay=settings.reconnect_max_s,  # type: ignore[arg-type]
         )
         self._client.max_queued_messages_set(settings.max_queued_messages)
         self._client.on_connect = self._on_connect
@@ -184,7 +187,7 @@ class MqttClient:
         self.connected.clear()
         self._log.info("mqtt_stopped")
 
-    def add_connect_hook(self, hook: Callable[[], None]) -> None:
+    def add_connect_hook(self, hook: Callable[[], object]) -> None:
         """Call `hook()` (on the network thread) after every successful (re)connect."""
         self._connect_hooks.append(hook)
 
@@ -210,7 +213,8 @@ class MqttClient:
             with self._lock:
                 self.subscribed.clear()
                 _rc, mid = self._client.subscribe(topic_filter, qos)
-                self._pending_mids.add(mid)
+                if mid is not None:  # None: the connection dropped (on_connect subscribes)
+                    self._pending_mids.add(mid)
 
     def _size_checked(
         self, topic_filter: str, handler: MessageHandler, max_bytes: int
@@ -284,7 +288,7 @@ class MqttClient:
     def publish(
         self,
         topic: str,
-        payload: bytes | str | float | int | None,
+        payload: Payload,
         qos: int = 0,
         retain: bool = False,
         expiry_s: int | None = None,
@@ -309,7 +313,7 @@ class MqttClient:
     def publish_json(
         self,
         topic: str,
-        obj: Any,
+        obj: object,
         qos: int = 0,
         retain: bool = False,
         expiry_s: int | None = None,
@@ -325,7 +329,7 @@ class MqttClient:
             topic, payload, qos=qos, retain=retain, expiry_s=expiry_s, correlation=correlation
         )
 
-    def _remember(self, topic: str, payload, qos: int, expiry_s: int | None) -> None:
+    def _remember(self, topic: str, payload: Payload, qos: int, expiry_s: int | None) -> None:
         forgotten = self.retained.remember(
             topic, payload_bytes(payload), qos, expiry_s, time.monotonic()
         )
@@ -354,14 +358,21 @@ class MqttClient:
             self._log.info("retained_reasserted", count=len(due), connects=self.connect_count + 1)
 
     # --- paho callbacks (network thread) ---------------------------------------
-    def _on_socket_open(self, client, userdata, sock) -> None:
+    def _on_socket_open(self, client: mqtt.Client, userdata: object, sock: SocketLike) -> None:
         # before CONNECT is sent, on every (re)connect; a TLS socket takes it too
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[attr-defined]
         except (AttributeError, OSError) as exc:  # not a TCP socket (websocket/unix transport)
             self._log.warning("tcp_nodelay_not_set", reason=str(exc))
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if reason_code.is_failure:
             self._log.error("mqtt_connect_refused", reason=str(reason_code))
             return
@@ -376,7 +387,8 @@ class MqttClient:
             if subs:
                 self.subscribed.clear()
                 _rc, mid = client.subscribe(subs)
-                self._pending_mids.add(mid)
+                if mid is not None:  # None: the connection dropped (the next connect retries)
+                    self._pending_mids.add(mid)
             else:
                 self.subscribed.set()
         self._log.info(
@@ -397,7 +409,14 @@ class MqttClient:
             self.connected.set()
             self._connects.notify_all()
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         with self._lock:
             self._session_live = False
         self.connected.clear()
@@ -408,7 +427,14 @@ class MqttClient:
             "mqtt_disconnected", reason=str(reason_code), retry="automatic with backoff"
         )
 
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
         for rc in reason_codes:
             if rc.is_failure:
                 self._log.error("mqtt_subscribe_refused", reason=str(rc), mid=mid)
@@ -417,11 +443,18 @@ class MqttClient:
             if not self._pending_mids:
                 self.subscribed.set()
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties,
+    ) -> None:
         if reason_code.is_failure:
             self._log.error("mqtt_publish_refused", reason=str(reason_code), mid=mid)
 
-    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
             handlers = [
                 s.handler for s in self._subs if mqtt.topic_matches_sub(s.topic_filter, msg.topic)

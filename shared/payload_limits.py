@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 #: at most this many characters of an input are echoed in errors, replies and logs
 ECHO_CHARS = 200
@@ -64,7 +64,7 @@ class PayloadRejected(ValueError):
         self.cause = cause
 
 
-def excerpt(value: Any, limit: int = ECHO_CHARS) -> str:
+def excerpt(value: object, limit: int = ECHO_CHARS) -> str:
     """``value`` as text (bytes decoded with replacement), cut to ``limit`` characters."""
     if isinstance(value, bytes | bytearray | memoryview):
         head = bytes(value[: limit * 4])  # enough bytes for `limit` characters
@@ -78,14 +78,14 @@ def excerpt(value: Any, limit: int = ECHO_CHARS) -> str:
     return f"{text[:limit]}... ({size})"
 
 
-def _safe_repr(value: Any) -> str:
+def _safe_repr(value: object) -> str:
     try:
         return repr(value)
     except (ValueError, RecursionError):  # an int beyond the digit limit, a cyclic object
         return f"<{type(value).__name__}>"
 
 
-def echo(value: Any, limit: int = ECHO_CHARS) -> Any:
+def echo(value: object, limit: int = ECHO_CHARS) -> object:
     """``value`` itself if it is a short JSON scalar, else a bounded text excerpt of it.
 
     For the ``value``/``id`` fields of error and reply messages: a number, bool, None or short
@@ -140,7 +140,7 @@ def json_depth_exceeds(text: str, max_depth: int) -> bool:
 _STRUCTURAL = re.compile(r'[\[\]{}"\\]')
 
 
-def _number_parsers(limits: PayloadLimits) -> tuple[Callable[[str], Any], Callable[[str], Any]]:
+def _number_parsers(limits: PayloadLimits) -> tuple[Callable[[str], int], Callable[[str], float]]:
     def parse_int(text: str) -> int:
         if len(text) > limits.max_number_chars:
             raise PayloadRejected(
@@ -163,18 +163,18 @@ def _number_parsers(limits: PayloadLimits) -> tuple[Callable[[str], Any], Callab
     return parse_int, parse_float
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> NoReturn:
     raise PayloadRejected("bad_number", f"payload contains {name}, which is not JSON")
 
 
-def check_size(payload: bytes | str, limits: PayloadLimits = DEFAULT_LIMITS) -> None:
+def check_size(payload: bytes | bytearray | str, limits: PayloadLimits = DEFAULT_LIMITS) -> None:
     """Raise ``PayloadRejected("too_large")`` for a payload over ``limits.max_bytes``."""
     size = len(payload)
     if size > limits.max_bytes:
         raise PayloadRejected("too_large", f"payload has {size} bytes (at most {limits.max_bytes})")
 
 
-def decode_text(payload: bytes | str, limits: PayloadLimits = DEFAULT_LIMITS) -> str:
+def decode_text(payload: bytes | bytearray | str, limits: PayloadLimits = DEFAULT_LIMITS) -> str:
     """The payload as text after the size and UTF-8 checks (not stripped, may be empty)."""
     check_size(payload, limits)
     if isinstance(payload, str):
@@ -185,7 +185,7 @@ def decode_text(payload: bytes | str, limits: PayloadLimits = DEFAULT_LIMITS) ->
         raise PayloadRejected("not_utf8", f"payload is not UTF-8: {exc.reason}") from None
 
 
-def decode_json(payload: bytes | str, limits: PayloadLimits = DEFAULT_LIMITS) -> Any:
+def decode_json(payload: bytes | bytearray | str, limits: PayloadLimits = DEFAULT_LIMITS) -> Any:
     """Parse a JSON payload within ``limits``; raise ``PayloadRejected`` (a ValueError)."""
     text = decode_text(payload, limits)
     if not text.strip():
@@ -211,7 +211,7 @@ def parse_json_text(text: str, limits: PayloadLimits = DEFAULT_LIMITS) -> Any:
 
 
 def finite_number(
-    value: Any, what: str, minimum: float | None = None, maximum: float | None = None
+    value: object, what: str, minimum: float | None = None, maximum: float | None = None
 ) -> float:
     """``value`` as a finite float within [minimum, maximum]; ``PayloadRejected`` otherwise.
 

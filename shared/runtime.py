@@ -11,6 +11,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import FrameType
 
 import structlog
 
@@ -69,7 +70,7 @@ def run_service(
 ) -> None:
     """Run until SIGTERM/SIGINT. `setup` registers subscriptions and returns a stop hook."""
 
-    def request_stop(signum, _frame):
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
         runtime.log.info("stop_requested", signal=signal.Signals(signum).name)
         runtime.stop_event.set()
 

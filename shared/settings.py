@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "CANBRIDGE_"
@@ -92,7 +93,8 @@ class ServiceSettings(BaseSettings):
 
     def redacted(self) -> dict[str, Any]:
         """The effective settings as JSON-ready data, secrets replaced by "***"."""
-        return redact(self.model_dump(mode="json"))
+        redacted: dict[str, Any] = redact(self.model_dump(mode="json"))  # same shape
+        return redacted
 
     @field_validator("base_topic")
     @classmethod
@@ -103,15 +105,22 @@ class ServiceSettings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-    ):
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _YamlSource(settings_cls))
 
 
 class _YamlSource(PydanticBaseSettingsSource):
     """Values from the YAML file named by CANBRIDGE_CONFIG (top level + service section)."""
 
-    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+    def get_field_value(  # pragma: no cover - unused by __call__
+        self, field: FieldInfo, field_name: str
+    ) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:

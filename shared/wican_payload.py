@@ -33,18 +33,18 @@ class CanFrame:
             raise ValueError(f"CAN frame data has {len(self.data)} bytes, at most 8")
 
 
-def _load(payload: bytes | str) -> Any:
+def _load(payload: bytes | bytearray | str) -> Any:
     """Bounded JSON (shared.payload_limits); PayloadRejected is a ValueError."""
     return decode_json(payload)
 
 
-def _int(value: Any, what: str) -> int:
+def _int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{what} must be an integer, got {echo(value, 60)!r}")
     return value
 
 
-def _bus(value: Any) -> int:
+def _bus(value: object) -> int:
     """Bus number, given as "0" or 0 depending on the firmware."""
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
@@ -53,7 +53,7 @@ def _bus(value: Any) -> int:
     raise ValueError(f"'bus' must be a bus number like \"0\" or 0, got {echo(value, 60)!r}")
 
 
-def _frame(raw: Any, where: str) -> CanFrame | None:
+def _frame(raw: object, where: str) -> CanFrame | None:
     if not isinstance(raw, dict):
         raise ValueError(f"{where}: must be an object, got {type(raw).__name__}")
     missing = [key for key in ("id", "dlc", "extd", "data") if key not in raw]
@@ -83,17 +83,17 @@ def _frame(raw: Any, where: str) -> CanFrame | None:
         raise ValueError(f"{where}: {exc}") from None
 
 
-def parse_rx(payload: bytes | str) -> list[CanFrame]:
+def parse_rx(payload: bytes | bytearray | str) -> list[CanFrame]:
     """Frames of one `can/rx` message (remote-request frames are skipped)."""
     return _parse_frames(payload, "rx")
 
 
-def parse_tx(payload: bytes | str) -> list[CanFrame]:
+def parse_tx(payload: bytes | bytearray | str) -> list[CanFrame]:
     """Frames of one `can/tx` message (what the adapter is asked to send)."""
     return _parse_frames(payload, "tx")
 
 
-def _parse_frames(payload: bytes | str, expected: str) -> list[CanFrame]:
+def _parse_frames(payload: bytes | bytearray | str, expected: str) -> list[CanFrame]:
     message = _load(payload)
     if not isinstance(message, dict):
         raise ValueError(f"{expected} payload must be a JSON object")
@@ -135,7 +135,7 @@ def tx_payload(frames: Iterable[CanFrame], bus: str = "0") -> bytes:
     return json.dumps(tx_message(frames, bus), separators=(",", ":")).encode()
 
 
-def parse_status(payload: bytes | str) -> Literal["online", "offline"] | None:
+def parse_status(payload: bytes | bytearray | str) -> Literal["online", "offline"] | None:
     """State from a status message (`{"status": "online"}` or bare text); None if unknown."""
     try:
         text = decode_text(payload, SMALL_LIMITS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -353,14 +354,17 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
 
     base_openapi = app.openapi
 
-    def openapi_with_config_schema() -> dict:
+    def openapi_with_config_schema() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = base_openapi()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(controller_patch.patch_schemas())
-        return app.openapi_schema
+        cached = app.openapi_schema
+        assert cached is not None  # base_openapi() keeps what it built
+        return cached
 
-    app.openapi = openapi_with_config_schema
+    # replacing the method is FastAPI's documented way to extend the schema
+    app.openapi = openapi_with_config_schema  # type: ignore[method-assign]
 
     def published_configs() -> dict:
         with lock:

@@ -9,9 +9,10 @@ one the gateway drives, both WiCAN services list the same cars) come on top.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from services.api.settings import ApiSettings
 from services.bic_gateway.settings import BicGatewaySettings
@@ -68,7 +69,7 @@ def _file_only(model: type[ServiceSettings]) -> type[ServiceSettings]:
     return type(model.__name__, (model,), {"settings_customise_sources": classmethod(sources)})
 
 
-def _shown(key: str, value: Any) -> str:
+def _shown(key: str, value: object) -> str:
     if any(w in key.lower() for w in SECRET_WORDS) and not key.lower().endswith("_file"):
         return ""
     if isinstance(value, dict | list):
@@ -77,7 +78,7 @@ def _shown(key: str, value: Any) -> str:
     return f" (got {text[:SHOWN_CHARS]}{'...' if len(text) > SHOWN_CHARS else ''})"
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: ErrorDetails) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key"
     message = err["msg"].removeprefix("Value error, ")
@@ -113,6 +114,14 @@ def _validate(review: Review, data: dict[str, Any], section: str) -> ServiceSett
             where = ".".join(([section] if in_section or not loc else []) + loc)
             review.add(where, _describe(err))
         return None
+
+
+Model = TypeVar("Model", bound=ServiceSettings)
+
+
+def _as(model: type[Model], settings: ServiceSettings | None) -> Model | None:
+    """A validated section as its own model (it was validated with a subclass of it)."""
+    return settings if isinstance(settings, model) else None
 
 
 def _shared_keys() -> set[str]:
@@ -176,8 +185,11 @@ def review(data: Any) -> Review:
     known.update({k: data[k] for k in OTHER_SECTIONS if k in data})
     loaded = {s: _validate(result, known, s) for s in MODELS if s in STACK or s in data}
 
-    api, gw, cc = loaded.get("api"), loaded.get("bic-gateway"), loaded.get("charge-controller")
-    status, soc = loaded.get("wican-status"), loaded.get("wican-soc")
+    api = _as(ApiSettings, loaded.get("api"))
+    gw = _as(BicGatewaySettings, loaded.get("bic-gateway"))
+    cc = _as(ChargeControllerSettings, loaded.get("charge-controller"))
+    status = _as(WicanStatusSettings, loaded.get("wican-status"))
+    soc = _as(WicanSocSettings, loaded.get("wican-soc"))
     if api is not None:
         result.plan.append(
             f"api: dashboard and API on port {api.http_port}"

@@ -31,14 +31,15 @@ STATUS_PROBLEM_WORDS = {
 SYSTEM_WORDS = {f.name: f.description for f in SYSTEM_STATUS_BITS}
 
 
-def number(value: Any) -> float | None:
+def number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
 
 
-def _value(entry: dict[str, Any] | None) -> dict[str, Any]:
-    value = entry.get("value") if entry else None
+def _value(entry: dict[str, Any] | None, key: str = "value") -> dict[str, Any]:
+    """``entry[key]`` when it is a JSON object, else empty (missing or odd reads as empty)."""
+    value = entry.get(key) if entry else None
     return value if isinstance(value, dict) else {}
 
 
@@ -59,9 +60,9 @@ def controller_card(
             "docs": GUIDE + SETUP_DOCS["meter"],
             "age_s": _age(entry),
         }
-    soc = state.get("soc") if isinstance(state.get("soc"), dict) else {}
-    limits = state.get("limits") if isinstance(state.get("limits"), dict) else {}
-    meter = state.get("meter") if isinstance(state.get("meter"), dict) else {}
+    soc = _value(state, "soc")
+    limits = _value(state, "limits")
+    meter = _value(state, "meter")
     enabled = state.get("enabled") is not False
     return {
         "configured": True,
@@ -88,7 +89,7 @@ def controller_card(
 
 
 def _faults(fault: dict[str, Any], state: dict[str, Any]) -> list[dict[str, Any]]:
-    flags = fault.get("flags") if isinstance(fault.get("flags"), dict) else {}
+    flags = _value(fault, "flags")
     out = [
         {
             "name": name,
@@ -109,7 +110,7 @@ def _faults(fault: dict[str, Any], state: dict[str, Any]) -> list[dict[str, Any]
 
 
 def _status_words(state: dict[str, Any], wear: dict[str, Any]) -> list[str]:
-    flags = state.get("flags") if isinstance(state.get("flags"), dict) else {}
+    flags = _value(state, "flags")
     words = []
     if state.get("operation"):
         words.append(f"output {state['operation']}")

@@ -54,7 +54,7 @@ class HistorySettings(BaseModel):
         )
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         if isinstance(value, str):
             try:

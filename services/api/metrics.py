@@ -21,7 +21,7 @@ def _gauge(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricF
     return GaugeMetricFamily(f"canbridge_{name}", doc, labels=labels or [])
 
 
-def _set(family, labels: list[str], value: Any) -> None:
+def _set(family, labels: list[str], value: object) -> None:
     if isinstance(value, bool):
         value = float(value)
     if isinstance(value, int | float):

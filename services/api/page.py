@@ -13,7 +13,7 @@ BATTERY_POWER_KEYS = ("ac_power", "dc_power")
 GRID_POWER_KEYS = ("grid_w",)
 
 
-def pick(data: Any, keys: tuple[str, ...]) -> float | None:
+def pick(data: object, keys: tuple[str, ...]) -> float | None:
     if not isinstance(data, dict):
         return None
     for key in keys:

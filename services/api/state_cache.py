@@ -39,7 +39,9 @@ class StateCache:
     def clear(self, kind: str, key: str) -> None:
         """An empty retained payload removed the value (e.g. it expired or was deleted)."""
         with self._lock:
-            self._data.get(kind, {}).pop(key, None)
+            entries = self._data.get(kind)
+            if entries is not None:
+                entries.pop(key, None)
 
     def view(self, kind: str, now: float) -> dict[str, dict[str, Any]]:
         with self._lock:

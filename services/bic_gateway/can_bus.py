@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import can
+from can.typechecking import CanFilter
 
 from .settings import CanSettings
 
@@ -30,7 +31,7 @@ def bus_kwargs(settings: CanSettings) -> dict[str, Any]:
     return kwargs
 
 
-def id_filter(base: int) -> dict[str, Any]:
+def id_filter(base: int) -> CanFilter:
     """A python-can filter passing the 29-bit ids ``base + 0..255`` (kernel-side on socketcan)."""
     return {"can_id": base, "can_mask": ADDRESS_MASK, "extended": True}
 

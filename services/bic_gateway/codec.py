@@ -116,7 +116,8 @@ class ScalingFactors:
     temperature: Decimal | None
 
     def factor(self, scale: ScaleField) -> Decimal | None:
-        return getattr(self, scale.value)
+        factor: Decimal | None = getattr(self, scale.value)  # one of the fields above
+        return factor
 
     def differences(self, other: ScalingFactors) -> list[str]:
         return [

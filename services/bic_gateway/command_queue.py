@@ -44,7 +44,7 @@ class Entry:
     payload: Any  # already parsed and checked by the handler
     queued_at: float
     key: str | None = None  # commands with the same unit and key replace each other
-    request_id: Any = None  # set/cmd's id, for the reply
+    request_id: object = None  # set/cmd's id, for the reply
 
     @property
     def is_setpoint(self) -> bool:

@@ -89,7 +89,7 @@ def _describe(name: str, value: Any) -> Any:
     return CHOICE_NAMES.get(name, {}).get(value, value)
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: object) -> object:
     if isinstance(value, bytes):
         return value.hex(" ")
     if isinstance(value, ScalingFactors):

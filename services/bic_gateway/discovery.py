@@ -14,7 +14,8 @@ discharged" counter is left out (docs/npb.md).
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from shared import ha_discovery as ha
 from shared.mqtt_client import status_topic
@@ -23,6 +24,10 @@ from .flags import FAULT_STATUS_BITS, BitFlag, Severity
 from .models import DeviceModel
 from .setpoint import CurrentLimits, effective_limits
 from .topics import SET_POWER, SET_STATE, UnitTopics
+
+if TYPE_CHECKING:  # the adapter's types; this module stays free of the bus
+    from .settings import BicGatewaySettings
+    from .unit import UnitInfo
 
 SERVICE = "bic-gateway"
 
@@ -161,13 +166,15 @@ def unit_device(
     return ha.device_config(device, components, avail, mode="all")
 
 
-def announcer(publisher: ha.DiscoveryPublisher, settings: Any):
+def announcer(
+    publisher: ha.DiscoveryPublisher, settings: BicGatewaySettings
+) -> Callable[[UnitInfo], None]:
     """`Gateway(on_identified=...)`: (re)announce a unit each time it is identified."""
     battery = settings.battery
     limits = CurrentLimits(battery.max_charge_a, battery.max_discharge_a, battery.min_current_a)
     base = settings.base_topic
 
-    def announce(info: Any) -> None:
+    def announce(info: UnitInfo) -> None:
         firmware = " ".join(r for r in info.revisions if r)
         publisher.register(
             node_id(base, info.address),

@@ -24,8 +24,9 @@ import paho.mqtt.client as mqtt
 import structlog
 
 from shared.log_reminder import Reminder
-from shared.mqtt_client import MqttClient, decode_json
+from shared.mqtt_client import decode_json
 from shared.payload_limits import MESSAGE_CHARS, ErrorLogGate, echo, excerpt
+from shared.publisher import Payload, Publisher
 
 from .availability import OFFLINE, Availability
 from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
@@ -90,7 +91,7 @@ class Gateway:
     def __init__(
         self,
         settings: BicGatewaySettings,
-        client: MqttClient,
+        client: Publisher,
         transport: CanTransport,
         store: StateStore,
         *,
@@ -161,7 +162,9 @@ class Gateway:
     # --- lifecycle -----------------------------------------------------------------------------
     def handlers(self) -> dict[str, Callable[[mqtt.MQTTMessage], None]]:
         """Topic filter -> handler; the caller subscribes them (before connecting)."""
-        subscriptions = {set_filter(self.settings.base_topic): self.on_set}
+        subscriptions: dict[str, Callable[[mqtt.MQTTMessage], None]] = {
+            set_filter(self.settings.base_topic): self.on_set
+        }
         topic = self.settings.controller_status_topic()
         if topic:
             subscriptions[topic] = self.on_controller_status
@@ -244,8 +247,8 @@ class Gateway:
                 data = decode_json(msg.payload)
                 if not (isinstance(data, dict) and data.get("confirm") is True):
                     raise ValueError('provisioning needs {"confirm": true}')
-                command = {"cmd": "init_mode", "id": None, "confirm": True}
-                self._enqueue(entry(command, key="init_mode"))
+                init = {"cmd": "init_mode", "id": None, "confirm": True}
+                self._enqueue(entry(init, key="init_mode"))
             else:
                 raise ValueError(f"unknown command topic set/{name}")
         except ValueError as exc:
@@ -300,13 +303,20 @@ class Gateway:
         )
 
     # --- publishing ------------------------------------------------------------------------------
-    def _publish(self, topic: str, payload: Any, *, retain: bool = False, qos: int = 1) -> None:
+    def _publish(
+        self,
+        topic: str,
+        payload: Payload | dict[str, object] | list[object],
+        *,
+        retain: bool = False,
+        qos: int = 1,
+    ) -> None:
         if isinstance(payload, dict | list):
             self.client.publish_json(topic, payload, qos=qos, retain=retain)
         else:
             self.client.publish(topic, payload, qos=qos, retain=retain)
 
-    def _error(self, unit: UnitRuntime, command: str, message: str, value: Any = None) -> None:
+    def _error(self, unit: UnitRuntime, command: str, message: str, value: object = None) -> None:
         # bounded echoes: 1 MB on set/power once came back as 1.5 MB on the error topic
         command, message = excerpt(command), excerpt(message, MESSAGE_CHARS)
         value = echo(value)
@@ -355,7 +365,7 @@ class Gateway:
             retain=True,
         )
 
-    def _publish_setpoint(self, unit: UnitRuntime, plan: Plan | None, **extra: Any) -> None:
+    def _publish_setpoint(self, unit: UnitRuntime, plan: Plan | None, **extra: object) -> None:
         payload: dict[str, Any] = {"time": iso_now(), **extra}
         if plan is not None:
             payload.update(
@@ -636,7 +646,7 @@ class Gateway:
         )
 
     def _apply_plan(
-        self, unit: UnitRuntime, plan: Plan, *, kind: WriteKind, source: str, **extra: Any
+        self, unit: UnitRuntime, plan: Plan, *, kind: WriteKind, source: str, **extra: object
     ) -> None:
         try:
             results = unit.driver.apply(plan.register_values(), kind=kind, source=source)
@@ -670,7 +680,7 @@ class Gateway:
         )
 
     def _not_applied(
-        self, unit: UnitRuntime, command: str, exc: NoResponse, value: Any = None
+        self, unit: UnitRuntime, command: str, exc: NoResponse, value: object = None
     ) -> None:
         """A command the unit did not take: say so, and count it as an unanswered exchange."""
         self._error(unit, command, f"not applied: {exc}", value)
@@ -735,9 +745,9 @@ class Gateway:
         self._publish_wear(unit)
         plan = unit.pending_plan
         if plan is not None:
-            held = unit.driver.governor.held
+            still_held = unit.driver.governor.held
             unit.pending_plan = (
-                plan if any(name in held for name in plan.register_values()) else None
+                plan if any(name in still_held for name in plan.register_values()) else None
             )
             self._publish_setpoint(
                 unit,

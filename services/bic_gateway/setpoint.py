@@ -36,14 +36,17 @@ from decimal import ROUND_DOWN
 from enum import Enum
 
 from .flags import DirectionCtrl
+
+# Re-exported (explicit "as"): callers take BatteryWindow, CurrentLimits and
+# effective_limits from here, with the plan they shape.
+from .limits import BatteryWindow as BatteryWindow
+from .limits import CurrentLimits as CurrentLimits
 from .limits import (
-    BatteryWindow,
-    CurrentLimits,
     EffectiveLimits,
     checked_window,
-    effective_limits,
     quantise_current,
 )
+from .limits import effective_limits as effective_limits
 from .models import DeviceModel
 
 

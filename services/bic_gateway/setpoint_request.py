@@ -38,12 +38,12 @@ def _number(value: object, what: str) -> float:
     return float(value)
 
 
-def _ts(data: dict) -> float | None:
+def _ts(data: dict[str, object]) -> float | None:
     ts = data.get("ts")
     return None if ts is None else _number(ts, "ts")
 
 
-def parse_setpoint(name: str, payload: bytes) -> SetpointRequest:
+def parse_setpoint(name: str, payload: bytes | bytearray) -> SetpointRequest:
     data = decode_json(payload)
     if name == "charge":
         var = data.get("var") if isinstance(data, dict) else None
@@ -59,7 +59,7 @@ def parse_setpoint(name: str, payload: bytes) -> SetpointRequest:
 STATE_WORDS = {"0": 0, "1": 1, "off": 0, "on": 1, "false": 0, "true": 1}
 
 
-def parse_state(payload: bytes) -> int:
+def parse_state(payload: bytes | bytearray) -> int:
     text = payload.decode("utf-8", "replace").strip().strip('"').lower()
     if text in STATE_WORDS:
         return STATE_WORDS[text]

@@ -19,8 +19,9 @@ from .flags import (
 )
 from .npb_flags import charge_status_problems, decode_charge_status
 
-DIRECTIONS = {0: "charge", 1: "discharge"}
-OPERATIONS = {0: "off", 1: "on"}
+# register value -> name; any other value (or none read yet) -> None
+DIRECTIONS: dict[object, str] = {0: "charge", 1: "discharge"}
+OPERATIONS: dict[object, str] = {0: "off", 1: "on"}
 
 
 def ac_power_estimate(dc_power_w: float, efficiency: float) -> float:

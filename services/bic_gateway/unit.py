@@ -25,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from .codec import Response, ScalingFactors, resolve_scaling
+from .codec import Response, ScalingFactors, Value, resolve_scaling
 from .families import Family, family_of, probe_order
 from .flags import (
     decode_bidirectional_config,
@@ -140,7 +140,7 @@ class UnitInfo:
 @dataclass
 class WriteResult:
     decision: WriteDecision
-    verified: float | int | None = None  # value read back after the write
+    verified: Value | None = None  # value read back after the write (a number)
     error: str | None = None
 
     @property
@@ -148,7 +148,7 @@ class WriteResult:
         return self.error is None and self.decision.action in (Action.WRITE, Action.SKIP)
 
     def to_json(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, object] = {
             "register": self.decision.register,
             "action": self.decision.action.value,
             "value": self.decision.value,
@@ -536,7 +536,7 @@ class UnitDriver:
         return WriteResult(
             decision,
             verified=back.value,
-            error=f"read-back mismatch: wrote {decision.value}, unit holds {back.value}",
+            error=f"read-back mismatch: wrote {decision.value}, unit holds {back.value!r}",
         )
 
     def apply(

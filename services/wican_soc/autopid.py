@@ -29,7 +29,7 @@ class NotAutopid(ValueError):
     """The message is not an AutoPID value message (e.g. raw CAN frames, or garbage)."""
 
 
-def _load(payload: bytes) -> Any:
+def _load(payload: bytes | bytearray) -> Any:
     if len(payload) > MAX_PAYLOAD:
         raise NotAutopid(f"payload of {len(payload)} bytes is larger than {MAX_PAYLOAD}")
     try:
@@ -38,7 +38,7 @@ def _load(payload: bytes) -> Any:
         raise NotAutopid("not JSON") from None
 
 
-def parameters(payload: bytes, config: AutopidInput) -> dict[str, Any]:
+def parameters(payload: bytes | bytearray, config: AutopidInput) -> dict[str, Any]:
     """The adapter's parameters in `payload` (name -> raw JSON value)."""
     data = _load(payload)
     if isinstance(data, dict):
@@ -51,7 +51,7 @@ def parameters(payload: bytes, config: AutopidInput) -> dict[str, Any]:
     raise NotAutopid("neither a JSON object of parameters nor a bare number")
 
 
-def _plausible(name: str, value: Any) -> float | str:
+def _plausible(name: str, value: object) -> float | str:
     """The value as a float, or why it is not usable."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"not a number: {str(value)[:40]!r}"
@@ -63,7 +63,7 @@ def _plausible(name: str, value: Any) -> float | str:
     return number
 
 
-def decode_autopid(payload: bytes, config: AutopidInput) -> DecodeResult:
+def decode_autopid(payload: bytes | bytearray, config: AutopidInput) -> DecodeResult:
     """canbridge's values from one AutoPID message; parameters it does not carry are skipped
     (a per-parameter message carries one), so `soc` may be missing from the result."""
     found = parameters(payload, config)

@@ -57,8 +57,11 @@ def unique_id(base: str, vehicle: VehicleConfig, value: str) -> str:
 class NamedValue(Protocol):
     """What a sensor needs of a value: a profile's ValueSpec or an AutoPID value."""
 
-    name: str
-    unit: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def unit(self) -> str: ...
 
 
 @dataclass(frozen=True)

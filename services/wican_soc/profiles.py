@@ -52,7 +52,7 @@ def _can_id(value: Any) -> Any:
     return value
 
 
-def _hex_bytes(value: Any) -> bytes:
+def _hex_bytes(value: object) -> bytes:
     if isinstance(value, bytes):
         return value
     if not isinstance(value, str):

@@ -30,7 +30,7 @@ class Outgoing:
     expiry_s: int | None
 
 
-def _json(obj: dict) -> bytes:
+def _json(obj: dict[str, object]) -> bytes:
     return json.dumps(obj, allow_nan=False, separators=(",", ":")).encode()
 
 
@@ -38,10 +38,15 @@ def rounded(values: dict[str, float]) -> dict[str, float]:
     return {name: round(value, DECIMALS) for name, value in values.items()}
 
 
-def soc_message(vehicle: VehicleConfig, values: dict[str, float], when: datetime) -> dict:
+def soc_message(
+    vehicle: VehicleConfig, values: dict[str, float], when: datetime
+) -> dict[str, object]:
     """The `car/soc` JSON: soc and time first, the other values, then the vehicle name."""
     numbers = rounded(values)
-    message: dict = {"soc": numbers.pop("soc"), "time": when.isoformat(timespec="seconds")}
+    message: dict[str, object] = {
+        "soc": numbers.pop("soc"),
+        "time": when.isoformat(timespec="seconds"),
+    }
     message.update(numbers)
     message["vehicle"] = vehicle.name
     return message
@@ -54,7 +59,7 @@ def units_of(profile: Profile) -> dict[str, str]:
 
 def state_message(
     vehicle: VehicleConfig, units: Mapping[str, str], values: dict[str, float], when: datetime
-) -> dict:
+) -> dict[str, object]:
     """The `<base>/vehicle/<name>/state` JSON (wican-status reads it as proof of an answer).
 
     `profile` is the profile's name, or `autopid` when the adapter decoded the values.

@@ -25,7 +25,7 @@ from shared.mqtt_client import MqttClient
 from shared.settings import load_settings
 
 
-def recording_line(topic: str, payload: bytes) -> str | None:
+def recording_line(topic: str, payload: bytes | bytearray) -> str | None:
     """The rx message as a recording line (the adapter's JSON plus its topic), or None."""
     try:
         message = json.loads(payload)
@@ -46,7 +46,7 @@ class Recorder:
         self.done = threading.Event()
         self._lock = threading.Lock()
 
-    def line(self, topic: str, payload: bytes) -> str | None:
+    def line(self, topic: str, payload: bytes | bytearray) -> str | None:
         return recording_line(topic, payload)
 
     def on_message(self, msg: mqtt.MQTTMessage) -> None:

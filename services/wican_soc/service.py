@@ -113,7 +113,7 @@ class WicanSoc:
     def on_rx(self, msg: mqtt.MQTTMessage) -> None:
         device = device_of(msg.topic)
         reader = self.readers.get(device or "")
-        if reader is None:
+        if device is None or reader is None:
             return
         try:
             frames = parse_rx(msg.payload)

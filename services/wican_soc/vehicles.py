@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PrivateAttr,
     ValidationError,
     field_validator,
@@ -115,7 +116,9 @@ class VehicleConfig(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _name_the_vehicle(cls, data: Any, handler: Any) -> VehicleConfig:
+    def _name_the_vehicle(
+        cls, data: Any, handler: ModelWrapValidatorHandler[VehicleConfig]
+    ) -> VehicleConfig:
         try:
             return handler(data)
         except ValidationError as exc:

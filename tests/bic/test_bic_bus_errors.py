@@ -15,7 +15,7 @@ from typing import Any
 import can
 import paho.mqtt.client as mqtt
 import pytest
-from bic_stack import unit_on_virtual_bus
+from bic.bic_stack import unit_on_virtual_bus
 from can.interfaces.virtual import VirtualBus
 
 from services.bic_gateway.can_bus import id_filter
@@ -91,7 +91,7 @@ def gateway(tmp_path):
         client = RecordingClient()
         gw = Gateway(
             settings,
-            client,  # type: ignore[arg-type]
+            client,
             CanTransport(gw_bus, Pacer(), timeout_s=0.05, retries=1),
             StateStore(settings.state_file).load(),
             on_problem=lambda reason: client.publish("health/problem", reason or "healthy"),

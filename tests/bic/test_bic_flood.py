@@ -15,7 +15,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 import pytest
-from bic_stack import assert_no_violations, json_where, payload, private_bus, start_stack
+from bic.bic_stack import assert_no_violations, json_where, payload, private_bus, start_stack
 from harness import PROJECT
 
 pytestmark = pytest.mark.integration
@@ -146,7 +146,9 @@ def test_flood_keeps_safe_idle_first_polls_going_and_drops_stale_setpoints(
 def broker_limit(name: str) -> int:
     """A per-client limit from the project's mosquitto.conf (the harness runs that file)."""
     conf = (PROJECT / "mosquitto" / "mosquitto.conf").read_text()
-    return int(re.search(rf"^{name} (\d+)$", conf, re.MULTILINE).group(1))
+    found = re.search(rf"^{name} (\d+)$", conf, re.MULTILINE)
+    assert found, f"{name} not in mosquitto.conf"
+    return int(found.group(1))
 
 
 def test_a_flood_the_broker_drops_cannot_hide_the_controllers_offline(

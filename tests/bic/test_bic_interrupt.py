@@ -11,9 +11,9 @@ import json
 import can
 import paho.mqtt.client as mqtt
 import pytest
-from bic_stack import unit_on_virtual_bus
+from bic.bic_stack import unit_on_virtual_bus
+from bic.test_bic_bus_errors import RecordingClient, set_message
 from can.interfaces.virtual import VirtualBus
-from test_bic_bus_errors import RecordingClient, set_message
 
 from services.bic_gateway.can_bus import id_filter
 from services.bic_gateway.codec import BIC_IDS
@@ -73,7 +73,7 @@ def gateway(tmp_path):
         bus = VirtualBus(channel=channel, can_filters=[id_filter(BIC_IDS.response_base)])
         client = RecordingClient()
         transport = CanTransport(bus, Pacer(), timeout_s=0.1, retries=1)
-        gw = Gateway(settings, client, transport, StateStore(settings.state_file).load())  # type: ignore[arg-type]
+        gw = Gateway(settings, client, transport, StateStore(settings.state_file).load())
         gw.start()
         client.wait_for(f"{BASE}/state")
         yield gw, transport, client

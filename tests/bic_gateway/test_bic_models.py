@@ -96,7 +96,7 @@ def test_non_ascii_bytes_are_replaced_not_raised():
 
 
 # docs/protocol-bic2200.md#setpoint-ranges (battery mode): (min, max) per model and register.
-RANGES = {
+RANGES: dict[int, dict[str, tuple[float, float]]] = {
     12: {"VOUT_SET": (10, 15), "IOUT_SET": (1.8, 180), "REVERSE_VOUT_SET": (10, 15),
          "REVERSE_IOUT_SET": (1.8, 153)},
     24: {"VOUT_SET": (19, 28), "IOUT_SET": (0.9, 90), "REVERSE_VOUT_SET": (19, 28),

@@ -81,4 +81,4 @@ def test_payload_bytes_like_paho():
     assert payload_bytes(bytearray(b"x")) == b"x"
     assert payload_bytes(77.0) == b"77.0" and payload_bytes(3) == b"3"
     with pytest.raises(TypeError, match="not list"):
-        payload_bytes([1])  # type: ignore[arg-type]
+        payload_bytes([1])

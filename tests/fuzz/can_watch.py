@@ -41,6 +41,7 @@ class BusMonitor:
                 self.malformed += 1
                 continue
             if request.is_write:
+                assert request.raw is not None  # a write carries its value
                 register = request.register
                 raw = int.from_bytes(request.raw, "little", signed=register.signed)
                 self.writes.append((time.monotonic(), register.name, raw))

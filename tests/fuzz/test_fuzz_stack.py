@@ -26,15 +26,16 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import can
 import httpx
 import pytest
-from can_watch import BusMonitor, out_of_bounds
+from fuzz.can_watch import BusMonitor, out_of_bounds
+from fuzz.hostile import payloads
+from fuzz.inbound import BASE, BMS_SOC, DEVICE, INBOUND, METER, VEHICLE, WALLBOX
 from harness import Api, Probe, Received, answering
-from hostile import payloads
-from inbound import BASE, BMS_SOC, DEVICE, INBOUND, METER, VEHICLE, WALLBOX
 
 from services.bic_gateway.wear import DEFAULT_MIN_INTERVAL_S, wears_eeprom
 from services.broker_setup.local_broker import free_port
@@ -198,7 +199,7 @@ class RoundTrips:
             request = json.dumps({"id": request_id, "cmd": "vread"})
             reply = json.loads(
                 self._ask(
-                    lambda request=request: self.admin.publish(f"{BIC}/set/cmd", request),
+                    partial(self.admin.publish, f"{BIC}/set/cmd", request),
                     f"{BIC}/reply",
                     lambda m, request_id=request_id: (
                         request_id.encode() in m.payload  # cheap: replies to the fuzz pass by

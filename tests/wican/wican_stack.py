@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from harness import Probe, Received
+from harness import Probe, Received, ServiceProcess
 
 DEVICE = "d0d0cafe0001"
 VEHICLE = "leaf"
@@ -31,9 +31,9 @@ def vehicles_env(**overrides) -> dict[str, str]:
 
 @dataclass
 class Stack:
-    sim: object
-    status: object
-    soc: object
+    sim: ServiceProcess
+    status: ServiceProcess
+    soc: ServiceProcess
     procs: list = field(default_factory=list)
 
     def logs(self) -> str:

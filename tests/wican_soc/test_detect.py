@@ -129,7 +129,7 @@ def test_leaf_capture_is_recognised_and_recorded_for_replay() -> None:
     answers, lines = detect(bus)
     best = ranked(answers, PROFILES)
     assert best[0].key == "nissan-leaf-ze1" and best[0].plausible
-    assert best[0].result.soc == pytest.approx(84.423342)
+    assert best[0].result is not None and best[0].result.soc == pytest.approx(84.423342)
     assert not next(a for a in answers if a.key == "nissan-leaf-ze0").plausible
     assert sent_services(bus) == {"0x01", "0x21", "0x22", "flow control"}
     assert [CanFrame(0x79B, False, bytes.fromhex("30 00 00 00 00 00 00 00"))] == [
@@ -188,7 +188,8 @@ def test_response_pending_waits_longer_than_the_answer_time() -> None:
     assert not run.finished(1.5)  # P2* instead of the 1 s answer time
     run.feed([CanFrame(0x7EC, False, ipace.test_vector.frames[0])], 2.0)
     assert run.finished(2.0)
-    assert run.answers["jaguar-i-pace"].result.soc == pytest.approx(73.0)
+    result = run.answers["jaguar-i-pace"].result
+    assert result is not None and result.soc == pytest.approx(73.0)
 
 
 def test_silent_car_gives_no_plausible_profile() -> None:

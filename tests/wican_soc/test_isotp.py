@@ -178,7 +178,7 @@ def test_first_frame_length_uses_twelve_bits() -> None:
     events = []
     for frame in frames[1:]:
         events += receiver.feed(RX, False, frame, 0.0)
-    assert len(events[-1].payload) == 4095
+    assert isinstance(events[-1], Message) and len(events[-1].payload) == 4095
 
 
 def test_flow_control_frames_addressed_to_us_are_ignored() -> None:

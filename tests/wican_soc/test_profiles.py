@@ -161,7 +161,7 @@ def test_real_leaf_ze1_capture_decodes_to_dashboard_and_lbc_soc() -> None:
     result = decode_values(profile, payload)
     assert result.values["soc_bms"] == pytest.approx(82.1002)
     assert result.soc == pytest.approx(1.211 * 82.1002 - 15)
-    assert round(result.soc) == 84  # what the dashboard showed
+    assert result.soc is not None and round(result.soc) == 84  # what the dashboard showed
     assert result.values["hx"] == pytest.approx(0x2242 / 102.4)
     assert profile.soc_is == "dashboard"
 

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from services.sim.wican.recorded import RecordedCar, load_cars, parse_cars
 from shared.wican_payload import CanFrame
 
-LEAF = {
+LEAF: dict[str, Any] = {
     "name": "leaf",
     "request_id": 0x79B,
     "request": "02 21 01",
     "response_id": 0x7BB,
     "frames": ["10 0F 61 01 00 01 02 03", "21 04 05 06 07 08 09 0A", "22 0B 0C AA AA AA AA AA"],
 }
-BMW = {
+BMW: dict[str, Any] = {
     "name": "i3",
     "request_id": "6F1",
     "request": "07 03 22 DD BC",
@@ -79,7 +80,8 @@ def test_recorded_replies_are_paced_by_st_min_and_refused_when_not_iso_tp() -> N
     car = RecordedCar(parse_cars({"cars": [LEAF]}))
     car.on_frame(f(0x79B, "02 21 01 00 00 00 00 00"))
     assert car.on_frame(f(0x79B, "30 00 7F 00 00 00 00 00")) == []  # 127 ms between frames
-    assert car.busy() and 0 < car.next_delay() <= 0.127
+    delay = car.next_delay()
+    assert car.busy() and delay is not None and 0 < delay <= 0.127
     broken = {**LEAF, "frames": [LEAF["frames"][0], LEAF["frames"][2]]}  # SN 1 missing
     with pytest.raises(ValueError, match=r"cars\[0\].frames: not one valid ISO-TP message"):
         parse_cars({"cars": [broken]})

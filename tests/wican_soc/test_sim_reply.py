@@ -29,7 +29,8 @@ def ecu_for(name: str, soc: float, tuning: IsoTpTuning | None = None) -> Ecu:
 
 def converse(ecu: Ecu, reader: VehicleReader, request: CanFrame, per_message: int = 1):
     """Reader and ECU talk until nothing moves; returns outcomes and the rx messages."""
-    outcomes, messages = [], []
+    outcomes: list[Reading | Dropped] = []
+    messages: list[tuple[CanFrame, ...]] = []
     ecu.receive(request)
     while True:
         frames = ecu.step()

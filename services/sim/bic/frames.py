@@ -82,7 +82,9 @@ class FrameProblem(ValueError):
 
 @cache
 def database() -> cantools.database.can.Database:
-    return cantools.database.load_file(DBC_PATH, frame_id_mask=ADDRESS_MASK)
+    db = cantools.database.load_file(DBC_PATH, frame_id_mask=ADDRESS_MASK)
+    assert isinstance(db, cantools.database.can.Database)  # a .dbc file holds a CAN database
+    return db
 
 
 def _data_signals(message: cantools.database.can.Message) -> dict[int, cantools.database.Signal]:
@@ -148,8 +150,12 @@ def parse_request(fam: Family, arbitration_id: int, data: bytes) -> Request:
             f"{register.name} write with {len(data) - 2} data bytes (needs {register.size})",
             code,
         )
-    decoded = fam.request.decode(data, decode_choices=False, scaling=False, allow_truncated=True)
-    return Request(target, register, int(decoded[register.name]))
+    decoded = fam.request.decode_simple(
+        data, decode_choices=False, scaling=False, allow_truncated=True
+    )
+    raw = decoded[register.name]
+    assert isinstance(raw, int | float)  # without choices and scaling: the raw number
+    return Request(target, register, int(raw))
 
 
 def encode_reply(fam: Family, address: int, register: Register, raw: int) -> tuple[int, bytes]:

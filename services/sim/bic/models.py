@@ -99,7 +99,8 @@ def _npb(watts: int, nominal: int, v: tuple[float, float], i: tuple[float, float
     )
 
 
-_NPB_RANGES = {  # watts -> nominal V -> (voltage range, current range)
+Range = tuple[float, float]
+_NPB_RANGES: dict[int, dict[int, tuple[Range, Range]]] = {  # watts -> nominal V -> (V, A) ranges
     450: {12: ((10.5, 21), (5, 25)), 24: ((21, 42), (2.7, 13.5)), 48: ((42, 80), (1.36, 6.8))},
     750: {12: ((10.5, 21), (8.6, 43)), 24: ((21, 42), (4.5, 22.5)), 48: ((42, 80), (2.26, 11.3))},
     1200: {12: ((10.5, 17.5), (14, 70)), 24: ((21, 42), (7.2, 36)), 48: ((42, 80), (3.6, 18))},

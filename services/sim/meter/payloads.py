@@ -25,6 +25,7 @@ READ_WITH: dict[str, dict[str, object]] = {
 
 def render(fmt: Format, grid_w: float, now: datetime | None = None) -> bytes:
     stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S")
+    body: dict[str, object]
     if fmt == "tasmota":
         sml = {"Total_in": 0.0, "Total_out": 0.0, "Power_curr": round(grid_w)}
         body = {"Time": stamp, "SML": sml}

@@ -68,7 +68,7 @@ class MeterSimulator:
             self._thread.join(timeout=3)
 
     def _on_bic(self, msg: mqtt.MQTTMessage) -> None:
-        value = extract_value(msg.payload, self.settings.bic_json_path)
+        value = extract_value(bytes(msg.payload), self.settings.bic_json_path)
         if value is not None:
             with self._lock:
                 self.bic_w, self.bic_at = value, time.monotonic()

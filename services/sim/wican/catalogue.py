@@ -72,13 +72,13 @@ class CarModel:
         return bytes(payload), self.soc.value_of(raw)
 
 
-def _id(value: Any, where: str) -> int:
+def _id(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 29:
         raise ValueError(f"{where}: {value!r} is not a CAN id")
     return value
 
 
-def _hex(value: Any, where: str) -> bytes:
+def _hex(value: object, where: str) -> bytes:
     try:
         return bytes.fromhex(str(value))
     except ValueError:

@@ -94,8 +94,10 @@ class Ecu:
             "wait_func": lambda _s: None,  # never sleeps: the caller paces with next_delay
             "logger_name": ISOTP_LOGGER,
         }
+        # can-isotp takes a zero-argument rxfn as non-blocking (what this needs); its annotation
+        # names only the blocking one-argument form
         self.stack = isotp.TransportLayerLogic(
-            rxfn=self._take(self._inbox),
+            rxfn=self._take(self._inbox),  # type: ignore[arg-type]
             txfn=self._send,
             address=self._address(model),
             params=params,
@@ -105,7 +107,7 @@ class Ecu:
         if model.functional_id is not None:
             mode = addressing_mode(model.id_29bit, False)
             self.functional = isotp.TransportLayerLogic(
-                rxfn=self._take(self._functional_inbox),
+                rxfn=self._take(self._functional_inbox),  # type: ignore[arg-type]  # as above
                 txfn=self._send,
                 address=isotp.Address(mode, rxid=model.functional_id, txid=model.response_id),
                 params={**params, "listen_mode": True},  # single frames only, no answers

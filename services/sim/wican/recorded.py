@@ -55,7 +55,7 @@ class RecordedReply:
         )
 
 
-def _as_id(value: Any) -> int:
+def _as_id(value: object) -> int:
     """A CAN id from an int or a hex string ("7BB", "0x18DAF1DB")."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError("must be a CAN id")
@@ -70,11 +70,11 @@ def _convert(value: Any, convert, where: str):
         raise ValueError(f"{where}: {value!r} is not valid ({exc})") from None
 
 
-def _hex(value: Any, where: str) -> bytes:
+def _hex(value: object, where: str) -> bytes:
     return _convert(value, bytes.fromhex, where)
 
 
-def _id(value: Any, where: str) -> int:
+def _id(value: object, where: str) -> int:
     return _convert(value, _as_id, where)
 
 
@@ -148,13 +148,15 @@ def reassemble(reply: RecordedReply) -> bytes:
     ]
     a = _addressing(reply)
     mode = addressing_mode(a.id_29bit, a.ecu_address is not None)
-    extended = (
+    extended: dict[str, Any] = (  # Address's keyword arguments of extended addressing
         {}
         if a.ecu_address is None
         else {"source_address": a.tester_address, "target_address": a.ecu_address}
     )
+    # can-isotp takes a zero-argument rxfn as non-blocking (what this needs); its annotation
+    # names only the blocking one-argument form
     listener = isotp.TransportLayerLogic(
-        rxfn=lambda: inbox.pop(0) if inbox else None,
+        rxfn=lambda: inbox.pop(0) if inbox else None,  # type: ignore[arg-type,misc]
         txfn=lambda _msg: None,
         address=isotp.Address(mode, rxid=a.response_id, txid=a.request_id, **extended),
         params={"listen_mode": True, "logger_name": ISOTP_LOGGER},

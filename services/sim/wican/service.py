@@ -125,7 +125,8 @@ class CarAdapter:
         )
         client.username_pw_set(m.username or "wican", m.resolved_password())
         client.will_set(self.status_topic, status_payload(False), qos=1, retain=True)
-        client.reconnect_delay_set(m.reconnect_min_s, m.reconnect_max_s)
+        # paho says int, and takes float seconds as they are
+        client.reconnect_delay_set(m.reconnect_min_s, m.reconnect_max_s)  # type: ignore[arg-type]
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

@@ -8,6 +8,7 @@ CANBRIDGE_EXTRA_LOGINS="wican-van=wican").
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, ClassVar
 
@@ -115,10 +116,11 @@ class SimWicanSettings(ServiceSettings, CarFields):
                     "one connection), e.g. login: wican-van with "
                     'CANBRIDGE_EXTRA_LOGINS="wican-van=wican"'
                 )
-        for field, values in (
+        unique: tuple[tuple[str, Sequence[str | None]], ...] = (  # login None: the default user
             ("device_id", [car.device_id for car in cars]),
             ("login", [self.mqtt_for(car, i).username for i, car in enumerate(cars)]),
-        ):
+        )
+        for field, values in unique:
             repeated = sorted({v for v in values if values.count(v) > 1}, key=str)
             if repeated:
                 raise ValueError(f"cars: {field} {repeated[0]!r} is used by two cars")
