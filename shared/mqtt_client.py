@@ -26,7 +26,7 @@ Every subscription has a payload size limit (`max_bytes`, default
 `DEFAULT_LIMITS.max_bytes`), checked here before any handler sees the message;
 `subscribe_json` also applies the JSON limits of `shared.payload_limits`. A refused
 payload is logged once per subscription and cause (then a reminder every
-`RejectionLog.reminder_s` with the count), never once per message.
+10 minutes with the count, `shared.log_throttle`), never once per message.
 """
 
 from __future__ import annotations
@@ -46,11 +46,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from shared.log_throttle import LogThrottle
 from shared.payload_limits import (
     DEFAULT_LIMITS,
     PayloadLimits,
     PayloadRejected,
-    RejectionLog,
     excerpt,
 )
 from shared.payload_limits import decode_json as decode_json  # services import it from here too
@@ -145,7 +145,7 @@ class MqttClient:
         self._client.on_publish = self._on_publish
         self._client.on_socket_open = self._on_socket_open
         self._log = log.bind(mqtt_user=user, client_id=cid)
-        self.rejections = RejectionLog()  # refused payloads, counted per subscription and cause
+        self.rejections = LogThrottle()  # refused payloads, counted per subscription and cause
         self._rejections_lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------
@@ -271,8 +271,8 @@ class MqttClient:
         `key` is the subscription filter, so the log stays bounded whatever topics arrive.
         """
         with self._rejections_lock:
-            suppressed = self.rejections.note(key, exc.cause, time.monotonic())
-        if suppressed is None:
+            verdict = self.rejections.check(key, exc.cause, time.monotonic())
+        if not verdict.log:
             return
         self._log.warning(
             "bad_payload_dropped",
@@ -281,7 +281,7 @@ class MqttClient:
             cause=exc.cause,
             reason=str(exc),
             payload=excerpt(msg.payload),
-            suppressed_since_last_log=suppressed,
+            suppressed_since_last_log=verdict.repeated,
         )
 
     # --- publishing ------------------------------------------------------------

@@ -22,9 +22,8 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 #: at most this many characters of an input are echoed in errors, replies and logs
@@ -230,57 +229,3 @@ def finite_number(
     if not low <= number <= high:
         raise PayloadRejected("bad_value", f"{what} {number:g} is outside {low:g} .. {high:g}")
     return number
-
-
-@dataclass
-class RejectionLog:
-    """Decides which rejections to log: the first per (key, cause), then a reminder.
-
-    ``key`` is a subscription filter (bounded by the service's own subscriptions), never the
-    concrete topic a sender chose. Between reminders rejections are only counted, so a flood
-    of hostile messages produces one log line per cause and ``reminder_s``.
-    """
-
-    reminder_s: float = 600.0
-    max_keys: int = 256
-    counts: dict[tuple[str, str], int] = field(default_factory=dict)
-    _logged_at: dict[tuple[str, str], float] = field(default_factory=dict)
-    _logged_count: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    def note(self, key: str, cause: str, now: float) -> int | None:
-        """Count one rejection; the number suppressed since the last log line if this one
-        should be logged (0 for the first), None to stay quiet."""
-        slot = (key, cause)
-        if slot not in self.counts and len(self.counts) >= self.max_keys:
-            slot = ("*", "*")  # full: everything new shares one slot (causes may be open-ended)
-        total = self.counts.get(slot, 0) + 1
-        self.counts[slot] = total
-        last = self._logged_at.get(slot)
-        if last is not None and now - last < self.reminder_s:
-            return None
-        suppressed = total - 1 - self._logged_count.get(slot, 0)
-        self._logged_at[slot] = now
-        self._logged_count[slot] = total
-        return suppressed
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
-_NUMBERS = re.compile(r"[-+]?\d[\d.]*(?:[eE][-+]?\d+)?")
-
-
-class ErrorLogGate:
-    """Thread-safe `RejectionLog` for error messages: those that differ only in their numbers
-    (``setpoint +900 W ...`` / ``setpoint +901 W ...``) are one kind, logged once, then counted."""
-
-    def __init__(self, reminder_s: float = 600.0) -> None:
-        self._log = RejectionLog(reminder_s)
-        self._lock = threading.Lock()
-
-    def admit(self, key: str, message: str, now: float) -> int | None:
-        """None to stay quiet, else how many of this kind were suppressed since the last line."""
-        kind = _NUMBERS.sub("#", message)[:60]
-        with self._lock:
-            return self._log.note(key, kind, now)

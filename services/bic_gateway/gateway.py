@@ -24,8 +24,9 @@ import paho.mqtt.client as mqtt
 import structlog
 
 from shared.log_reminder import Reminder
+from shared.log_throttle import MessageThrottle
 from shared.mqtt_client import decode_json
-from shared.payload_limits import MESSAGE_CHARS, ErrorLogGate, echo, excerpt
+from shared.payload_limits import MESSAGE_CHARS, echo, excerpt
 from shared.publisher import Payload, Publisher
 
 from .availability import OFFLINE, Availability
@@ -126,7 +127,7 @@ class Gateway:
         self._thread = threading.Thread(target=self._run, name="bic-bus", daemon=True)
         now = clock()
         self._saved_at = now
-        self._error_log = ErrorLogGate()
+        self._error_log = MessageThrottle()
         timing = settings.timing
         wear = WearPolicy(settings.wear.min_interval_s, settings.wear.budget)
         self.units: dict[int, UnitRuntime] = {}

@@ -31,9 +31,9 @@ from services.charge_controller.settings import ChargeControllerSettings
 from services.charge_controller.supervisor import Supervisor
 from services.charge_controller.surplus_switches import SurplusSwitches, SwitchAction
 from shared.heartbeat import iso_now
-from shared.log_throttle import LogThrottle
+from shared.log_throttle import LogThrottle, MessageThrottle
 from shared.mqtt_client import correlation_of
-from shared.payload_limits import COMMAND_LIMITS, MESSAGE_CHARS, SMALL_LIMITS, ErrorLogGate, excerpt
+from shared.payload_limits import COMMAND_LIMITS, MESSAGE_CHARS, SMALL_LIMITS, excerpt
 from shared.runtime import ServiceRuntime
 
 SERVICE = "charge-controller"
@@ -70,10 +70,10 @@ class ControllerService:
         self.last_sent: float | None = None
         self._published_summary: tuple | None = None
         #: repeated input problems: once per cause, then a reminder with a count
-        self._throttle = LogThrottle(reminder_s=300.0)
+        self._throttle = LogThrottle(reminder_s=300.0, forget_s=3600.0)
         self._published_at: float | None = None
         # every refusal is answered; the log gets each kind once, then a count
-        self._rejected_log = ErrorLogGate()
+        self._rejected_log = MessageThrottle()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
 

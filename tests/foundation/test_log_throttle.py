@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.log_throttle import LogThrottle, Verdict
+from shared.log_throttle import LogThrottle, MessageThrottle, Verdict
 
 
 def test_first_occurrence_is_logged_then_held_back_until_the_reminder():
@@ -42,3 +42,31 @@ def test_forgotten_causes_are_dropped_so_memory_stays_bounded():
 def test_bad_windows_are_refused(reminder, forget):
     with pytest.raises(ValueError):
         LogThrottle(reminder, forget)
+
+
+def test_counted_logs_the_first_per_cause_then_reminders():
+    log = LogThrottle(reminder_s=600)
+    assert log.check("a/+", "too_large", 0.0) == Verdict(True, 0)
+    assert [log.check("a/+", "too_large", t).log for t in (1, 2, 3)] == [False, False, False]
+    assert log.check("a/+", "not_json", 4.0) == Verdict(True, 0)  # another cause: at once
+    assert log.check("a/+", "too_large", 600.0) == Verdict(True, 3)  # reminder, with the count
+    assert not log.check("a/+", "too_large", 601.0).log
+    assert log.counts[("a/+", "too_large")] == 6
+    assert log.total == 7
+
+
+def test_counted_keys_are_bounded():
+    log = LogThrottle(max_keys=2)
+    for n in range(100):
+        log.check(f"filter-{n}", f"cause-{n}", float(n))
+    assert len(log.counts) <= 3  # two named, the rest pooled under ("*", "*")
+    assert log.total == 100
+
+
+def test_message_throttle_treats_messages_that_differ_in_numbers_as_one_kind():
+    gate = MessageThrottle(reminder_s=600)
+    assert gate.admit("power", "setpoint +900 W exceeds 37.50 A", 0.0) == 0
+    assert gate.admit("power", "setpoint -1e+06 W exceeds 37.50 A", 1.0) is None
+    assert gate.admit("power", "value must be a finite number", 2.0) == 0
+    assert gate.admit("state", "setpoint +900 W exceeds 37.50 A", 3.0) == 0  # another key
+    assert gate.admit("power", "setpoint +1 W exceeds 1 A", 700.0) == 1

@@ -13,10 +13,8 @@ from shared.payload_limits import (
     COMMAND_LIMITS,
     DEFAULT_LIMITS,
     ECHO_CHARS,
-    ErrorLogGate,
     PayloadLimits,
     PayloadRejected,
-    RejectionLog,
     decode_json,
     decode_text,
     echo,
@@ -210,31 +208,3 @@ def test_echo_bounds_everything_else(value):
 
 def test_echo_of_a_short_list_is_its_json():
     assert echo([1, "a"]) == '[1,"a"]'
-
-
-def test_rejection_log_logs_the_first_per_cause_then_reminders():
-    log = RejectionLog(reminder_s=600)
-    assert log.note("a/+", "too_large", 0.0) == 0
-    assert [log.note("a/+", "too_large", t) for t in (1, 2, 3)] == [None, None, None]
-    assert log.note("a/+", "not_json", 4.0) == 0  # another cause is logged at once
-    assert log.note("a/+", "too_large", 600.0) == 3  # reminder with the suppressed count
-    assert log.note("a/+", "too_large", 601.0) is None
-    assert log.counts[("a/+", "too_large")] == 6
-    assert log.total == 7
-
-
-def test_rejection_log_keys_are_bounded():
-    log = RejectionLog(max_keys=2)
-    for n in range(100):
-        log.note(f"filter-{n}", f"cause-{n}", float(n))
-    assert len(log.counts) <= 3  # two named, the rest pooled under ("*", "*")
-    assert log.total == 100
-
-
-def test_error_log_gate_treats_messages_that_differ_in_numbers_as_one_kind():
-    gate = ErrorLogGate(reminder_s=600)
-    assert gate.admit("power", "setpoint +900 W exceeds 37.50 A", 0.0) == 0
-    assert gate.admit("power", "setpoint -1e+06 W exceeds 37.50 A", 1.0) is None
-    assert gate.admit("power", "value must be a finite number", 2.0) == 0
-    assert gate.admit("state", "setpoint +900 W exceeds 37.50 A", 3.0) == 0  # another key
-    assert gate.admit("power", "setpoint +1 W exceeds 1 A", 700.0) == 1
