@@ -25,7 +25,7 @@ from shared.settings import load_settings
 
 from .can_bus import open_bus
 from .can_link import manage_link
-from .commands import COMMANDS, LOCAL_ONLY, CommandError, run_command
+from .commands import COMMANDS, LOCAL_ONLY, CommandFailed, run_command
 from .families import RESPONSE_BASES
 from .ledger_store import StateStore
 from .limits import RangePolicy
@@ -91,7 +91,7 @@ def over_mqtt(
     client.start()
     try:
         if not client.wait_connected(timeout):
-            raise CommandError(
+            raise CommandFailed(
                 f"no connection to the broker at {mqtt_settings.host}:{mqtt_settings.port}"
             )
         # on_connect sends SUBSCRIBE before `connected` is set, so the broker handles it
@@ -99,14 +99,14 @@ def over_mqtt(
         request = {"id": request_id, "cmd": name, "value": value, "confirm": confirm}
         client.publish_json(topics.set(SET_CMD), request, qos=1, expiry_s=max(1, int(timeout)))
         if not done.wait(timeout):
-            raise CommandError(
+            raise CommandFailed(
                 f"no answer from the gateway within {timeout:g} s "
                 f"(is bic-gateway running and unit {unit} configured?)"
             )
     finally:
         client.stop()
     if not reply.get("ok"):
-        raise CommandError(reply.get("error", "failed"))
+        raise CommandFailed(reply.get("error", "failed"))
     return reply["result"]
 
 
@@ -146,10 +146,10 @@ def over_can(
         try:
             driver.identify()
         except NoResponse as exc:
-            raise CommandError(f"unit {unit} does not answer: {exc}") from None
+            raise CommandFailed(f"unit {unit} does not answer: {exc}") from None
         result = run_command(driver, name, value, provision=do_provision, confirm=confirm)
         if result.get("action") == "defer":  # nobody stays to apply it when the interval ends
-            raise CommandError(
+            raise CommandFailed(
                 f"not written: {result['reason']}; the CLI with --can cannot wait for it, "
                 "run it again then"
             )
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             result = over_can(settings, unit, args.command, args.value, args.confirm)
         else:
             result = over_mqtt(settings, unit, args.command, args.value, args.timeout, args.confirm)
-    except CommandError as exc:
+    except CommandFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     line = None if args.json else summary(args.command, result)

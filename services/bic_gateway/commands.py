@@ -30,7 +30,7 @@ from .unit import NotInFamily, UnitDriver
 from .write_path import Action
 
 
-class CommandError(Exception):
+class CommandFailed(Exception):
     """A command that could not be carried out; the message says why."""
 
 
@@ -123,23 +123,23 @@ def run_command(
     confirm: bool = False,
     source: str = "cli",
 ) -> dict[str, Any]:
-    """Execute one command on one unit; returns a JSON-able result or raises CommandError."""
+    """Execute one command on one unit; returns a JSON-able result or raises CommandFailed."""
     command = COMMANDS.get(name)
     if command is None:
-        raise CommandError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
+        raise CommandFailed(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
     if name in LOCAL_ONLY:
-        raise CommandError(f"{name} runs on the gateway's host, not over MQTT")
+        raise CommandFailed(f"{name} runs on the gateway's host, not over MQTT")
     if command.takes_value and value is None:
-        raise CommandError(f"{name} needs a value in {command.unit}")
+        raise CommandFailed(f"{name} needs a value in {command.unit}")
     if command.needs_confirm and not confirm:
-        raise CommandError(
+        raise CommandFailed(
             f"{name} rewrites the unit's configuration and EEPROM: it needs an explicit "
             'confirmation ({"confirm": true} on MQTT, --confirm on the CLI)'
         )
     try:
         return _run(driver, command, value, provision, source)
     except (TimeoutError, NotInFamily) as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandFailed(str(exc)) from None
 
 
 def _run(driver, command: Command, value, provision, source: str) -> dict[str, Any]:
@@ -148,9 +148,9 @@ def _run(driver, command: Command, value, provision, source: str) -> dict[str, A
         target = command.fixed_value if command.fixed_value is not None else value
         result = driver.write(command.register, target, source=source)
         if result.decision.action is Action.REJECT:
-            raise CommandError(result.decision.reason)
+            raise CommandFailed(result.decision.reason)
         if result.error:
-            raise CommandError(result.error)
+            raise CommandFailed(result.error)
         payload = result.to_json()  # action "defer": held, applied when the interval ends
         payload["unit"] = command.unit
         return payload
@@ -199,9 +199,9 @@ def _run(driver, command: Command, value, provision, source: str) -> dict[str, A
         return _dump(driver)
     if name == "init_mode":
         if provision is None:
-            raise CommandError("provisioning is not available here")
+            raise CommandFailed("provisioning is not available here")
         try:
             return provision(driver)
         except (RuntimeError, ValueError) as exc:
-            raise CommandError(str(exc)) from None
-    raise CommandError(f"{name} is not implemented")  # pragma: no cover
+            raise CommandFailed(str(exc)) from None
+    raise CommandFailed(f"{name} is not implemented")  # pragma: no cover

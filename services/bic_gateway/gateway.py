@@ -31,7 +31,7 @@ from shared.publisher import Payload, Publisher
 
 from .availability import OFFLINE, Availability
 from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
-from .commands import COMMANDS, CommandError, run_command
+from .commands import COMMANDS, CommandFailed, run_command
 from .energy import EnergyCounter
 from .flags import system_status_problems
 from .ledger_store import SAVE_INTERVAL_S, StateStore
@@ -772,15 +772,15 @@ class Gateway:
         reply: dict[str, Any] = {"id": echo(request_id), "cmd": echo(name), "time": iso_now()}
         try:
             if name not in COMMANDS:
-                raise CommandError(f"unknown command {name!r}")
+                raise CommandFailed(f"unknown command {name!r}")
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int | float)
             ):
-                raise CommandError(f"value must be a number, got {value!r}")
+                raise CommandFailed(f"value must be a number, got {value!r}")
             if not unit.identified:
                 self._identify(unit)
                 if not unit.identified:
-                    raise CommandError("unit does not answer")
+                    raise CommandFailed("unit does not answer")
             result = run_command(
                 unit.driver,
                 name,
@@ -790,7 +790,7 @@ class Gateway:
                 source=f"cmd {name}",
             )
             reply.update(ok=True, result=result)
-        except CommandError as exc:
+        except CommandFailed as exc:
             reply.update(ok=False, error=excerpt(str(exc), MESSAGE_CHARS))
             self._error(unit, f"cmd {name}", str(exc), value)
         self._publish(unit.topics.reply, reply)

@@ -13,7 +13,7 @@ from bic.bic_stack import unit_on_virtual_bus
 
 from services.bic_gateway.can_bus import id_filter
 from services.bic_gateway.codec import BIC_IDS, to_raw
-from services.bic_gateway.commands import CommandError, run_command
+from services.bic_gateway.commands import CommandFailed, run_command
 from services.bic_gateway.ledger_store import StateStore
 from services.bic_gateway.limits import BatteryWindow
 from services.bic_gateway.provisioning import plan_provisioning, provision
@@ -52,7 +52,7 @@ def run_init(driver: UnitDriver, **kw) -> dict:
 
 def test_provisioning_needs_the_explicit_confirmation(tmp_path):
     with driver_for(tmp_path, provisioned=False) as (sim, loop, driver, _store):
-        with pytest.raises(CommandError, match="explicit confirmation"):
+        with pytest.raises(CommandFailed, match="explicit confirmation"):
             run_init(driver)
         with loop.lock:
             assert sim.writes == {}  # nothing touched
@@ -159,7 +159,7 @@ def test_svr_mode_refuses_writes_instead_of_accepting_them_silently(tmp_path):
         assert "SVR mode" in driver.control_problems[0]
         result = driver.write("IOUT_SET", 5.0, source="cmd ccset")
         assert result.decision.action is Action.REJECT and "SVR mode" in result.decision.reason
-        with pytest.raises(CommandError, match="SVR mode"):
+        with pytest.raises(CommandFailed, match="SVR mode"):
             run_command(driver, "on")
         with loop.lock:
             assert sim.writes == {}
@@ -200,7 +200,7 @@ def test_a_battery_window_the_unit_cannot_hold_refuses_every_write(tmp_path):
             result = driver.write("IOUT_SET", 5.0)
             assert result.decision.action is Action.REJECT
             assert "REVERSE_VOUT_SET 46.00 V rejected" in result.decision.reason
-            with pytest.raises(CommandError, match="do not fit"):
+            with pytest.raises(CommandFailed, match="do not fit"):
                 run_command(driver, "ccset", 5.0)
             with loop.lock:
                 assert sim.writes == {}
