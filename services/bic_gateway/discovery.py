@@ -86,7 +86,7 @@ def unit_components(
         out[suffix] = ha.sensor(
             unique_id(base, unit, suffix),
             name,
-            f"{topics.root}/{suffix}",
+            topics.value(suffix),
             device_class=device_class,
             unit=unit_of,
             precision=1 if unit_of != "A" else 2,
@@ -97,7 +97,7 @@ def unit_components(
         out[suffix] = ha.sensor(
             unique_id(base, unit, suffix),
             name,
-            f"{topics.root}/{suffix}",
+            topics.value(suffix),
             device_class="energy",
             unit="kWh",
             state_class="total_increasing",

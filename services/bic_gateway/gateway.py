@@ -414,7 +414,7 @@ class Gateway:
         if self.clock() - self._saved_at >= SAVE_INTERVAL_S:
             self._save_state()
         for suffix, value in {**plain_values(state), **unit.energy.values()}.items():
-            self._publish(f"{unit.topics.root}/{suffix}", value, retain=True, qos=0)
+            self._publish(unit.topics.value(suffix), value, retain=True, qos=0)
         fault_raw = driver.raw.get("FAULT_STATUS")
         if fault_raw is not None and unit.faults.update(fault_raw):
             driver.record.fault_counts = dict(unit.faults.counts)

@@ -27,10 +27,47 @@ class UnitTopics:
     def root(self) -> str:
         return f"{self.base}/bic/{self.unit}"
 
-    def __getattr__(self, name: str) -> str:  # info, state, fault, availability, ...
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return f"{self.root}/{name}"
+    # the unit's documented topics (docs/bic2200.md); plain per-value topics are `value(name)`.
+    # Named one by one: a typo is an AttributeError, not a new topic nobody reads.
+    @property
+    def info(self) -> str:
+        return f"{self.root}/info"
+
+    @property
+    def state(self) -> str:
+        return f"{self.root}/state"
+
+    @property
+    def fault(self) -> str:
+        return f"{self.root}/fault"
+
+    @property
+    def availability(self) -> str:
+        return f"{self.root}/availability"
+
+    @property
+    def setpoint(self) -> str:
+        return f"{self.root}/setpoint"
+
+    @property
+    def error(self) -> str:
+        return f"{self.root}/error"
+
+    @property
+    def reply(self) -> str:
+        return f"{self.root}/reply"
+
+    @property
+    def wear(self) -> str:
+        return f"{self.root}/wear"
+
+    @property
+    def operation(self) -> str:
+        return f"{self.root}/operation"
+
+    def value(self, suffix: str) -> str:
+        """A plain retained value of the unit (``voltage``, ``energy_charged``, ...)."""
+        return f"{self.root}/{suffix}"
 
     def set(self, name: str) -> str:
         return f"{self.root}/set/{name}"

@@ -77,6 +77,9 @@ def test_topics():
     topics = UnitTopics("canbridge", 3)
     assert topics.state == "canbridge/bic/3/state"
     assert topics.set("power") == "canbridge/bic/3/set/power"
+    assert topics.value("energy_charged") == "canbridge/bic/3/energy_charged"
+    with pytest.raises(AttributeError):
+        topics.stat  # noqa: B018 - a typo is an error, not a topic nobody reads
     assert parse_set_topic("canbridge", "canbridge/bic/3/set/power") == (3, "power")
     assert parse_set_topic("home/x", "home/x/bic/0/set/charge") == (0, "charge")
     assert parse_set_topic("canbridge", "canbridge/bic/set/power") is None
