@@ -18,6 +18,16 @@ SET_PROVISION = "provision"  # {"confirm": true}
 SET_NAMES = (SET_POWER, SET_CURRENT, SET_CHARGE, SET_STATE, SET_CMD, SET_PROVISION)
 
 
+class _Sub:
+    """A unit topic named after the attribute that holds it: ``<root>/<attribute>``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: UnitTopics, owner: type | None = None) -> str:
+        return f"{obj.root}/{self.name}"
+
+
 @dataclass(frozen=True)
 class UnitTopics:
     base: str
@@ -27,43 +37,17 @@ class UnitTopics:
     def root(self) -> str:
         return f"{self.base}/bic/{self.unit}"
 
-    # the unit's documented topics (docs/bic2200.md); plain per-value topics are `value(name)`.
-    # Named one by one: a typo is an AttributeError, not a new topic nobody reads.
-    @property
-    def info(self) -> str:
-        return f"{self.root}/info"
-
-    @property
-    def state(self) -> str:
-        return f"{self.root}/state"
-
-    @property
-    def fault(self) -> str:
-        return f"{self.root}/fault"
-
-    @property
-    def availability(self) -> str:
-        return f"{self.root}/availability"
-
-    @property
-    def setpoint(self) -> str:
-        return f"{self.root}/setpoint"
-
-    @property
-    def error(self) -> str:
-        return f"{self.root}/error"
-
-    @property
-    def reply(self) -> str:
-        return f"{self.root}/reply"
-
-    @property
-    def wear(self) -> str:
-        return f"{self.root}/wear"
-
-    @property
-    def operation(self) -> str:
-        return f"{self.root}/operation"
+    # the unit's documented topics (docs/bic2200.md), named one by one: a typo is an
+    # AttributeError, not a new topic nobody reads; plain per-value topics are `value(name)`
+    info = _Sub()
+    state = _Sub()
+    fault = _Sub()
+    availability = _Sub()
+    setpoint = _Sub()
+    error = _Sub()
+    reply = _Sub()
+    wear = _Sub()
+    operation = _Sub()
 
     def value(self, suffix: str) -> str:
         """A plain retained value of the unit (``voltage``, ``energy_charged``, ...)."""
