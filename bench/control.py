@@ -316,9 +316,14 @@ def main_trace(args: argparse.Namespace) -> int:
 
 #: the reproducible tuning search, only ever run on the tuning set: each stage is a grid
 #: searched around the best parameters of the stages before it (coordinate descent)
+#: (v0.3 stages: ramp lead, settle bypass, thresholds, in-band persistence, trim; the v0.2
+#: search over gain, follow_tolerance_w, max_step_w and settle_s picked 1.0, 300, 2200, 1.5)
 TUNING_STAGES: tuple[dict[str, tuple[float, ...]], ...] = (
-    {"gain": (0.8, 1.0), "deadband_w": (15.0, 25.0), "follow_tolerance_w": (40.0, 150.0, 300.0)},
-    {"max_step_w": (500.0, 1000.0, 2200.0), "settle_s": (1.5, 2.0)},
+    {"ramp_lead_s": (2.0, 3.0, 4.0), "ramp_max_w": (300.0, 600.0)},
+    {"settle_bypass_w": (80.0, 150.0, 300.0), "deadband_w": (10.0, 15.0, 25.0)},
+    {"min_power_w": (12.0, 25.0), "start_power_w": (25.0, 40.0), "direction_hold_s": (2.0, 5.0)},
+    {"deadband_s": (15.0, 30.0, 60.0), "persist_w": (3.0, 6.0)},
+    {"settled_s": (4.0, 6.0, 9.0), "follow_tolerance_w": (150.0, 300.0)},
 )
 
 

@@ -216,7 +216,8 @@ def test_a_battery_delivering_more_than_asked_is_not_held() -> None:
     # the gateway converts watts to amps at the voltage of the moment: while charging the
     # voltage rises and the battery draws more than the setpoint. That is not "not
     # following": a lower proposal must be written, not held (found by the whole-day bench)
-    ctl = ChargeController(ControlParams(meter_latency_s=0.0, follow_tolerance_w=40.0))
+    params = ControlParams(meter_latency_s=0.0, follow_tolerance_w=40.0, trim_limit=0.0)
+    ctl = ChargeController(params)
     assert ctl.update(0.0, -2000.0, 0.0).setpoint_w == 2000.0
     decision = ctl.update(10.0, 190.0, 2090.0)  # drawing 90 W more; the house now imports
     assert decision.setpoint_w == 1900.0, decision.reason
