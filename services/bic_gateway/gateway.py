@@ -29,6 +29,7 @@ from shared.mqtt_client import decode_json
 from shared.payload_limits import MESSAGE_CHARS, echo, excerpt
 from shared.publisher import Payload, Publisher
 
+from .answer_budget import AnswerBudget
 from .availability import OFFLINE, Availability
 from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
 from .commands import COMMANDS, CommandFailed, run_command
@@ -128,6 +129,9 @@ class Gateway:
         now = clock()
         self._saved_at = now
         self._error_log = MessageThrottle()
+        #: refusals answered per unit and second (both threads answer)
+        self._answer_budgets: dict[int, AnswerBudget] = {}
+        self._answer_lock = threading.Lock()
         timing = settings.timing
         wear = WearPolicy(settings.wear.min_interval_s, settings.wear.budget)
         self.units: dict[int, UnitRuntime] = {}
@@ -284,6 +288,8 @@ class Gateway:
                 command=entry.command,
                 detail=item.reason,
             )
+        if not self._answer_allowed(unit):
+            return
         if entry.command == SET_CMD:
             value = entry.payload.get("value")
             self._publish(
@@ -332,9 +338,40 @@ class Gateway:
                 error=message,
                 suppressed_since_last_log=suppressed,
             )
+        if self._answer_allowed(unit):
+            self._publish(
+                unit.topics.error,
+                {"time": iso_now(), "command": command, "error": message, "value": value},
+            )
+
+    def _answer_allowed(self, unit: UnitRuntime) -> bool:
+        """Within the unit's answer budget (a flood is not answered message by message); the
+        first answer after a withheld stretch is preceded by one that says how many."""
+        with self._answer_lock:
+            budget = self._answer_budgets.setdefault(unit.driver.address, AnswerBudget())
+            allowed, withheld = budget.take(self.clock())
+        self._tell_withheld(unit, withheld, budget.rate_per_s)
+        return allowed
+
+    def flush_withheld_answers(self) -> None:
+        """Say how many answers a flood's end left withheld (the bus worker calls this)."""
+        now = self.clock()
+        with self._answer_lock:
+            told = [(a, b.flush(now), b.rate_per_s) for a, b in self._answer_budgets.items()]
+        for address, withheld, rate in told:
+            self._tell_withheld(self.units[address], withheld, rate)
+
+    def _tell_withheld(self, unit: UnitRuntime, withheld: int, rate_per_s: float) -> None:
+        if not withheld:
+            return
+        error = (
+            f"{withheld} more refused or dropped commands were not answered one by one "
+            f"(at most {rate_per_s:g} answers/s per unit under a flood)"
+        )
         self._publish(
             unit.topics.error,
-            {"time": iso_now(), "command": command, "error": message, "value": value},
+            {"time": iso_now(), "command": None, "error": error, "value": withheld},
+            qos=0,
         )
 
     def _publish_info(self, unit: UnitRuntime) -> None:
@@ -440,6 +477,7 @@ class Gateway:
             status = self._queue.take_status()
         for item in dropped:
             self._report_dropped(item)
+        self.flush_withheld_answers()
         if status is not None:
             self._controller_status(*status)
         for unit in self.units.values():
