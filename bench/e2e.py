@@ -20,7 +20,8 @@ What is held fixed so that every sample is a write, not a control decision: the 
 unit's dead time is an hour (its measured power stays 0 W, so "measured power - error" is the
 asked value), the controller's dead-time gate (``settle_s``) and meter latency are 0 and its
 follow tolerance is its maximum (the battery "not following" is the point of that setting, not
-of this bench). Gateway, broker and everything on the path are at their defaults.
+of this bench), and its ramp lead is off (a run of similar steps would otherwise be aimed ahead,
+and the next sample may then need no write). Gateway, broker and everything on the path are at their defaults.
 
 Second part, Nagle's cost on its own: a service built on ``shared.mqtt_client`` answers each
 request at once and gets ``BURST`` requests back to back; timed to the last answer, alternately
@@ -78,6 +79,9 @@ CONTROLLER_ENV = {
     "CANBRIDGE_CONTROL__SETTLE_S": "0",
     "CANBRIDGE_CONTROL__METER_LATENCY_S": "0",
     "CANBRIDGE_CONTROL__FOLLOW_TOLERANCE_W": "2000",
+    # the bench's steps of 60-400 W look like a ramp now and then; aiming ahead of it can put
+    # the next asked value within min_change_w of that write: no write, a lost sample
+    "CANBRIDGE_CONTROL__RAMP_LEAD_S": "0",
 }
 SIM_ENV = {"CANBRIDGE_DEAD_TIME_S": "3600"}  # the unit never moves: measured power stays 0 W
 BURST = 3
