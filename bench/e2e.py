@@ -21,7 +21,8 @@ unit's dead time is an hour (its measured power stays 0 W, so "measured power - 
 asked value), the controller's dead-time gate (``settle_s``) and meter latency are 0 and its
 follow tolerance is its maximum (the battery "not following" is the point of that setting, not
 of this bench), and its ramp lead is off (a run of similar steps would otherwise be aimed ahead,
-and the next sample may then need no write). Gateway, broker and everything on the path are at their defaults.
+and the next sample may then need no write). Gateway, broker and everything on the path are at
+their defaults.
 
 Second part, Nagle's cost on its own: a service built on ``shared.mqtt_client`` answers each
 request at once and gets ``BURST`` requests back to back; timed to the last answer, alternately
