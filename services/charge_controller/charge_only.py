@@ -81,7 +81,7 @@ def _number(value: Any) -> float | None:
     return float(value) if ok else None
 
 
-def parse_info(payload: bytes) -> UnitCapabilities | None:
+def parse_info(payload: bytes | bytearray) -> UnitCapabilities | None:
     """The gateway's `info` JSON -> capabilities; None if unusable. A payload without
     ``bidirectional`` (a gateway from before the NPB) describes a BIC-2200."""
     try:

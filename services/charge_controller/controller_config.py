@@ -85,7 +85,7 @@ class CommandError(ValueError):
         self.problems = problems or []
 
 
-def parse_value(payload: bytes) -> Any:
+def parse_value(payload: bytes | bytearray) -> Any:
     """JSON value if the payload is JSON, else the stripped text (``auto``, ``ON``).
 
     Bounded by ``COMMAND_LIMITS`` (size, nesting, number length, finite numbers): a payload

@@ -29,7 +29,7 @@ class EvGuard:
         self.power_w: float | None = None
         self.time: float | None = None
 
-    def ingest(self, settings: EvSettings, now: float, payload: bytes) -> str | None:
+    def ingest(self, settings: EvSettings, now: float, payload: bytes | bytearray) -> str | None:
         """Store a wallbox reading; returns a reason when the payload had no value."""
         raw = extract_value(payload, settings.json_path)
         power = None if raw is None else within(raw * settings.scale, WALLBOX_W)

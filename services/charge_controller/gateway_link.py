@@ -61,7 +61,7 @@ def setpoint_payload(ac_w: float, efficiency: float, now_epoch: float | None = N
     return encode_json(body)
 
 
-def parse_state(payload: bytes) -> BatteryReading | None:
+def parse_state(payload: bytes | bytearray) -> BatteryReading | None:
     """The fields the controller uses from a gateway ``state`` payload (None if unusable)."""
     try:
         data: Any = decode_json(payload)

@@ -133,7 +133,7 @@ def _find_recursive(node: Any, tokens: list[str | int]) -> Any:
     return None
 
 
-def extract_value(payload: bytes, json_path: str | None) -> float | None:
+def extract_value(payload: bytes | bytearray, json_path: str | None) -> float | None:
     """Raw number (before scale/invert) from a payload, or None."""
     try:
         text = decode_text(payload).strip()
@@ -183,7 +183,7 @@ class MeterInput:
         return last is None or now - last.time > self.config.max_age_s
 
     def ingest(
-        self, topic: str, payload: bytes, received_at: float, retained: bool = False
+        self, topic: str, payload: bytes | bytearray, received_at: float, retained: bool = False
     ) -> MeterResult:
         entry = self._sources.get(topic)
         if entry is None:

@@ -58,6 +58,8 @@ class ControllerService:
         # config file/env < runtime changes persisted by an earlier run (runtime_state.py)
         self.runtime_state = RuntimeState(settings.runtime_state_file, self.log)
         self.supervisor = Supervisor(self.runtime_state.start_config(settings.runtime_part()))
+        if settings.meter is None:  # __main__ runs unconfigured.py instead
+            raise ValueError("the charge controller needs a meter (charge-controller: meter)")
         self.meter = MeterInput(settings.meter)
         self.switches = SurplusSwitches(settings.switches)
         gw = settings.gateway

@@ -25,7 +25,9 @@ DEFAULT_METER = MeterConfig(
 )
 
 
-class ChargeControllerSettings(ServiceSettings, ControllerConfig):
+# pydantic merges both bases' model_config (the settings' env prefix, the config's
+# extra="forbid"); mypy only sees two different TypedDicts for one name
+class ChargeControllerSettings(ServiceSettings, ControllerConfig):  # type: ignore[misc]
     section: ClassVar[str] = "charge-controller"
 
     #: null: no meter configured, the controller only reports that (unconfigured.py)

@@ -118,7 +118,7 @@ class Supervisor:
     def record_soc(self, now: float, soc_pct: float) -> None:
         self.protection.record_bms_soc(now, soc_pct)
 
-    def record_wallbox(self, now: float, payload: bytes) -> str | None:
+    def record_wallbox(self, now: float, payload: bytes | bytearray) -> str | None:
         return self.ev.ingest(self.config.ev, now, payload)
 
     # --- limits -------------------------------------------------------------------
@@ -141,14 +141,13 @@ class Supervisor:
         elif self.battery_time is not None and now - self.battery_time > cfg.battery_max_age_s:
             age = now - self.battery_time
             refuse("both", f"no battery reading for {age:.0f} s: no power")
-        if self.charge_only:
-            refuse("discharge", f"{self.unit.model} is charge-only: no discharge")
-        most = (
-            None if self.unit is None else self.unit.max_charge_w(self.battery_v, self.efficiency)
-        )
-        if most is not None and most < charge:
+        unit = self.unit
+        if unit is not None and unit.charge_only:
+            refuse("discharge", f"{unit.model} is charge-only: no discharge")
+        most = None if unit is None else unit.max_charge_w(self.battery_v, self.efficiency)
+        if unit is not None and most is not None and most < charge:
             charge = most
-            reasons.append(f"{self.unit.model} charges at most {most:.0f} W")
+            reasons.append(f"{unit.model} charges at most {most:.0f} W")
         battery = self.protection.evaluate(now)
         for reason in battery.reasons:
             reasons.append(reason)
