@@ -27,12 +27,17 @@ from shared.logging_setup import LastError
 from shared.mqtt_client import MqttClient, heartbeat_topic
 
 
+def expiry_s(interval_s: float) -> int:
+    """A heartbeat's MQTT message expiry: 3 intervals, in whole seconds (at least 1)."""
+    return max(1, round(3 * interval_s))
+
+
 def retained_age_s(interval_s: object, remaining_expiry_s: object) -> float:
-    """How old a retained heartbeat is: it was published with an expiry of 3 intervals, and the
+    """How old a retained heartbeat is: it was published with ``expiry_s(interval)``, and the
     broker hands it on with what is left of that. 0 when either number is missing or odd."""
     if not isinstance(interval_s, int | float) or not isinstance(remaining_expiry_s, int):
         return 0.0
-    published_with = max(1, round(3 * interval_s))
+    published_with = expiry_s(interval_s)
     return float(min(max(0, published_with - remaining_expiry_s), published_with))
 
 
@@ -97,7 +102,7 @@ class Heartbeat:
         }
 
     def beat(self) -> None:
-        expiry = max(1, round(3 * self.interval_s))
+        expiry = expiry_s(self.interval_s)
         with self._beat_lock:  # the periodic beat and set_problem's: never interleaved
             payload = self.payload()
             # the file first: whoever sees the beat on MQTT may run the container check at once
