@@ -25,20 +25,20 @@ class AnswerBudget:
     def take(self, now: float) -> tuple[bool, int]:
         """Whether this answer may go out now, and how many were withheld before it (their
         count is then reported once and reset; 0 when nothing was withheld)."""
-        tokens = self._refill(now)
-        if tokens < 1.0:
-            self._tokens = tokens
+        if self._refill(now) < 1.0:
             self.withheld += 1
             return False, 0
-        self._tokens = tokens - 1.0
-        withheld, self.withheld = self.withheld, 0
-        return True, withheld
+        return True, self._spend()
 
     def flush(self, now: float) -> int:
         """The count of withheld answers once one answer may go out again (it says how many),
         else 0: called regularly, so a flood's last refusals are not left untold."""
         if not self.withheld or self._refill(now) < 1.0:
             return 0
+        return self._spend()
+
+    def _spend(self) -> int:
+        """One answer goes out: one token less; the withheld count it carries, reset."""
         self._tokens = (self._tokens or 0.0) - 1.0
         withheld, self.withheld = self.withheld, 0
         return withheld

@@ -303,11 +303,7 @@ class Gateway:
                 },
                 qos=0,
             )
-        self._publish(
-            unit.topics.error,
-            {"time": iso_now(), "command": entry.command, "error": item.reason, "value": value},
-            qos=0,
-        )
+        self._publish_error(unit, entry.command, item.reason, value, qos=0)
 
     # --- publishing ------------------------------------------------------------------------------
     def _publish(
@@ -339,10 +335,17 @@ class Gateway:
                 suppressed_since_last_log=suppressed,
             )
         if self._answer_allowed(unit):
-            self._publish(
-                unit.topics.error,
-                {"time": iso_now(), "command": command, "error": message, "value": value},
-            )
+            self._publish_error(unit, command, message, value)
+
+    def _publish_error(
+        self, unit: UnitRuntime, command: str | None, error: str, value: object, qos: int = 1
+    ) -> None:
+        """One message on the unit's ``error`` topic (``command`` None: about several)."""
+        self._publish(
+            unit.topics.error,
+            {"time": iso_now(), "command": command, "error": error, "value": value},
+            qos=qos,
+        )
 
     def _answer_allowed(self, unit: UnitRuntime) -> bool:
         """Within the unit's answer budget (a flood is not answered message by message); the
@@ -368,11 +371,7 @@ class Gateway:
             f"{withheld} more refused or dropped commands were not answered one by one "
             f"(at most {rate_per_s:g} answers/s per unit under a flood)"
         )
-        self._publish(
-            unit.topics.error,
-            {"time": iso_now(), "command": None, "error": error, "value": withheld},
-            qos=0,
-        )
+        self._publish_error(unit, None, error, withheld, qos=0)
 
     def _publish_info(self, unit: UnitRuntime) -> None:
         info = unit.driver.info
