@@ -124,6 +124,8 @@ class BusListener:
 
 
 def start(module: str, user: str, broker: LocalBroker, env: dict[str, str], log: Path):
+    """``python -m module`` as ``user`` against ``broker``; output appended to ``log`` (a
+    restarted process keeps its earlier lines)."""
     full = {
         **os.environ,
         **broker.env_for(user),
@@ -132,7 +134,7 @@ def start(module: str, user: str, broker: LocalBroker, env: dict[str, str], log:
         **env,
     }
     full.pop("CANBRIDGE_CONFIG", None)
-    with open(log, "wb") as out:
+    with open(log, "ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", module], cwd=PROJECT, env=full, stdout=out, stderr=out
         )

@@ -39,11 +39,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from bench.bic import format_rows, private_bus, write_result
+from bench.bic import connect, format_rows, private_bus, publish_checked, start, write_result
 from services.broker_setup.local_broker import LocalBroker
 
 RESULTS = Path(__file__).parent / "results" / "recovery.json"
-PROJECT = Path(__file__).resolve().parents[1]
 GOAL_S = 5.0
 HOUSE_W = 700.0
 EXTRA_W = 800.0
@@ -151,20 +150,9 @@ class Stack:
     def start(self, name: str) -> float:
         """(Re)start one process; its start time."""
         module, user, env = self.specs[name]
-        full = {
-            **os.environ,
-            **self.broker.env_for(user),
-            "PYTHONPATH": str(PROJECT),
-            "CANBRIDGE_LOG_FORMAT": "json",
-            "CANBRIDGE_RUNTIME_STATE_FILE": str(self.work / "controller-runtime.json"),
-            **env,
-        }
-        full.pop("CANBRIDGE_CONFIG", None)
-        with open(self.work / f"{name}.log", "ab") as log:
-            started = time.monotonic()
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", module], cwd=PROJECT, env=full, stdout=log, stderr=log
-            )
+        env = {"CANBRIDGE_RUNTIME_STATE_FILE": str(self.work / "controller-runtime.json"), **env}
+        started = time.monotonic()
+        self.procs[name] = start(module, user, self.broker, env, self.work / f"{name}.log")
         return started
 
     def kill(self, name: str) -> None:
@@ -188,12 +176,9 @@ class Stack:
 
 def extra_load(broker: LocalBroker, watts: float) -> None:
     """The meter simulator's extra load (``sim/meter/set/load_w``, not retained)."""
-    admin = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, "bench-admin", protocol=mqtt.MQTTv5)
-    admin.username_pw_set("bench-admin", broker.passwords["bench-admin"])
-    admin.connect(broker.host, broker.port)
-    admin.loop_start()
+    admin, _seen, _cond = connect(broker, "bench-admin")
     try:
-        admin.publish("sim/meter/set/load_w", str(watts), qos=1).wait_for_publish(10)
+        publish_checked(admin, "sim/meter/set/load_w", str(watts))
     finally:
         admin.loop_stop()
         admin.disconnect()
