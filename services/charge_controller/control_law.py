@@ -102,6 +102,21 @@ class ControlParams(BaseModel):
     persist_w: float = Field(
         3.0, ge=0.0, le=500.0, description="smallest mean in-band error worth a write"
     )
+    confirm_jump_w: float = Field(
+        300.0,
+        ge=0.0,
+        le=20000.0,
+        description="a house load jump bigger than this after a quiet sample is answered on the "
+        "next sample, if it is still there (spikes shorter than the loop delay are not "
+        "answered); 0 = answer at once",
+    )
+    confirm_interval_s: float = Field(
+        2.0,
+        ge=0.0,
+        le=60.0,
+        description="confirm jumps only while meter samples come at most this far apart (with a "
+        "slower meter waiting for the next sample costs too much)",
+    )
     min_change_w: float = Field(
         10.0, ge=0.0, le=500.0, description="skip writes that change the setpoint less than this"
     )
@@ -257,6 +272,19 @@ class PidLaw:
 #: (still on its way), not saturated: the not-following hold does not apply
 LAG_MOVE_W = 20.0
 
+#: a settled battery delivering less than this fraction of a small setpoint is not following
+#: it (empty, full, a limit), however small the setpoint; ``FOLLOW_MIN_W`` keeps the unit's
+#: current step and the trim from counting as not following
+FOLLOW_FRACTION = 0.5
+FOLLOW_MIN_W = 20.0
+
+#: a battery further than this (W) from its setpoint within ``settled_s`` of the write is still
+#: moving: its interpolated reading is unreliable, so a sample then is only used when the load
+#: estimate moved at least ``TRANSIT_TRUST`` of that distance (a new step, not the reading's lag),
+#: (whole-day bench: a 2 kW step answered, then a reading 250 W off undid a third of it)
+TRANSIT_W = 400.0
+TRANSIT_TRUST = 0.5
+
 #: below this battery power (W) a setpoint/delivered ratio is mostly the unit's current step
 #: and minimum current, not a trim worth learning
 TRIM_MIN_W = 100.0
@@ -300,6 +328,7 @@ class ChargeController:
         self._written_load: float | None = None  # house load the last law write answered
         self._previous_measured: float | None = None  # battery power of the previous sample
         self._loads: deque[tuple[float, float]] = deque(maxlen=3)  # (taken, house load)
+        self._last_change = 0.0  # setpoint change of the last write
 
     @property
     def trim(self) -> dict[int, float]:
@@ -351,6 +380,7 @@ class ChargeController:
         return -low, high
 
     def _write(self, setpoint: float, time_s: float, reason: str) -> Decision:
+        self._last_change = setpoint - self.setpoint_w
         if setpoint != 0.0:
             self._last_direction = _sign(setpoint)
             self._last_active_time = time_s
@@ -409,6 +439,49 @@ class ChargeController:
         ratio = last / measured_w
         if abs(ratio - 1.0) <= p.trim_limit:
             self._trim[_sign(last)] = ratio
+
+    def _follow_tolerance(self, taken: float, last: float) -> float:
+        """How far the battery may fall short of the last setpoint before it counts as not
+        following. ``follow_tolerance_w``, but for a setpoint the battery had ``settled_s`` to
+        reach, at most half of it (at least ``FOLLOW_MIN_W``): an empty battery asked for 48 W
+        delivers 0 W, far inside 150 W, and without this every small change of a standby load
+        was written to a unit that could not deliver any of it (hundreds of writes per hour
+        overnight in the whole-day bench)."""
+        p = self.params
+        if self._last_write_time is None or taken - self._last_write_time < p.settled_s:
+            return p.follow_tolerance_w
+        return min(p.follow_tolerance_w, max(FOLLOW_MIN_W, FOLLOW_FRACTION * abs(last)))
+
+    def _unconfirmed_jump(self, taken: float, dt: float | None) -> float:
+        """The house load's jump since the previous sample when it still needs confirming.
+
+        A fast meter sees spikes (a kettle's inrush, a cloud gap of one second) that end before
+        a write could take effect (meter latency + the unit's dead time and lag, ~3 s): answering
+        them moves the battery for nothing and the grid swings the other way when they end
+        (up to 600 W in the whole-day bench). So a jump of more than ``confirm_jump_w`` after a
+        quiet interval is answered one sample later, if it is still there; a second jump (the
+        spike ending, a step continuing) is answered at once. Only while samples come at most
+        ``confirm_interval_s`` apart (with a slow meter the wait would cost a whole period). A
+        jump that undoes what a recent big write answered (within ``settled_s``, the opposite
+        way) is that spike ending: answered at once, the battery must stop.
+        """
+        p = self.params
+        if p.confirm_jump_w <= 0.0 or dt is None or dt > p.confirm_interval_s:
+            return 0.0
+        if len(self._loads) < 3:
+            return 0.0
+        (_, l0), (_, l1), (_, l2) = self._loads
+        jump = l2 - l1
+        if abs(jump) <= p.confirm_jump_w or abs(l1 - l0) > p.confirm_jump_w:
+            return 0.0
+        if (
+            self._last_write_time is not None
+            and taken - self._last_write_time < p.settled_s
+            and abs(self._last_change) > p.confirm_jump_w
+            and _sign(jump) == _sign(self._last_change)
+        ):
+            return 0.0
+        return jump
 
     def _ramp_w(self) -> float:
         """How far the house load will have moved by the time a write takes effect, while it
@@ -475,6 +548,14 @@ class ChargeController:
             return Decision(None, "sample not newer than the last one used; ignored")
         taken = sample_time - p.meter_latency_s
         load_w = grid_w - measured_w  # the house without the battery, + import
+        # while the battery is still far from its setpoint, its reading (polled, interpolated)
+        # lags the meter's, so the load estimate is off by a part of the distance left
+        in_transit = abs(self.setpoint_w - measured_w)
+        moving = (
+            self._last_write_time is not None
+            and taken - self._last_write_time < p.settled_s
+            and in_transit > TRANSIT_W
+        )
         self._loads.append((taken, load_w))
         # lag, not saturation: the battery moved toward the last setpoint since the sample
         # before (by more than LAG_MOVE_W), so it is still following
@@ -490,6 +571,14 @@ class ChargeController:
                 return Decision(
                     None,
                     f"dead time: sample taken {age:.1f} s after last write (< {p.settle_s} s)",
+                )
+        if moving and self._written_load is not None:
+            moved = abs(load_w - self._written_load)
+            if moved < TRANSIT_TRUST * in_transit:
+                return Decision(
+                    None,
+                    f"battery still {in_transit:.0f} W from the last setpoint: load estimate moved "
+                    f"{moved:.0f} W (< {TRANSIT_TRUST:.0%} of that); waiting",
                 )
         dt = None if self._last_sample_time is None else sample_time - self._last_sample_time
         self._last_sample_time = sample_time
@@ -522,6 +611,14 @@ class ChargeController:
             error += ramp_w
         else:
             notes_ramp = ""
+        jump = self._unconfirmed_jump(taken, dt)
+        if jump:
+            self._law.commit(False)
+            return Decision(
+                None,
+                f"house load jumped {jump:+.0f} W since the last sample: waiting for the next "
+                "sample to confirm it (a spike shorter than the loop delay is not answered)",
+            )
         wanted_w = measured_w - self._law.correction(error, dt)
         trim = self._trim[_sign(wanted_w)] if wanted_w else 1.0
         raw = wanted_w * trim
@@ -573,7 +670,7 @@ class ChargeController:
         if (
             not forced
             and not catching_up
-            and abs(shortfall) > p.follow_tolerance_w
+            and abs(shortfall) > self._follow_tolerance(taken, last)
             and _sign(shortfall) == _sign(last)  # delivers less than asked, not more
             and _sign(new - measured_w) == _sign(shortfall)
         ):
@@ -582,7 +679,14 @@ class ChargeController:
             # the same direction. Asking for even more is pointless, so hold; but a proposal
             # that lowers the stale setpoint toward what is delivered is written, so the
             # setpoint keeps tracking the demand and a release starts from a sane value.
-            if (last - new) * _sign(shortfall) <= p.follow_tolerance_w:
+            # a small setpoint short of its target may only be below the unit's minimum
+            # current (a near-empty battery asked to charge 32 W delivers 0 W): a proposal a
+            # whole tolerance beyond it is written, or that battery would never charge again
+            small_gap = abs(shortfall) <= p.follow_tolerance_w
+            lowered = (last - new) * _sign(shortfall)
+            if lowered <= p.follow_tolerance_w and not (
+                small_gap and -lowered >= p.follow_tolerance_w
+            ):
                 self._law.commit(False)
                 notes.append(
                     f"battery not following last setpoint ({measured_w:.0f} of {last:.0f} W: "

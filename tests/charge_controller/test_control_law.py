@@ -271,10 +271,14 @@ def test_noise_inside_the_deadband_is_not_written() -> None:
     assert not any(d.writes for d in decisions)
 
 
+#: no trim, and every sample counts as taken after the battery settled (no transit gate)
+SETTLED = dict(trim_limit=0.0, settled_s=0.0)
+
+
 def test_a_battery_still_catching_up_is_not_held_as_not_following() -> None:
     # a 1 kW step: the battery lags on its way to -1000 W when the house load rises again;
     # that is lag (the gap shrinks), not saturation, so the new proposal is written
-    ctl = make(settle_s=0.0, follow_tolerance_w=300.0, **{**QUIET, "trim_limit": 0.0})
+    ctl = make(settle_s=0.0, follow_tolerance_w=300.0, **{**QUIET, **SETTLED})
     assert ctl.update(0.0, 1000.0, 0.0).setpoint_w == -1000.0
     assert ctl.update(1.0, 800.0, -200.0).setpoint_w is None  # on its way, same demand
     decision = ctl.update(2.0, 700.0, -500.0)  # load now 1200 W, battery still at -500 W
@@ -282,7 +286,7 @@ def test_a_battery_still_catching_up_is_not_held_as_not_following() -> None:
 
 
 def test_a_battery_stuck_short_of_its_setpoint_is_still_held() -> None:
-    ctl = make(settle_s=0.0, follow_tolerance_w=300.0, **{**QUIET, "trim_limit": 0.0})
+    ctl = make(settle_s=0.0, follow_tolerance_w=300.0, **{**QUIET, **SETTLED})
     assert ctl.update(0.0, 1000.0, 0.0).setpoint_w == -1000.0
     ctl.update(1.0, 500.0, -500.0)
     held = ctl.update(2.0, 700.0, -500.0)  # no closer than before: limited, not lagging
@@ -300,7 +304,9 @@ def _follow_loads(ctl: ChargeController, loads: list[float]) -> list[Decision]:
     return decisions
 
 
-RAMP = dict(settle_s=0.0, trim_limit=0.0, ramp_lead_s=3.0, ramp_max_w=600.0, **QUIET)
+RAMP = dict(
+    settle_s=0.0, trim_limit=0.0, ramp_lead_s=3.0, ramp_max_w=600.0, confirm_jump_w=0.0, **QUIET
+)
 
 
 def test_a_steady_ramp_is_met_ahead() -> None:
@@ -324,9 +330,89 @@ def test_a_spike_that_ended_before_its_write_took_effect_is_cancelled() -> None:
     # a 1 s, 315 W surplus spike: the law asks for 667 W; the next sample, taken while that
     # write is still on its way, shows the grid back at -2 W (inside the deadband) with the
     # battery at 355 W. Not acting would let the 667 W land and export 310 W.
-    ctl = make(settle_s=1.5, settle_bypass_w=150.0, deadband_w=15.0, trim_limit=0.0)
+    # (confirm_jump_w=0: the spike is answered at once, as with a meter slower than 2 s)
+    ctl = make(
+        settle_s=1.5, settle_bypass_w=150.0, deadband_w=15.0, trim_limit=0.0, confirm_jump_w=0.0
+    )
     ctl.update(0.0, -354.0, 0.0)  # charging 354 W, regulated
     assert ctl.update(10.0, 1.0, 355.0).setpoint_w is None
     assert ctl.update(11.0, -314.0, 355.0).setpoint_w == 669.0
     cancel = ctl.update(12.0, -2.0, 355.0)
     assert cancel.setpoint_w == 357.0, cancel.reason
+
+
+# --- whole-day bench findings (v0.4): spikes, transit readings, small setpoints not followed ---
+
+CONFIRM = dict(settle_s=0.0, trim_limit=0.0, ramp_lead_s=0.0, confirm_jump_w=300.0, **QUIET)
+
+
+def test_a_one_sample_spike_is_not_answered() -> None:
+    # 1 s meter: load 200 W, a 1,000 W spike for one sample, back to 200 W
+    decisions = _follow_loads(make(**CONFIRM), [200.0, 200.0, 1200.0, 200.0])
+    assert [d.setpoint_w for d in decisions] == [-200.0, None, None, None]
+    assert "confirm" in decisions[2].reason
+    answered = _follow_loads(make(**{**CONFIRM, "confirm_jump_w": 0.0}), [200.0, 200.0, 1200.0])
+    assert answered[-1].setpoint_w == -1200.0  # without confirmation the spike is chased
+
+
+def test_a_step_that_stays_is_answered_one_sample_later() -> None:
+    decisions = _follow_loads(make(**CONFIRM), [200.0, 200.0, 1200.0, 1200.0])
+    assert [d.setpoint_w for d in decisions] == [-200.0, None, None, -1200.0]
+
+
+def test_a_jump_after_a_jump_is_answered_at_once() -> None:
+    # a staircase: the second jump follows a jump (no quiet interval), so it is answered
+    decisions = _follow_loads(make(**CONFIRM), [200.0, 200.0, 700.0, 1400.0])
+    assert decisions[-1].setpoint_w == -1400.0
+
+
+def test_jumps_are_not_held_back_with_a_slow_meter() -> None:
+    ctl = make(**CONFIRM)  # confirm_interval_s 2 s; samples 5 s apart
+    battery = 0.0
+    for k, load in enumerate([200.0, 200.0, 1200.0], start=1):
+        decision = ctl.update(5.0 * k, load + battery, battery)
+        battery = decision.setpoint_w if decision.setpoint_w is not None else battery
+    assert battery == -1200.0
+
+
+def test_the_end_of_a_spike_a_big_write_answered_is_answered_at_once() -> None:
+    # a spike answered anyway (its sample came while the battery was settling, 1 s meter):
+    # the jump back the other way must stop the battery at once, not wait for confirmation
+    ctl = make(**{**CONFIRM, "settled_s": 6.0})
+    ctl.update(1.0, 200.0, 0.0)  # -200
+    ctl.update(2.0, 200.0 - 200.0, -200.0)
+    assert ctl.update(3.0, 1000.0, -200.0).setpoint_w is None  # +1,000 W jump: confirm
+    assert ctl.update(4.0, 1000.0, -200.0).setpoint_w == -1200.0  # confirmed
+    # the load drops back by 1,000 W one sample later: the opposite of what -1200 answered
+    back = ctl.update(5.0, -1000.0 + 200.0 - 200.0, -1000.0)
+    assert back.setpoint_w is not None and back.setpoint_w > -400.0, back.reason
+
+
+def test_a_reading_taken_while_the_battery_moves_waits_unless_the_load_moved() -> None:
+    # the battery's reading is polled and interpolated: 1.5 s after a 2 kW write it can be
+    # 250 W off while the battery still has 1,700 W to go, and the load estimate with it
+    ctl = make(settle_s=1.5, settled_s=6.0, trim_limit=0.0, ramp_lead_s=0.0, **QUIET)
+    assert ctl.update(0.0, -1997.0, -1476.0).setpoint_w == 521.0
+    waiting = ctl.update(1.5, -1458.0, -1182.0)  # load -276 W? 245 W off, 1,703 W to go
+    assert waiting.setpoint_w is None and "still" in waiting.reason
+    # a real new step (the load moved by more than half the distance left) is answered
+    moved = ctl.update(2.5, -200.0, -400.0)  # load +200 W, 721 W moved, 921 W to go
+    assert moved.setpoint_w == -200.0, moved.reason
+
+
+def test_a_small_setpoint_an_empty_battery_cannot_deliver_is_not_rewritten() -> None:
+    # empty battery at night asked for 48 W: it delivers 0 W; the standby load wanders 40-55 W
+    ctl = make(settled_s=6.0, trim_limit=0.0, ramp_lead_s=0.0, settle_s=1.5)
+    assert ctl.update(0.0, 48.0, 0.0).setpoint_w == -48.0
+    decisions = [ctl.update(10.0 + 2 * k, load, 0.0) for k, load in enumerate([41, 55, 44, 52])]
+    assert all(d.setpoint_w is None for d in decisions), [d.reason for d in decisions]
+    assert "not following" in decisions[-1].reason
+
+
+def test_a_small_setpoint_below_the_minimum_current_does_not_latch() -> None:
+    # a near-empty battery asked to charge 32 W delivers 0 W (below the unit's minimum
+    # current); a surplus of 400 W must still be written, or it would never charge again
+    ctl = make(settled_s=6.0, trim_limit=0.0, ramp_lead_s=0.0, settle_s=1.5)
+    assert ctl.update(0.0, -32.0, 0.0).setpoint_w == 32.0
+    assert ctl.update(10.0, -40.0, 0.0).setpoint_w is None  # small change: held
+    assert ctl.update(20.0, -400.0, 0.0).setpoint_w == 400.0
