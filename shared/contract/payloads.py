@@ -152,6 +152,13 @@ class UnitSetpoint(_Payload):
     only when there is one)."""
 
     time: str
+    source: str  # the command (``power``, ``current``, ...), ``watchdog`` or ``held``
+    written: list[str]
+    skipped: list[str] = []
+    deferred: list[str]
+    requested: dict[str, Any] | None = None  # {"value", "unit"} of a setpoint command
+    mode: Literal["safe_idle"] | None = None
+    idle_reason: str | None = None
     direction: Literal["charge", "discharge", "idle"] | None = None
     current_a: float | None = None
     registers: dict[str, Any] | None = None
