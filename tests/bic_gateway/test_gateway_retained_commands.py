@@ -41,7 +41,7 @@ def retained(name: str, payload: bytes) -> mqtt.MQTTMessage:
 def test_a_retained_command_is_answered_and_logged_once_but_never_applied(tmp_path):
     client = Recorder()
     store = StateStore(tmp_path / "state.json").load()
-    gw = Gateway(BicGatewaySettings(), client, transport=NoBus(), store=store, clock=lambda: 0.0)  # type: ignore[arg-type]
+    gw = Gateway(BicGatewaySettings(), client, transport=NoBus(), store=store, clock=lambda: 0.0)
     with capture_logs() as logs:
         for _ in range(3):
             gw.on_set(retained("power", b"-400"))
