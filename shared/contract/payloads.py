@@ -244,6 +244,15 @@ class ControllerState(_Payload):
     writes: int
 
 
+class ControllerUnconfigured(_Payload):
+    """``<base>/charge-controller/state`` of a controller without a meter: it drives nothing."""
+
+    time: str
+    configured: Literal[False]
+    reason: str
+    docs: str
+
+
 class CommandResult(_Payload):
     """``<base>/charge-controller/command_result``: the answer to a ``set/<key>``."""
 
