@@ -10,7 +10,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compos
 APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq \
 	&& DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
-.PHONY: test lint deps lock mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
+.PHONY: test lint topics deps lock mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
 
 test: deps mosquitto chromium lint
 	$(PY) -m pytest -q
@@ -19,6 +19,10 @@ lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# The README's topic table, generated from the topic contract (shared/contract/catalog.py).
+topics: deps
+	$(PY) -m shared.contract.table --write README.md
 
 # The virtualenv from the pinned dependencies in pyproject.toml and constraints.txt (their
 # dependencies, pinned too); re-made when either changes.

@@ -19,11 +19,13 @@ import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared import __version__
+from shared.contract.status import OFFLINE, ONLINE, parse_status
+from shared.contract.topics import HA_PREFIX, ha_device_topic, ha_status_topic
 from shared.mqtt_client import MqttClient
 from shared.payload_limits import SMALL_LIMITS
 from shared.settings import check_topic
 
-PREFIX = "homeassistant"
+PREFIX = HA_PREFIX
 ORIGIN = {
     "name": "canbridge",
     "sw_version": __version__,
@@ -67,15 +69,11 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", text)
 
 
-def topic_for(node_id: str, prefix: str = PREFIX) -> str:
-    return f"{prefix}/device/{node_id}/config"
-
-
 def availability(*entries: tuple[str, str | None]) -> list[dict[str, str]]:
     """[(topic, value_template or None)] -> HA availability list (payloads online/offline)."""
     out = []
     for topic, template in entries:
-        item = {"topic": topic, "payload_available": "online", "payload_not_available": "offline"}
+        item = {"topic": topic, "payload_available": ONLINE, "payload_not_available": OFFLINE}
         if template:
             item["value_template"] = template
         out.append(item)
@@ -297,7 +295,7 @@ class DiscoveryPublisher:
         if enabled:
             client.add_connect_hook(self.publish_all)
             client.subscribe(
-                f"{prefix}/status", self._on_ha_status, max_bytes=SMALL_LIMITS.max_bytes
+                ha_status_topic(prefix), self._on_ha_status, max_bytes=SMALL_LIMITS.max_bytes
             )
 
     @classmethod
@@ -320,7 +318,7 @@ class DiscoveryPublisher:
         with self._lock:
             self._devices.pop(node_id, None)
         if self.enabled:
-            self._client.publish(topic_for(node_id, self.prefix), b"", qos=1, retain=True)
+            self._client.publish(ha_device_topic(node_id, self.prefix), b"", qos=1, retain=True)
 
     def publish_all(self) -> None:
         with self._lock:
@@ -329,10 +327,12 @@ class DiscoveryPublisher:
             self._publish(node_id, build)
 
     def _publish(self, node_id: str, build: Callable[[], dict[str, Any]]) -> None:
-        self._client.publish_json(topic_for(node_id, self.prefix), build(), qos=1, retain=True)
+        self._client.publish_json(
+            ha_device_topic(node_id, self.prefix), build(), qos=1, retain=True
+        )
 
     def _on_ha_status(self, msg: mqtt.MQTTMessage) -> None:
-        if msg.payload.strip() != b"online" or msg.retain:
+        if parse_status(msg.payload) != ONLINE or msg.retain:
             return
         with self._lock:
             # one republication per burst: a flood of "online" must not start a timer (and a

@@ -23,8 +23,9 @@ from typing import TypedDict
 
 from shared import TOPIC_API_VERSION, __version__
 from shared.atomic_file import write_atomic
+from shared.contract.topics import heartbeat_topic
 from shared.logging_setup import LastError
-from shared.mqtt_client import MqttClient, heartbeat_topic
+from shared.mqtt_client import MqttClient
 
 
 def expiry_s(interval_s: float) -> int:

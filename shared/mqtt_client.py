@@ -46,6 +46,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from shared.contract.status import OFFLINE, ONLINE
+from shared.contract.topics import status_topic
 from shared.log_throttle import LogThrottle
 from shared.payload_limits import (
     DEFAULT_LIMITS,
@@ -65,17 +67,6 @@ log = structlog.get_logger("shared.mqtt")
 
 MessageHandler = Callable[[mqtt.MQTTMessage], object]  # what it returns is not used
 JsonHandler = Callable[[str, Any, mqtt.MQTTMessage], object]
-
-ONLINE = "online"
-OFFLINE = "offline"
-
-
-def status_topic(base: str, service: str) -> str:
-    return f"{base}/{service}/status"
-
-
-def heartbeat_topic(base: str, service: str) -> str:
-    return f"{base}/{service}/heartbeat"
 
 
 def encode_json(obj: object) -> bytes:
@@ -238,19 +229,15 @@ class MqttClient:
         topic_filter: str,
         handler: JsonHandler,
         qos: int = 1,
-        ignore_retained: bool = False,
         limits: PayloadLimits = DEFAULT_LIMITS,
     ) -> None:
         """Like subscribe(), but hands the parsed JSON; bad payloads are logged and dropped.
 
         `limits` bounds size, nesting and numbers (shared.payload_limits).
-        `ignore_retained=True` is for command topics: a retained command is stale by nature.
+        A retained command is a service's to refuse: ``shared.contract.retained``.
         """
 
         def parse(msg: mqtt.MQTTMessage) -> None:
-            if ignore_retained and msg.retain:
-                self._log.warning("retained_command_ignored", topic=msg.topic)
-                return
             try:
                 data = decode_json(msg.payload, limits)
             except PayloadRejected as exc:

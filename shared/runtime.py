@@ -16,6 +16,7 @@ from types import FrameType
 import structlog
 
 from shared import __version__
+from shared.contract.topics import config_topic
 from shared.heartbeat import Heartbeat
 from shared.logging_setup import configure_logging
 from shared.mqtt_client import MqttClient
@@ -52,9 +53,9 @@ def build_runtime(name: str, settings: ServiceSettings) -> ServiceRuntime:
     cid = f"{settings.base_topic}-{name}" + (f"-{settings.instance}" if settings.instance else "")
     client = MqttClient(settings.mqtt, name, settings.base_topic, client_id=cid, password=password)
     # the effective configuration (secrets redacted), retained, for the API's GET /config
-    config_topic = f"{settings.base_topic}/{name}/config"
+    config = config_topic(settings.base_topic, name)
     client.add_connect_hook(
-        lambda: client.publish_json(config_topic, settings.redacted(), qos=1, retain=True)
+        lambda: client.publish_json(config, settings.redacted(), qos=1, retain=True)
     )
     return ServiceRuntime(
         name,

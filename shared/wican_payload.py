@@ -1,4 +1,5 @@
-"""WiCAN MQTT payloads: parse `can/rx` and status messages, build `can/tx` messages.
+"""WiCAN MQTT payloads: parse `can/rx`, build `can/tx` messages (the status message is read by
+`shared.contract.status.parse_status`, like every other status).
 
 The format: docs/protocol-wican-isotp.md#the-canrx-and-cantx-payloads.
 """
@@ -8,9 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from shared.payload_limits import SMALL_LIMITS, PayloadRejected, decode_json, decode_text, echo
+from shared.payload_limits import decode_json, echo
 
 MAX_STD_ID = 0x7FF
 MAX_EXT_ID = 0x1FFFFFFF
@@ -133,27 +134,3 @@ def tx_message(frames: Iterable[CanFrame], bus: str = "0") -> dict[str, Any]:
 def tx_payload(frames: Iterable[CanFrame], bus: str = "0") -> bytes:
     """`tx_message` as compact JSON bytes, ready to publish."""
     return json.dumps(tx_message(frames, bus), separators=(",", ":")).encode()
-
-
-def parse_status(payload: bytes | bytearray | str) -> Literal["online", "offline"] | None:
-    """State from a status message (`{"status": "online"}` or bare text); None if unknown."""
-    try:
-        text = decode_text(payload, SMALL_LIMITS)
-    except PayloadRejected:
-        return None
-    try:
-        message = decode_json(text, SMALL_LIMITS)
-    except PayloadRejected as exc:
-        if exc.cause != "not_json":
-            return None
-        message = text
-    if isinstance(message, dict):
-        message = message.get("status")
-    if not isinstance(message, str):
-        return None
-    state = message.strip().lower()
-    if state == "online":
-        return "online"
-    if state == "offline":
-        return "offline"
-    return None

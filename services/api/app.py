@@ -23,6 +23,8 @@ from services.api.registry import MAX_SERVICES, ServiceRegistry
 from services.api.settings import ApiSettings
 from services.api.state_cache import StateCache
 from shared import TOPIC_API_VERSION, __version__
+from shared.contract import topics as t
+from shared.contract.status import ONLINE
 from shared.heartbeat import retained_age_s
 from shared.mqtt_client import decode_json
 from shared.payload_limits import COMMAND_LIMITS, SMALL_LIMITS, PayloadRejected
@@ -64,7 +66,7 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
             ok = registry.on_heartbeat(service_of(topic), data, now)
         if not ok:
             problem = PayloadRejected("not_object", "heartbeat is not a JSON object")
-            client.note_rejected(f"{base}/+/heartbeat", msg, problem)
+            client.note_rejected(t.heartbeat_topic(base, "+"), msg, problem)
 
     configs: BoundedMap = BoundedMap(MAX_SERVICES)  # service -> its retained config
     config_seen = threading.Condition(lock)
@@ -72,7 +74,7 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
     def on_config(topic, data, msg) -> None:
         if not isinstance(data, dict):  # a configuration is an object; anything else is junk
             problem = PayloadRejected("not_object", "config is not a JSON object")
-            client.note_rejected(f"{base}/+/config", msg, problem)
+            client.note_rejected(t.config_topic(base, "+"), msg, problem)
             return
         with lock:
             configs[service_of(topic)] = data
@@ -82,12 +84,12 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
     decisions = DecisionLog()
     # topic filter -> (kind, which topic level names the entry)
     watched = {
-        f"{base}/vehicle/+/state": ("vehicles", 2),
-        f"{base}/bic/+/state": ("bic", 2),
-        f"{base}/bic/+/fault": ("bic_faults", 2),
-        f"{base}/bic/+/info": ("bic_info", 2),
-        f"{base}/bic/+/wear": ("bic_wear", 2),
-        f"{base}/charge-controller/state": ("controller", 1),
+        t.vehicle_state_filter(base): ("vehicles", 2),
+        t.unit_filter(base, "state"): ("bic", 2),
+        t.unit_filter(base, "fault"): ("bic_faults", 2),
+        t.unit_filter(base, "info"): ("bic_info", 2),
+        t.unit_filter(base, "wear"): ("bic_wear", 2),
+        t.controller_topic(base, "state"): ("controller", 1),
     }
 
     def cache_handler(kind: str, depth: int):
@@ -114,9 +116,9 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
     # status words 1 KiB; a refused payload never reaches the handlers below
     for topic_filter, (kind, depth) in watched.items():
         client.subscribe(topic_filter, cache_handler(kind, depth))
-    client.subscribe(f"{base}/+/status", on_status, max_bytes=SMALL_LIMITS.max_bytes)
-    client.subscribe_json(f"{base}/+/heartbeat", on_heartbeat, limits=COMMAND_LIMITS)
-    client.subscribe_json(f"{base}/+/config", on_config)
+    client.subscribe(t.status_topic(base, "+"), on_status, max_bytes=SMALL_LIMITS.max_bytes)
+    client.subscribe_json(t.heartbeat_topic(base, "+"), on_heartbeat, limits=COMMAND_LIMITS)
+    client.subscribe_json(t.config_topic(base, "+"), on_config)
     controller_commands = CommandChannel(client, base, controller_patch.SERVICE)
     patch_lock = threading.Lock()  # one write at a time: results are matched by parameter
 
@@ -258,7 +260,7 @@ def create_app(runtime: ServiceRuntime, settings: ApiSettings, token: str | None
                 return JSONResponse({"detail": errors}, 422)
             with lock:
                 status = registry.snapshot(time.monotonic()).get(name, {}).get("status")
-            if status != "online":
+            if status != ONLINE:
                 return JSONResponse(
                     {"detail": f"{name} is not online (status {status!r}); nothing was sent"},
                     503,

@@ -16,6 +16,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from shared.contract.topics import service_topic
 from shared.mqtt_client import MqttClient, correlation_of, encode_json
 
 
@@ -27,12 +28,12 @@ class CommandChannel:
     def __init__(self, client: MqttClient, base: str, service: str) -> None:
         self.client = client
         self.service = service
-        self.prefix = f"{base}/{service}/set/"
+        self.prefix = service_topic(base, service, "set/")
         self._cond = threading.Condition()
         #: correlation data -> its answer (None until it comes); only the batch being sent
         #: is kept (a stream of answers nobody asked for once held 256 x 44 MB here)
         self._waiting: dict[bytes, dict[str, Any] | None] = {}
-        client.subscribe_json(f"{base}/{service}/command_result", self._on_result)
+        client.subscribe_json(service_topic(base, service, "command_result"), self._on_result)
 
     def _on_result(self, _topic: str, data: Any, msg) -> None:
         correlation = correlation_of(msg)

@@ -19,8 +19,9 @@ from services.charge_controller.controller_config import (
     ControllerConfig,
     with_changes,
 )
+from shared.contract.topics import CONTROLLER
 
-SERVICE = "charge-controller"
+SERVICE = CONTROLLER
 
 
 class PatchError(ValueError):

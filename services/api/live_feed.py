@@ -15,8 +15,9 @@ import paho.mqtt.client as mqtt
 
 from services.api.history_recorder import HistoryRecorder
 from services.api.state_cache import StateCache
+from shared.contract import topics as t
+from shared.contract.status import parse_status
 from shared.mqtt_client import MqttClient, decode_json
-from shared.wican_payload import parse_status
 
 #: kinds of the extras cache
 ADAPTER, AVAILABILITY, CHARGED, DISCHARGED = (
@@ -70,10 +71,10 @@ def subscribe_feed(
         if state is not None:
             extras.update(ADAPTER, level(msg.topic, 1), state, clock())
 
-    client.subscribe(f"{base}/charge-controller/state", json_to_history("controller", None))
-    client.subscribe(f"{base}/bic/+/state", json_to_history("bic", -2))
-    client.subscribe(f"{base}/vehicle/+/state", json_to_history("vehicles", -2))
-    client.subscribe(f"{base}/bic/+/availability", plain(AVAILABILITY))
-    client.subscribe(f"{base}/bic/+/energy_charged", plain(CHARGED))
-    client.subscribe(f"{base}/bic/+/energy_discharged", plain(DISCHARGED))
-    client.subscribe("wican/+/status", adapter)
+    client.subscribe(t.controller_topic(base, "state"), json_to_history("controller", None))
+    client.subscribe(t.unit_filter(base, "state"), json_to_history("bic", -2))
+    client.subscribe(t.vehicle_state_filter(base), json_to_history("vehicles", -2))
+    client.subscribe(t.unit_filter(base, "availability"), plain(AVAILABILITY))
+    client.subscribe(t.unit_filter(base, "energy_charged"), plain(CHARGED))
+    client.subscribe(t.unit_filter(base, "energy_discharged"), plain(DISCHARGED))
+    client.subscribe(t.wican_status_topic("+"), adapter)

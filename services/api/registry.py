@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.api.bounded_map import BoundedMap
+from shared.contract.status import ONLINE
 from shared.heartbeat import iso_now
-from shared.mqtt_client import ONLINE
 from shared.payload_limits import excerpt
 
 #: services tracked at most (the stack has eight). When full, a name that never sent a heartbeat

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 
 from shared.cli_help import parse_command_line
+from shared.contract.retained import RetainedCommands
+from shared.contract.topics import set_filter
 from shared.ha_discovery import DiscoveryPublisher
 from shared.log_reminder import Reminder
 from shared.mqtt_client import MqttClient
@@ -23,7 +25,6 @@ from .gateway import Gateway
 from .ledger_store import StateStore
 from .pacing import Pacer
 from .settings import BicGatewaySettings
-from .topics import set_filter
 from .transport import CanTransport
 
 RETRY_BUS_S = 5.0
@@ -118,6 +119,7 @@ def main() -> None:
         early: list[mqtt.MQTTMessage] = []  # the latest controller status (e.g. retained)
         lock = threading.Lock()
         not_open = Reminder()  # commands while the bus is not open: once, then every 10 min
+        retained = RetainedCommands(rt.log.warning)  # before and after the bus opens
 
         def dispatch(name: str) -> Callable[[mqtt.MQTTMessage], None]:
             def handle(msg: mqtt.MQTTMessage) -> None:
@@ -125,8 +127,8 @@ def main() -> None:
                     if not ready.is_set():
                         if name == "controller_status":
                             early[:] = [msg]  # nothing to idle yet: only the latest matters
-                        elif msg.retain:
-                            rt.log.warning("retained_command_ignored", topic=msg.topic)
+                        elif retained.refuse(msg.topic, bool(msg.retain), time.monotonic()):
+                            pass  # logged (nothing can answer on `error` before the bus is open)
                         else:
                             reason, now = "CAN bus not open yet", time.monotonic()
                             not_open.log(rt.log.warning, "command_dropped", reason, now,
@@ -166,6 +168,7 @@ def main() -> None:
                 on_activity=rt.heartbeat.mark_activity,
                 on_identified=announcer(discovery, settings),
                 on_problem=rt.heartbeat.set_problem,
+                retained=retained,
             )
             gateway.start()
             with lock:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ONLINE = "online"
-OFFLINE = "offline"
+from shared.contract.status import OFFLINE, ONLINE
 
 
 @dataclass

@@ -19,6 +19,7 @@ import threading
 import uuid
 from typing import Any
 
+from shared.contract.topics import SET_CMD, UnitTopics
 from shared.logging_setup import configure_logging
 from shared.mqtt_client import MqttClient
 from shared.settings import load_settings
@@ -33,7 +34,6 @@ from .pacing import Pacer
 from .provisioning import provision
 from .setpoint import BatteryWindow, CurrentLimits
 from .settings import BicGatewaySettings
-from .topics import SET_CMD, UnitTopics
 from .transport import CanTransport, NoResponse
 from .unit import UnitDriver
 from .wear import WearPolicy

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-OFFLINE = "offline"
+from shared.contract.status import is_offline
+
 COMMAND_EVERY = 4  # under a setpoint flood, a waiting command goes after this many setpoints
 
 
@@ -119,7 +120,7 @@ class CommandQueue:
 
     def controller_status(self, status: str) -> list[Dropped]:
         """Record the controller's status; on ``offline`` return the queued setpoints, dropped."""
-        offline = status.strip().lower() == OFFLINE
+        offline = is_offline(status)
         self._status = status
         self._controller_offline = offline
         if not offline:

@@ -18,12 +18,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shared import ha_discovery as ha
-from shared.mqtt_client import status_topic
+from shared.contract.topics import SET_POWER, SET_STATE, UnitTopics, status_topic
 
 from .flags import FAULT_STATUS_BITS, BitFlag, Severity
 from .models import DeviceModel
 from .setpoint import CurrentLimits, effective_limits
-from .topics import SET_POWER, SET_STATE, UnitTopics
 
 if TYPE_CHECKING:  # the adapter's types; this module stays free of the bus
     from .settings import BicGatewaySettings

@@ -23,6 +23,19 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import structlog
 
+from shared.contract.retained import RetainedCommands
+from shared.contract.status import OFFLINE
+from shared.contract.topics import (
+    SET_CHARGE,
+    SET_CMD,
+    SET_CURRENT,
+    SET_POWER,
+    SET_PROVISION,
+    SET_STATE,
+    UnitTopics,
+    parse_set_topic,
+    set_filter,
+)
 from shared.log_reminder import Reminder
 from shared.log_throttle import MessageThrottle
 from shared.mqtt_client import decode_json
@@ -30,7 +43,7 @@ from shared.payload_limits import MESSAGE_CHARS, echo, excerpt
 from shared.publisher import Payload, Publisher
 
 from .answer_budget import AnswerBudget
-from .availability import OFFLINE, Availability
+from .availability import Availability
 from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
 from .commands import COMMANDS, CommandFailed, run_command
 from .energy import EnergyCounter
@@ -45,17 +58,6 @@ from .setpoint import BatteryWindow, CurrentLimits
 from .setpoint_request import SetpointRequest, parse_setpoint, parse_state, too_old
 from .settings import BicGatewaySettings
 from .telemetry import FaultCounter, plain_values, state_payload
-from .topics import (
-    SET_CHARGE,
-    SET_CMD,
-    SET_CURRENT,
-    SET_POWER,
-    SET_PROVISION,
-    SET_STATE,
-    UnitTopics,
-    parse_set_topic,
-    set_filter,
-)
 from .transport import BusError, CanTransport, Interrupted, NoResponse
 from .unit import UnitDriver, UnitInfo
 from .watchdog import Watchdog
@@ -102,6 +104,7 @@ class Gateway:
         on_activity: Callable[[], None] = lambda: None,
         on_identified: Callable[[UnitInfo], None] = lambda _info: None,
         on_problem: Callable[[str | None], None] = lambda _reason: None,
+        retained: RetainedCommands | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -113,6 +116,8 @@ class Gateway:
         self.on_identified = on_identified  # e.g. announce the unit to Home Assistant
         self.on_problem = on_problem  # why the gateway cannot work (health), None when it can
         self._problem: str | None = None
+        #: the one policy for retained commands (shared.contract.retained)
+        self.retained = retained if retained is not None else RetainedCommands(log.warning)
         self._drop_logs: dict[Why, Reminder] = {}  # guarded by _drop_lock (both threads report)
         self._drop_lock = threading.Lock()
         self.window = BatteryWindow(settings.battery.min_v, settings.battery.max_v)
@@ -221,8 +226,11 @@ class Gateway:
         if unit is None:
             log.warning("command_for_unknown_unit", topic=msg.topic)
             return
-        if msg.retain:
-            log.warning("retained_command_ignored", topic=msg.topic)
+        stale = self.retained.refuse(msg.topic, bool(msg.retain), self.clock())
+        if stale is not None:
+            if self._answer_allowed(unit):
+                value = msg.payload[:200].decode("utf-8", "replace")
+                self._publish_error(unit, excerpt(name), stale, echo(value))
             return
         if not msg.payload:
             return  # clearing a (retained) command topic is not a command

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from shared.contract.status import parse_switch
 from shared.mqtt_client import decode_json
 
 from .limits import SetpointRejected
@@ -56,14 +57,14 @@ def parse_setpoint(name: str, payload: bytes | bytearray) -> SetpointRequest:
     return SetpointRequest(_number(data, name), unit)
 
 
-STATE_WORDS = {"0": 0, "1": 1, "off": 0, "on": 1, "false": 0, "true": 1}
-
-
 def parse_state(payload: bytes | bytearray) -> int:
-    text = payload.decode("utf-8", "replace").strip().strip('"').lower()
-    if text in STATE_WORDS:
-        return STATE_WORDS[text]
-    raise ValueError(f"expected 0/1 (or off/on), got {text[:20]!r}")
+    """The legacy ``set/state``: OPERATION 1/0 from an on/off word (shared.contract.status)."""
+    text = payload.decode("utf-8", "replace")
+    on = parse_switch(text)
+    if on is None:
+        word = text.strip().strip('"').lower()
+        raise ValueError(f"expected 0/1 (or off/on), got {word[:20]!r}")
+    return int(on)
 
 
 def too_old(ts: float | None, now: float, max_age_s: float) -> str | None:

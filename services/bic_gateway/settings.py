@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.contract.topics import CONTROLLER, status_topic
 from shared.ha_discovery import HomeAssistantSettings
 from shared.settings import ServiceSettings
 
@@ -102,7 +103,7 @@ class WatchdogSettings(BaseModel):
     #: safe idle when no setpoint arrives for this long (0 = off; not recommended)
     timeout_s: float = Field(30.0, ge=0, le=86400)
     #: retained `online`/`offline` of the controller; `offline` = safe idle at once ("" = off)
-    controller_status_topic: str = "{base}/charge-controller/status"
+    controller_status_topic: str = status_topic("{base}", CONTROLLER)
 
 
 class WearSettings(BaseModel):

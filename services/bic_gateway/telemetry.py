@@ -2,13 +2,15 @@
 
 Sign convention everywhere: current and power > 0 = charging (AC->DC, drawn from the grid),
 < 0 = discharging (DC->AC, fed to the grid). ``ac_power`` is an estimate (the BIC has no AC
-current register): DC power / efficiency when charging, DC power * efficiency when discharging.
+current register): ``shared.contract.efficiency.ac_from_dc``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from shared.contract.efficiency import ac_from_dc
 
 from .flags import (
     FAULT_STATUS_BITS,
@@ -22,12 +24,6 @@ from .npb_flags import charge_status_problems, decode_charge_status
 # register value -> name; any other value (or none read yet) -> None
 DIRECTIONS: dict[object, str] = {0: "charge", 1: "discharge"}
 OPERATIONS: dict[object, str] = {0: "off", 1: "on"}
-
-
-def ac_power_estimate(dc_power_w: float, efficiency: float) -> float:
-    if dc_power_w >= 0:
-        return dc_power_w / efficiency
-    return dc_power_w * efficiency
 
 
 def _round(value: Any, digits: int = 2) -> Any:
@@ -57,9 +53,7 @@ def state_payload(values: dict[str, Any], efficiency: float, time_iso: str) -> d
         "voltage": voltage,
         "current": current,
         "dc_power": _round(dc_power, 1),
-        "ac_power": _round(ac_power_estimate(dc_power, efficiency), 1)
-        if dc_power is not None
-        else None,
+        "ac_power": _round(ac_from_dc(dc_power, efficiency), 1) if dc_power is not None else None,
         "ac_voltage": values.get("READ_VIN"),
         "temperature": values.get("READ_TEMPERATURE_1"),
         "fan1": values.get("READ_FAN_SPEED_1"),

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.contract.status import is_offline
+
 
 @dataclass
 class Watchdog:
@@ -27,7 +29,7 @@ class Watchdog:
         self.reason = ""
 
     def controller_status(self, status: str) -> None:
-        self.controller_offline = status.strip().lower() == "offline"
+        self.controller_offline = is_offline(status)
 
     def check(self, now: float) -> str | None:
         """The trip reason the first time the watchdog trips, else None."""

@@ -7,6 +7,7 @@ from services.charge_controller.service import SERVICE, ControllerService
 from services.charge_controller.settings import ChargeControllerSettings
 from services.charge_controller.unconfigured import setup_unconfigured
 from shared.cli_help import parse_command_line
+from shared.contract.topics import controller_topic
 from shared.ha_discovery import DiscoveryPublisher
 from shared.runtime import build_runtime, run_service
 from shared.settings import load_settings
@@ -22,7 +23,7 @@ def main() -> None:
     settings = load_settings(ChargeControllerSettings)
     runtime = build_runtime(SERVICE, settings)
     if settings.meter is None:
-        state_topic = f"{settings.base_topic}/{SERVICE}/state"
+        state_topic = controller_topic(settings.base_topic, "state")
         run_service(runtime, lambda rt: setup_unconfigured(rt, state_topic))
         return
     service = ControllerService(runtime, settings)

@@ -19,6 +19,7 @@ from services.charge_controller.protections import BatterySettings, TemperatureS
 from services.charge_controller.schedules import ScheduleSettings
 from services.charge_controller.surplus_switches import SwitchesSettings
 from services.charge_controller.winter_mode import WinterSettings
+from shared.contract.status import parse_switch
 from shared.payload_limits import COMMAND_LIMITS, PayloadRejected, decode_text, parse_json_text
 
 Mode = Literal["auto", "hold", "manual", "winter"]
@@ -99,12 +100,8 @@ def parse_value(payload: bytes | bytearray) -> Any:
     except PayloadRejected as exc:
         if exc.cause != "not_json":
             raise CommandError(str(exc)) from None
-    lowered = text.lower()
-    if lowered in ("on", "true", "enable", "enabled"):
-        return True
-    if lowered in ("off", "false", "disable", "disabled"):
-        return False
-    return text
+    switch = parse_switch(text)  # (a bare 1/0 is JSON, a number: it never gets here)
+    return text if switch is None else switch
 
 
 def _keys(path: str) -> list[str]:

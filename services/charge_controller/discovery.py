@@ -13,9 +13,9 @@ from typing import Any
 from services.charge_controller.control_law import ControlParams
 from services.charge_controller.controller_config import MODES
 from shared import ha_discovery as ha
-from shared.mqtt_client import status_topic
+from shared.contract.topics import CONTROLLER, controller_set, controller_topic, status_topic
 
-SERVICE = "charge-controller"
+SERVICE = CONTROLLER
 
 #: state JSON key -> entity name of the read-only power sensors
 POWER_SENSORS = {
@@ -43,22 +43,21 @@ def target_range() -> tuple[float, float]:
 
 
 def controller_device(base: str) -> dict[str, Any]:
-    own = f"{base}/{SERVICE}"
-    state = f"{own}/state"
+    state = controller_topic(base, "state")
     low, high = target_range()
     components: dict[str, dict[str, Any]] = {
         "enabled": ha.switch(
             unique_id(base, "enabled"),
             "Enabled",
             state,
-            f"{own}/set/enabled",
+            controller_set(base, "enabled"),
             value_template="{{ 'ON' if value_json.enabled else 'OFF' }}",
         ),
         "mode": ha.select(
             unique_id(base, "mode"),
             "Mode",
             state,
-            f"{own}/set/mode",
+            controller_set(base, "mode"),
             list(MODES),
             value_template="{{ value_json.mode }}",
         ),
@@ -66,7 +65,7 @@ def controller_device(base: str) -> dict[str, Any]:
             unique_id(base, "target_w"),
             "Grid target",
             state,
-            f"{own}/set/control/target_w",
+            controller_set(base, "control/target_w"),
             minimum=low,
             maximum=high,
             step=1,

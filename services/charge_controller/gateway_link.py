@@ -8,8 +8,11 @@
   minimum charge current (``charge_only.parse_info``);
 * writes ``<base>/bic/<unit>/set/power``: signed **DC** watts (+ charge). The controller works
   in AC watts (what the meter sees), so setpoints are converted with ``efficiency`` (the same
-  value as the gateway's ``battery.efficiency``, so that a setpoint and the ``ac_power`` the
-  gateway reports for it agree).
+  value as the gateway's ``battery.efficiency``, and the same conversion pair,
+  ``shared.contract.efficiency``, so that a setpoint and the ``ac_power`` the gateway reports
+  for it agree).
+
+The topics are ``shared.contract.topics``' unit topics (settings may rename them).
 
 The gateway idles the unit when no setpoint arrives for its watchdog timeout (30 s) or when
 ``<base>/charge-controller/status`` goes ``offline``; the adapter re-sends the current setpoint
@@ -26,6 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.charge_controller.meter_input import parse_number
 from services.charge_controller.plausible import BATTERY_AC_W, BATTERY_V, TEMPERATURE_C, within
 from services.charge_controller.supervisor import BatteryReading
+from shared.contract.efficiency import dc_from_ac
+from shared.contract.topics import SET_POWER, unit_template
 from shared.mqtt_client import decode_json, encode_json
 
 
@@ -33,10 +38,10 @@ class GatewaySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     unit: int = Field(0, ge=0, le=63, description="CAN address of the BIC-2200 or NPB")
-    state_topic: str = "{base}/bic/{unit}/state"
-    availability_topic: str = "{base}/bic/{unit}/availability"
-    info_topic: str = "{base}/bic/{unit}/info"
-    setpoint_topic: str = "{base}/bic/{unit}/set/power"
+    state_topic: str = unit_template("state")
+    availability_topic: str = unit_template("availability")
+    info_topic: str = unit_template("info")
+    setpoint_topic: str = unit_template(f"set/{SET_POWER}")
     efficiency: float = Field(
         0.93, gt=0.5, le=1.0, description="DC<->AC, = bic-gateway battery.efficiency"
     )
@@ -47,11 +52,6 @@ class GatewaySettings(BaseModel):
 
     def topic(self, template: str, base: str) -> str:
         return template.replace("{base}", base).replace("{unit}", str(self.unit))
-
-
-def dc_from_ac(ac_w: float, efficiency: float) -> float:
-    """DC battery power for an AC setpoint (inverse of the gateway's ``ac_power`` estimate)."""
-    return ac_w * efficiency if ac_w >= 0 else ac_w / efficiency
 
 
 def setpoint_payload(ac_w: float, efficiency: float, now_epoch: float | None = None) -> bytes:

@@ -30,13 +30,22 @@ from services.charge_controller.runtime_state import RuntimeState
 from services.charge_controller.settings import ChargeControllerSettings
 from services.charge_controller.supervisor import Supervisor
 from services.charge_controller.surplus_switches import SurplusSwitches, SwitchAction
+from shared.contract.retained import RetainedCommands
+from shared.contract.status import is_online
+from shared.contract.topics import (
+    CONTROLLER,
+    config_topic,
+    controller_set,
+    controller_switch,
+    controller_topic,
+)
 from shared.heartbeat import iso_now
 from shared.log_throttle import LogThrottle, MessageThrottle
 from shared.mqtt_client import correlation_of
 from shared.payload_limits import COMMAND_LIMITS, MESSAGE_CHARS, SMALL_LIMITS, excerpt
 from shared.runtime import ServiceRuntime
 
-SERVICE = "charge-controller"
+SERVICE = CONTROLLER
 
 
 class ControllerService:
@@ -52,7 +61,7 @@ class ControllerService:
         self.client = runtime.client
         self.log = runtime.log
         self.base = settings.base_topic
-        self.own = f"{self.base}/{SERVICE}"
+        self.commands = controller_set(self.base, "")  # + the parameter's key path
         self.monotonic, self.wall = monotonic, wall
         self.lock = threading.Lock()
         # config file/env < runtime changes persisted by an earlier run (runtime_state.py)
@@ -76,6 +85,7 @@ class ControllerService:
         self._published_at: float | None = None
         # every refusal is answered; the log gets each kind once, then a count
         self._rejected_log = MessageThrottle()
+        self._retained = RetainedCommands(self.log.warning)  # shared.contract.retained
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
 
@@ -98,7 +108,10 @@ class ControllerService:
         if cfg.ev.wallbox_topic:
             c.subscribe(cfg.ev.wallbox_topic, self._on_wallbox, qos=0)
         c.subscribe(
-            f"{self.own}/set/#", self._on_command, qos=1, max_bytes=COMMAND_LIMITS.max_bytes
+            controller_set(self.base, "#"),
+            self._on_command,
+            qos=1,
+            max_bytes=COMMAND_LIMITS.max_bytes,
         )
         # after shared.runtime's hook (file settings): the config topic shows runtime changes
         c.add_connect_hook(self._publish_config)
@@ -163,7 +176,7 @@ class ControllerService:
             self.supervisor.record_unit_info(unit, self.settings.gateway.efficiency)
 
     def _on_gateway_availability(self, msg: mqtt.MQTTMessage) -> None:
-        online = msg.payload.decode("utf-8", "replace").strip().lower() == "online"
+        online = is_online(msg.payload)  # anything but a clear `online` counts as offline
         with self.lock:
             if online != self.gateway_online:
                 self.log.info("gateway_availability", online=online)
@@ -187,10 +200,11 @@ class ControllerService:
             )
 
     def _on_command(self, msg: mqtt.MQTTMessage) -> None:
-        path = msg.topic[len(f"{self.own}/set/") :]
+        path = msg.topic[len(self.commands) :]
         correlation = correlation_of(msg)  # echoed, so a sender can tell its answer apart
-        if msg.retain:
-            self._command_result(path, None, "retained command ignored (may be stale)", correlation)
+        stale = self._retained.refuse(msg.topic, bool(msg.retain), self.monotonic())
+        if stale is not None:
+            self._command_result(path, None, stale, correlation)
             return
         try:
             value = parse_value(msg.payload)
@@ -246,14 +260,11 @@ class ControllerService:
     def _apply_switches(self, actions: list[SwitchAction]) -> None:
         for action in actions:
             cfg = next(s for s in self.settings.switches.items if s.name == action.name)
-            topic = (cfg.command_topic or f"{self.own}/switch/{cfg.name}/command").replace(
-                "{base}", self.base
-            )
+            own = controller_switch(self.base, cfg.name)
+            topic = (cfg.command_topic or f"{own}/command").replace("{base}", self.base)
             payload = cfg.payload_on if action.on else cfg.payload_off
             self.client.publish(topic, payload, qos=1)
-            self.client.publish(
-                f"{self.own}/switch/{cfg.name}", "ON" if action.on else "OFF", qos=1, retain=True
-            )
+            self.client.publish(own, "ON" if action.on else "OFF", qos=1, retain=True)
             self.log.info("switch", name=action.name, on=action.on, reason=action.reason)
 
     # --- reporting ------------------------------------------------------------------
@@ -344,13 +355,15 @@ class ControllerService:
                 "controller_state", reason=sup.last_decision.reason, **self._state_fields(now)
             )
         self._published_summary, self._published_at = (summary, setpoint), now
-        self.client.publish_json(f"{self.own}/state", self.state(now), qos=1, retain=True)
+        self.client.publish_json(
+            controller_topic(self.base, "state"), self.state(now), qos=1, retain=True
+        )
 
     def _publish_config(self) -> None:
         # the effective settings (secrets redacted) with the runtime configuration in force
         config: ControllerConfig = self.supervisor.config
         self.client.publish_json(
-            f"{self.own}/config",
+            config_topic(self.base, SERVICE),
             {**self.settings.redacted(), **config.model_dump(mode="json")},
             qos=1,
             retain=True,
@@ -381,7 +394,7 @@ class ControllerService:
                 suppressed_since_last_log=suppressed,
             )
         self.client.publish_json(
-            f"{self.own}/command_result",
+            controller_topic(self.base, "command_result"),
             {"parameter": path, "ok": error is None, "value": value, "error": error},
             qos=1,
             correlation=correlation,

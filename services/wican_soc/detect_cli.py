@@ -25,7 +25,7 @@ import paho.mqtt.client as mqtt
 from services.wican_soc.detect import Answer, Probe, ProbeRun, describe, plan, ranked
 from services.wican_soc.profiles import Profile, ProfileError, load_profiles
 from services.wican_soc.record import recording_line
-from services.wican_soc.topics import rx_topic, tx_topic
+from shared.contract.topics import rx_topic, tx_topic
 from shared.wican_payload import CanFrame, parse_rx, tx_payload
 
 SUBSCRIBE_TIMEOUT_S = 10.0

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.wican_soc.profiles import Profile
-from services.wican_soc.topics import status_topic, vehicle_topic
 from services.wican_soc.vehicles import VehicleConfig
 from shared import ha_discovery as ha
-from shared.mqtt_client import status_topic as service_status_topic
+from shared.contract.topics import status_topic, vehicle_topic, wican_status_topic
 
 SERVICE = "wican-soc"
 WICAN_STATUS_TEMPLATE = "{{ value_json.status }}"
@@ -131,7 +130,7 @@ def _device(
     }
     components = {spec.name: value_sensor(base, vehicle, spec) for spec in specs}
     avail = ha.availability(
-        (service_status_topic(base, SERVICE), None),
-        (wican_status or status_topic(vehicle.device_id), WICAN_STATUS_TEMPLATE),
+        (status_topic(base, SERVICE), None),
+        (wican_status or wican_status_topic(vehicle.device_id), WICAN_STATUS_TEMPLATE),
     )
     return ha.device_config(device, components, avail, mode="all")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.wican_soc.profiles import Profile
-from services.wican_soc.topics import vehicle_topic
 from services.wican_soc.vehicles import VehicleConfig
+from shared.contract.topics import vehicle_topic
 
 DECIMALS = 4
 

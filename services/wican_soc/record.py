@@ -19,7 +19,7 @@ from typing import TextIO
 import paho.mqtt.client as mqtt
 
 from services.wican_soc.settings import WicanSocSettings
-from services.wican_soc.topics import rx_topic
+from shared.contract.topics import rx_topic
 from shared.logging_setup import configure_logging
 from shared.mqtt_client import MqttClient
 from shared.settings import load_settings

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from services.wican_soc.profiles import Profile, ProfileError, load_profiles
 from services.wican_soc.reader import Dropped, Outcome, Reading, SendFrame, VehicleReader
-from services.wican_soc.topics import device_of
+from shared.contract.topics import device_of
 from shared.wican_payload import parse_rx
 
 LINE_STEP_S = 0.01  # time between lines without a `ts`

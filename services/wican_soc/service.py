@@ -20,18 +20,19 @@ from services.wican_soc.discovery import autopid_device, node_id, vehicle_device
 from services.wican_soc.publication import publications, units_of
 from services.wican_soc.reader import Dropped, Outcome, Reading, SendFrame, VehicleReader
 from services.wican_soc.settings import WicanSocSettings
-from services.wican_soc.topics import (
+from services.wican_soc.vehicles import VehicleConfig
+from shared.contract.status import ONLINE, parse_status
+from shared.contract.topics import (
     RX_FILTER,
     STATUS_FILTERS,
     device_of,
     rx_topic,
-    status_topic,
     tx_topic,
+    wican_status_topic,
 )
-from services.wican_soc.vehicles import VehicleConfig
 from shared.ha_discovery import DiscoveryPublisher
 from shared.runtime import ServiceRuntime
-from shared.wican_payload import parse_rx, parse_status, tx_payload
+from shared.wican_payload import parse_rx, tx_payload
 
 POLL_TICK_S = 0.1
 
@@ -59,7 +60,7 @@ class WicanSoc:
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll_loop, name="isotp-poll", daemon=True)
         #: the status topic each adapter was last seen on (for HA availability)
-        self.status_topics = {d: status_topic(d) for d in self.vehicles}
+        self.status_topics = {d: wican_status_topic(d) for d in self.vehicles}
         self.discovery: DiscoveryPublisher | None = None
 
     # --- lifecycle -------------------------------------------------------------------
@@ -156,7 +157,7 @@ class WicanSoc:
         if device not in self.vehicles:
             return
         state = parse_status(msg.payload)
-        if state == "online" and msg.topic != self.status_topics[device] and self.discovery:
+        if state == ONLINE and msg.topic != self.status_topics[device] and self.discovery:
             self.status_topics[device] = msg.topic  # the adapter uses the other layout
             self._announce(self.vehicles[device])
         if state == "offline" and device in self.readers:

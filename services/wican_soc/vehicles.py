@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from services.wican_soc.profiles import Profile, ProfileError, load_profiles
-from services.wican_soc.topics import rx_topic
+from shared.contract.topics import CAR_SOC, rx_topic
 from shared.settings import ServiceSettings, check_topic, describe_validation_error
 
 #: WiCAN device ids are 12 hex digits; anything that is one MQTT topic level is accepted
@@ -31,7 +31,7 @@ DeviceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 #: used as a topic level under <base>/vehicle/
 VehicleName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
-DEFAULT_SOC_TOPIC = "car/soc"
+DEFAULT_SOC_TOPIC = CAR_SOC
 DEFAULT_EXPIRY_S = 7 * 24 * 3600
 #: canbridge value names (topic levels under <base>/vehicle/<name>/)
 ValueName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]

@@ -13,19 +13,20 @@ from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
-from services.wican_soc.topics import (
+from services.wican_soc.vehicles import VehicleConfig
+from services.wican_status.scheduler import PollScheduler, PollTiming
+from services.wican_status.settings import WicanStatusSettings
+from shared.contract.status import ONLINE, parse_status
+from shared.contract.topics import (
     STATUS_FILTERS,
     device_of,
     tx_topic,
     vehicle_of_state,
     vehicle_state_filter,
 )
-from services.wican_soc.vehicles import VehicleConfig
-from services.wican_status.scheduler import PollScheduler, PollTiming
-from services.wican_status.settings import WicanStatusSettings
 from shared.payload_limits import PayloadRejected
 from shared.runtime import ServiceRuntime
-from shared.wican_payload import CanFrame, parse_status, tx_payload
+from shared.wican_payload import CanFrame, tx_payload
 
 IDLE_WAIT_S = 5.0
 
@@ -107,7 +108,7 @@ class WicanStatus:
             "adapter_status", vehicle=vehicle.name, status=state, retained=msg.retain
         )
         with self._cond:
-            self.schedulers[vehicle.name].set_online(state == "online", self.clock())
+            self.schedulers[vehicle.name].set_online(state == ONLINE, self.clock())
             self._cond.notify_all()
 
     def on_state(self, msg: mqtt.MQTTMessage) -> None:

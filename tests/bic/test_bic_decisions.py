@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.bic_gateway.availability import OFFLINE, ONLINE, Availability
+from services.bic_gateway.availability import Availability
 from services.bic_gateway.pacing import Pacer
 from services.bic_gateway.scheduler import (
     CONFIG_REGISTERS,
@@ -15,6 +15,7 @@ from services.bic_gateway.scheduler import (
     poll_groups,
 )
 from services.bic_gateway.watchdog import Watchdog
+from shared.contract.status import OFFLINE, ONLINE
 
 
 def test_pacer_keeps_20_ms_per_unit_and_5_ms_after_a_response():

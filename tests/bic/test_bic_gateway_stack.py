@@ -7,6 +7,8 @@ import json
 import pytest
 from bic.bic_stack import json_where, payload
 
+from shared.contract.retained import REASON
+
 pytestmark = pytest.mark.integration
 
 BASE = "canbridge/bic/0"
@@ -88,14 +90,16 @@ def test_retained_commands_and_bad_payloads_are_ignored(stack, probe):
     admin.publish(f"{BASE}/set/power", "-400", retain=True)  # stale by nature
     watcher, _bus, (_sim, gateway) = stack()
     admin.publish(f"{BASE}/set/charge", '{"var": "chargeX", "val": 1}')
-    error = payload(watcher.wait_for(f"{BASE}/error"))
-    assert "chargeA" in error["error"]
+    watcher.wait_for(f"{BASE}/error", where=lambda m: "chargeA" in payload(m)["error"])
     admin.publish(f"{BASE}/set/power", "", retain=True)  # clearing it is no command either
     admin.publish(f"{BASE}/set/power", json.dumps({"value": -300, "ts": 1_000_000_000}))
     old = payload(watcher.wait_for(f"{BASE}/error", where=lambda m: "old" in payload(m)["error"]))
     assert old["command"] == "power"
     assert not watcher.received(f"{BASE}/setpoint")
     assert "retained_command_ignored" in gateway.log()
+    # once the bus is open the retained one is also answered (before, nothing could answer)
+    stale = [payload(m) for m in watcher.received(f"{BASE}/error") if payload(m)["value"] == "-400"]
+    assert all(e["command"] == "power" and e["error"] == REASON for e in stale)
 
 
 def test_identical_writes_are_skipped(stack, probe):

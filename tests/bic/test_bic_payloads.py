@@ -14,8 +14,9 @@ from services.bic_gateway.setpoint_request import (
     parse_state,
     too_old,
 )
-from services.bic_gateway.telemetry import FaultCounter, ac_power_estimate, state_payload
-from services.bic_gateway.topics import UnitTopics, parse_set_topic
+from services.bic_gateway.telemetry import FaultCounter, state_payload
+from shared.contract.efficiency import ac_from_dc
+from shared.contract.topics import UnitTopics, parse_set_topic
 
 BIC48 = identify("BIC-2200-48")
 
@@ -93,7 +94,7 @@ def test_state_payload_signs_and_ac_estimate():
     assert state["dc_power"] == -500.0 and state["ac_power"] == -465.0
     assert state["direction"] == "discharge" and state["flags"]["ac_fail"]
     assert state["problems"] == ["ac_fail"]
-    assert ac_power_estimate(930.0, 0.93) == pytest.approx(1000.0)
+    assert ac_from_dc(930.0, 0.93) == pytest.approx(1000.0)
 
 
 def test_fault_counter_counts_rising_edges():

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from shared.contract.payloads import CommandResult, ControllerState
+from shared.contract.retained import REASON
+
 OWN = "canbridge/charge-controller"
 
 
@@ -49,10 +52,12 @@ def test_a_retained_command_is_not_obeyed(service, probe):
     watcher = probe()
     watcher.subscribe(f"{OWN}/command_result")
     watcher.subscribe(f"{OWN}/state")
-    start(service)
-    stale = json.loads(watcher.wait_for(f"{OWN}/command_result").payload)
-    assert stale["ok"] is False and "retained" in stale["error"]
-    assert json.loads(watcher.wait_for(f"{OWN}/state").payload)["enabled"] is True
+    controller = start(service)
+    stale = CommandResult(**json.loads(watcher.wait_for(f"{OWN}/command_result").payload))
+    assert stale == CommandResult(parameter="enabled", ok=False, value=None, error=REASON)
+    state = ControllerState(**json.loads(watcher.wait_for(f"{OWN}/state").payload))
+    assert state.enabled is True
+    assert "retained_command_ignored" in controller.log()  # the one policy says so
     admin.publish(f"{OWN}/set/enabled", "", retain=True)  # clear it
 
 

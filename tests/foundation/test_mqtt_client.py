@@ -77,24 +77,6 @@ def test_json_handler_gets_parsed_objects_and_bad_payloads_are_dropped(client, p
     assert any("empty" in r for r in reasons)
 
 
-def test_retained_commands_are_ignored_when_asked(client, probe):
-    got = []
-    done = threading.Event()
-
-    def handler(topic, data, msg):
-        got.append(data)
-        done.set()
-
-    probe().publish("canbridge/api/set/mode", json.dumps("stale"), retain=True)
-    c = client()
-    c.subscribe_json("canbridge/api/set/#", handler, ignore_retained=True)
-    c.start()
-    assert c.wait_ready(TIMEOUT)
-    probe().publish("canbridge/api/set/mode", json.dumps("fresh"))
-    assert done.wait(TIMEOUT)
-    assert got == ["fresh"]
-
-
 def test_handler_exception_does_not_stop_delivery(client, probe):
     seen = []
     second = threading.Event()

@@ -23,7 +23,6 @@ from services.api.registry import MAX_SERVICES, ServiceRegistry
 from services.api.state_cache import MAX_KEYS, StateCache
 from services.bic_gateway.codec import to_raw
 from services.bic_gateway.setpoint_request import parse_setpoint, parse_state
-from services.bic_gateway.topics import parse_set_topic
 from services.charge_controller.controller_config import (
     CommandError,
     ControllerConfig,
@@ -32,8 +31,10 @@ from services.charge_controller.controller_config import (
 )
 from services.charge_controller.gateway_link import parse_state as parse_gateway_state
 from services.charge_controller.meter_input import extract_value
+from shared.contract.status import parse_status
+from shared.contract.topics import parse_set_topic
 from shared.payload_limits import ECHO_CHARS, PayloadRejected, decode_json
-from shared.wican_payload import parse_rx, parse_status
+from shared.wican_payload import parse_rx
 
 SEED = 1202
 PER_ROW = 300

@@ -185,3 +185,13 @@ def test_poll_and_reset_cover_every_answering_ecu():
     reader.feed([CanFrame(0x7EB, False, bytes.fromhex("10 09 41 5B 00 00 00 00"))], 6.0)
     reader.reset()
     assert reader.poll(10.0) == []
+
+
+def test_published_json_matches_the_topic_contract():
+    from shared.contract.payloads import CarSoc, VehicleState
+
+    out = {o.topic: o.payload for o in publications("canbridge", VEHICLE, LEAF_UNITS, VALUES, WHEN)}
+    car = CarSoc.model_validate_json(out["car/soc"])
+    state = VehicleState.model_validate_json(out["canbridge/vehicle/leaf/state"])
+    assert (car.vehicle, state.device_id, state.units["soc"]) == ("leaf", VEHICLE.device_id, "%")
+    assert set(car.model_extra or {}) == {"soc_bms", "hx"}  # the profile's other values

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.wican_payload import CanFrame, parse_rx, parse_status, tx_message, tx_payload
+from shared.contract.status import parse_status
+from shared.wican_payload import CanFrame, parse_rx, tx_message, tx_payload
 
 VECTORS = Path(__file__).parent / "vectors"
 
