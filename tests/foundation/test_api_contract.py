@@ -31,7 +31,7 @@ def renderings(value: Any) -> list[str]:
 
 
 def answer(r: httpx.Response, **placeholders: Any) -> dict[str, Any]:
-    """Status, content type and the body byte for byte, but for times, ages and placeholders.
+    """Status, headers and the body byte for byte, but for times, ages and placeholders.
 
     ``placeholders``: name -> a value the body holds (written in either rendering), replaced by
     ``"<name>"``."""
@@ -44,7 +44,11 @@ def answer(r: httpx.Response, **placeholders: Any) -> dict[str, Any]:
     text = re.sub(r'"(received|last_heartbeat|time)":"[^"]*"', r'"\1":"<time>"', text)
     text = re.sub(r'"(\w*age_s)":[-0-9.eE+]+', r'"\1":"<age>"', text)
     text = re.sub(r"errors\.pydantic\.dev/[0-9.]+/", "errors.pydantic.dev/<version>/", text)
-    return {"status": r.status_code, "type": r.headers["content-type"], "body": text}
+    return {
+        "status": r.status_code,
+        "headers": sorted(f"{k}: {v}" for k, v in r.headers.multi_items() if k != "content-length"),
+        "body": text,
+    }
 
 
 def stocked() -> InProcessApi:
