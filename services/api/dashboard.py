@@ -95,6 +95,7 @@ def dashboard_router() -> APIRouter:
         "/metrics",
         summary="Prometheus text format: the dashboard's values and every service's health",
         response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
     )
     def metrics(ctx: Context) -> Response:
         registry = registry_for(lambda: (summary(ctx), history_stats(ctx.recorder)))

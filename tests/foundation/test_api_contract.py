@@ -1,4 +1,4 @@
-"""The api's HTTP contract: every JSON answer as it was (golden), and documented in the OpenAPI.
+"""The api's HTTP contract: every JSON answer as it was (golden), its model, its OpenAPI schema.
 
 The golden file was written by the api before its endpoints moved into routers with response
 models; the answers must not change with such refactors. Times and ages are replaced by
@@ -15,8 +15,25 @@ from typing import Any
 
 import httpx
 import pydantic_core
+import pytest
 from foundation.api_inprocess import InProcessApi
 
+from services.api.dashboard_models import DashboardState
+from services.api.response_models import (
+    BicUnits,
+    Configs,
+    Controller,
+    Health,
+    Live,
+    PatchApplied,
+    PatchInvalid,
+    PatchRefused,
+    PatchUnconfirmed,
+    Problem,
+    Ready,
+    ResponseModel,
+    Vehicles,
+)
 from services.charge_controller.controller_config import ControllerConfig
 from shared import __version__
 
@@ -228,3 +245,91 @@ def test_every_answer_is_as_it_was():
     assert list(got) == list(want)
     for name in want:
         assert got[name] == want[name], name
+
+
+#: the models of the golden answers (as the api wrote them before it had models)
+MODELS: dict[str, type[ResponseModel]] = {
+    "GET /livez": Live,
+    "GET /readyz": Ready,
+    "GET /health": Health,
+    "GET /vehicles": Vehicles,
+    "GET /bic": BicUnits,
+    "GET /controller": Controller,
+    "GET /config": Configs,
+    "GET /dashboard/state": DashboardState,
+    "GET /history/series (history off)": Problem,
+    "GET /readyz (disconnected, unconfigured)": Ready,
+    "GET /health (disconnected, unconfigured)": Health,
+    "GET /controller (disconnected, unconfigured)": Controller,
+    "GET /dashboard/state (disconnected, unconfigured)": DashboardState,
+    "PATCH not connected": Problem,
+    "PATCH no published config": Problem,
+    "PATCH unreadable config": Problem,
+    "PATCH invalid patch": PatchInvalid,
+    "PATCH not an object": PatchInvalid,
+    "PATCH not JSON": PatchInvalid,
+    "PATCH controller offline": Problem,
+    "PATCH not sent": Problem,
+    "PATCH nothing to change": PatchApplied,
+    "PATCH refused": PatchRefused,
+    "PATCH unconfirmed": PatchUnconfirmed,
+    "PATCH applied": PatchApplied,
+    "PATCH without a configured token": Problem,
+    "PATCH wrong token": Problem,
+}
+PLACEHOLDERS = {'"<age>"': "0.5", '"<settings>"': "{}", '"<config>"': "{}"}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_golden_answers_fit_their_models(name):
+    text = json.loads(GOLDEN.read_text())[name]["body"]
+    for placeholder, value in PLACEHOLDERS.items():
+        text = text.replace(placeholder, value)
+    model = MODELS[name].model_validate_json(text)
+    # and the model gives back the same keys, in the same order, with the same values and types
+    assert json.dumps(json.loads(model.model_dump_json())) == json.dumps(json.loads(text))
+
+
+def test_every_golden_answer_has_a_model():
+    assert set(MODELS) == set(json.loads(GOLDEN.read_text()))
+
+
+JSON_ENDPOINTS = {
+    ("get", "/livez"),
+    ("get", "/readyz"),
+    ("get", "/health"),
+    ("get", "/vehicles"),
+    ("get", "/bic"),
+    ("get", "/controller"),
+    ("get", "/config"),
+    ("patch", "/config/controller"),
+    ("get", "/history/series"),
+    ("get", "/history"),
+    ("get", "/dashboard/state"),
+}
+
+
+def resolved(schema: dict[str, Any], document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The component schemas a response schema names (a $ref or a union of them)."""
+    refs = [schema] if "$ref" in schema else schema.get("anyOf", [])
+    components = document["components"]["schemas"]
+    return [components[r["$ref"].rsplit("/", 1)[1]] for r in refs]
+
+
+def test_openapi_documents_every_json_answer():
+    document = InProcessApi().http.get("/openapi.json").json()
+    documented = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for code, response in operation["responses"].items():
+                content = response.get("content", {})
+                if "application/json" not in content:
+                    assert code != "200" or (method, path) not in JSON_ENDPOINTS, (method, path)
+                    continue
+                models = resolved(content["application/json"]["schema"], document)
+                assert models, (method, path, code)  # not an empty or inline schema
+                for model in models:
+                    assert model["properties"], (method, path, code)
+                if code == "200":
+                    documented.add((method, path))
+    assert documented == JSON_ENDPOINTS
