@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from services.api.history_recorder import HistoryRecorder
+from services.api.response_models import Problem
 
 MAX_POINTS = 10_000
 MAX_NAMES = 50
@@ -55,6 +56,7 @@ def history_router(
         "/history/series",
         response_model=SeriesList,
         summary="Names of the recorded series",
+        responses={503: {"model": Problem, "description": "History is off"}},
     )
     def series() -> SeriesList:
         return SeriesList(series=need().known_series())
@@ -69,7 +71,7 @@ def history_router(
         "Values not yet written to the file are included.",
         responses={
             422: {"description": "Bad range or series pattern"},
-            503: {"description": "History is off"},
+            503: {"model": Problem, "description": "History is off"},
         },
     )
     def history(

@@ -1,9 +1,9 @@
 """The dashboard's own subscriptions: history samples and what the API's state cache lacks.
 
-The state cache (app.py) keeps the retained JSON of the controller, units and vehicles; the
-dashboard also wants each unit's availability and energy counters and each WiCAN adapter's
-online status, kept here in a second ``StateCache``. Every message that carries a charted value
-goes to the history recorder too.
+The state cache (``ApiContext.cache``, fed by app.py) keeps the retained JSON of the controller,
+units and vehicles; the dashboard also wants each unit's availability and energy counters and
+each WiCAN adapter's online status, kept here in a second ``StateCache`` (``ApiContext.extras``).
+Every message that carries a charted value goes to the history recorder too.
 """
 
 from __future__ import annotations
