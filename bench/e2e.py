@@ -20,9 +20,10 @@ What is held fixed so that every sample is a write, not a control decision: the 
 unit's dead time is an hour (its measured power stays 0 W, so "measured power - error" is the
 asked value), the controller's dead-time gate (``settle_s``) and meter latency are 0 and its
 follow tolerance is its maximum (the battery "not following" is the point of that setting, not
-of this bench), and its ramp lead is off (a run of similar steps would otherwise be aimed ahead,
-and the next sample may then need no write). Gateway, broker and everything on the path are at
-their defaults.
+of this bench), its ramp lead is off (a run of similar steps would otherwise be aimed ahead,
+and the next sample may then need no write), and so are jump confirmation and the transit rule
+(a step over 300 W would wait a sample; a unit that never moves looks like one on its way).
+Gateway, broker and everything on the path are at their defaults.
 
 Second part, Nagle's cost on its own: a service built on ``shared.mqtt_client`` answers each
 request at once and gets ``BURST`` requests back to back; timed to the last answer, alternately
@@ -83,6 +84,10 @@ CONTROLLER_ENV = {
     # the bench's steps of 60-400 W look like a ramp now and then; aiming ahead of it can put
     # the next asked value within min_change_w of that write: no write, a lost sample
     "CANBRIDGE_CONTROL__RAMP_LEAD_S": "0",
+    # steps of more than 300 W would wait a sample for confirmation, and with the unit never
+    # moving every setpoint looks like a battery still on its way (transit rule): both off
+    "CANBRIDGE_CONTROL__CONFIRM_JUMP_W": "0",
+    "CANBRIDGE_CONTROL__TRANSIT_W": "0",
 }
 SIM_ENV = {"CANBRIDGE_DEAD_TIME_S": "3600"}  # the unit never moves: measured power stays 0 W
 BURST = 3

@@ -117,6 +117,14 @@ class ControlParams(BaseModel):
         description="confirm jumps only while meter samples come at most this far apart (with a "
         "slower meter waiting for the next sample costs too much)",
     )
+    transit_w: float = Field(
+        400.0,
+        ge=0.0,
+        le=20000.0,
+        description="within settled_s of a write, a battery further than this from its setpoint "
+        "is still moving and its (polled, interpolated) reading unreliable: a sample then is "
+        "only used when the house load estimate moved by half that distance; 0 = off",
+    )
     min_change_w: float = Field(
         10.0, ge=0.0, le=500.0, description="skip writes that change the setpoint less than this"
     )
@@ -278,11 +286,9 @@ LAG_MOVE_W = 20.0
 FOLLOW_FRACTION = 0.5
 FOLLOW_MIN_W = 20.0
 
-#: a battery further than this (W) from its setpoint within ``settled_s`` of the write is still
-#: moving: its interpolated reading is unreliable, so a sample then is only used when the load
-#: estimate moved at least ``TRANSIT_TRUST`` of that distance (a new step, not the reading's lag),
-#: (whole-day bench: a 2 kW step answered, then a reading 250 W off undid a third of it)
-TRANSIT_W = 400.0
+#: a sample taken while the battery is still moving (see ``ControlParams.transit_w``) is only
+#: used when the load estimate moved at least this fraction of the distance the battery still
+#: has to go (a new step, not the reading's lag)
 TRANSIT_TRUST = 0.5
 
 #: below this battery power (W) a setpoint/delivered ratio is mostly the unit's current step
@@ -554,7 +560,8 @@ class ChargeController:
         moving = (
             self._last_write_time is not None
             and taken - self._last_write_time < p.settled_s
-            and in_transit > TRANSIT_W
+            and p.transit_w > 0.0
+            and in_transit > p.transit_w
         )
         self._loads.append((taken, load_w))
         # lag, not saturation: the battery moved toward the last setpoint since the sample
