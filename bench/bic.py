@@ -118,6 +118,23 @@ class BusListener:
             self.cond.wait_for(lambda: found() is not None, timeout)
             return found()
 
+    def wait_message(self, after: float, match, timeout: float) -> can.Message | None:
+        """The first frame matching ``match`` that this listener read after ``after``
+        (perf_counter); its ``timestamp`` is the kernel's receive time (wall clock)."""
+
+        def found():
+            hit = None
+            for t, msg in reversed(self.frames):
+                if t < after:
+                    break
+                if match(msg):
+                    hit = msg
+            return hit
+
+        with self.cond:
+            self.cond.wait_for(lambda: found() is not None, timeout)
+            return found()
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(2)

@@ -59,6 +59,7 @@ from shared.payload_limits import decode_json as decode_json  # services import 
 from shared.publisher import Payload
 from shared.retained_memory import RetainedMemory, payload_bytes
 from shared.settings import MqttSettings
+from shared.token_bucket import TokenBucket
 
 if TYPE_CHECKING:
     from paho.mqtt.client import SocketLike
@@ -137,6 +138,8 @@ class MqttClient:
         self._client.on_socket_open = self._on_socket_open
         self._log = log.bind(mqtt_user=user, client_id=cid)
         self.rejections = LogThrottle()  # refused payloads, counted per subscription and cause
+        self._intake: TokenBucket | None = None  # see limit_intake
+        self._intake_log = LogThrottle(reminder_s=60.0)
         self._rejections_lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------
@@ -441,7 +444,34 @@ class MqttClient:
         if reason_code.is_failure:
             self._log.error("mqtt_publish_refused", reason=str(reason_code), mid=mid)
 
+    def limit_intake(self, rate_per_s: float, burst: float) -> None:
+        """Handle at most ``rate_per_s`` incoming messages per second (``burst`` at once) on this
+        connection: beyond that the network thread sleeps before the next one, so a flood costs
+        this process a bounded share of the CPU (and of the GIL its other threads need) and the
+        rest waits at the broker, which drops what is over its queue limits. Call before
+        ``start``."""
+        self._intake = TokenBucket(rate_per_s, burst)
+
+    def _pace_intake(self) -> None:
+        if self._intake is None:
+            return
+        now = time.monotonic()
+        wait = self._intake.wait_s(now)
+        if wait <= 0.0:
+            return
+        verdict = self._intake_log.check("intake", "paced", now)
+        if verdict.log:
+            self._log.warning(
+                "mqtt_intake_paced",
+                rate_per_s=self._intake.rate_per_s,
+                paced_before=verdict.repeated,
+                detail="more messages than this connection handles per second: the rest wait "
+                "at the broker, which drops what is over its queue limits",
+            )
+        time.sleep(wait)
+
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self._pace_intake()
         with self._lock:
             handlers = [
                 s.handler for s in self._subs if mqtt.topic_matches_sub(s.topic_filter, msg.topic)

@@ -138,6 +138,9 @@ def main() -> None:
 
             return handle
 
+        # a flood of commands gets a bounded share of the CPU (docs/bic2200.md#command-queue)
+        rate = settings.max_command_rate_per_s
+        rt.client.limit_intake(rate, burst=max(10.0, rate / 10))
         # subscribed before connecting, so no message can slip past the first subscription
         rt.client.subscribe(
             set_filter(settings.base_topic), dispatch("set"), max_bytes=COMMAND_LIMITS.max_bytes

@@ -11,21 +11,25 @@ out (or, once the flood is over, the bus worker) says how many were withheld
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from shared.token_bucket import TokenBucket
 
 
 @dataclass
 class AnswerBudget:
     rate_per_s: float = 20.0
     burst: float = 40.0
-    _tokens: float | None = None  # full at the first answer
-    _at: float = 0.0
     withheld: int = 0
+    _bucket: TokenBucket = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._bucket = TokenBucket(self.rate_per_s, self.burst)
 
     def take(self, now: float) -> tuple[bool, int]:
         """Whether this answer may go out now, and how many were withheld before it (their
         count is then reported once and reset; 0 when nothing was withheld)."""
-        if self._refill(now) < 1.0:
+        if self._bucket.available(now) < 1.0:
             self.withheld += 1
             return False, 0
         return True, self._spend()
@@ -33,18 +37,12 @@ class AnswerBudget:
     def flush(self, now: float) -> int:
         """The count of withheld answers once one answer may go out again (it says how many),
         else 0: called regularly, so a flood's last refusals are not left untold."""
-        if not self.withheld or self._refill(now) < 1.0:
+        if not self.withheld or self._bucket.available(now) < 1.0:
             return 0
         return self._spend()
 
     def _spend(self) -> int:
         """One answer goes out: one token less; the withheld count it carries, reset."""
-        self._tokens = (self._tokens or 0.0) - 1.0
+        self._bucket.spend()
         withheld, self.withheld = self.withheld, 0
         return withheld
-
-    def _refill(self, now: float) -> float:
-        tokens = self.burst if self._tokens is None else self._tokens
-        self._tokens = min(self.burst, tokens + max(0.0, now - self._at) * self.rate_per_s)
-        self._at = now
-        return self._tokens

@@ -143,6 +143,11 @@ class BicGatewaySettings(ServiceSettings):
     max_command_age_s: float = Field(10.0, gt=0)
     #: other commands (set/state, set/cmd, set/provision) waiting per unit; more are refused
     max_queued_commands: int = Field(16, ge=1, le=1000)
+    #: incoming commands handled per second at most on the command connection (bursts of a
+    #: tenth of it); a flood beyond it waits at the broker, which drops what is over its queue
+    #: limits, so the flood cannot take the CPU the safe idle needs (the controller sends one
+    #: setpoint per meter sample)
+    max_command_rate_per_s: float = Field(1000.0, ge=10.0, le=100000.0)
     #: out-of-range values are rejected (error topic); "clamp" writes the nearest bound
     range_policy: Literal["reject", "clamp"] = "reject"
     #: Home Assistant device discovery (one device per unit, once it is identified)

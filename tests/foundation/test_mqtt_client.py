@@ -229,3 +229,30 @@ def test_oversized_payloads_never_reach_the_handler_and_are_logged_once_per_caus
     assert c.rejections.counts[("canbridge/api/set/raw", "too_large")] == 20
     assert c.rejections.counts[("canbridge/api/set/json", "bad_number")] == 2
     assert not any(e["event"] == "handler_failed" for e in logs)
+
+
+def test_an_intake_limit_sleeps_the_network_thread_beyond_its_rate_and_says_so_once(
+    broker, monkeypatch
+):
+    # no broker traffic needed: the pacing runs in front of every handler call
+    client = make_client(broker)
+    got: list[str] = []
+    client.subscribe("canbridge/test/#", lambda msg: got.append(msg.payload.decode()))
+    client.limit_intake(100.0, burst=5.0)
+    slept: list[float] = []
+    monkeypatch.setattr("shared.mqtt_client.time.monotonic", lambda: 50.0)
+    monkeypatch.setattr("shared.mqtt_client.time.sleep", slept.append)
+
+    class Msg:
+        topic = "canbridge/test/a"
+        retain = False
+
+        def __init__(self, n: int) -> None:
+            self.payload = str(n).encode()
+
+    with capture_logs() as logs:
+        for n in range(8):
+            client._on_message(None, None, Msg(n))
+    assert got == [str(n) for n in range(8)]  # nothing is dropped by the client: only delayed
+    assert slept == pytest.approx([0.01, 0.02, 0.03])  # the burst of 5, then in turn at 100/s
+    assert [e["event"] for e in logs].count("mqtt_intake_paced") == 1
