@@ -24,7 +24,7 @@ import paho.mqtt.client as mqtt
 import structlog
 
 from shared.contract.retained import RetainedCommands
-from shared.contract.status import OFFLINE
+from shared.contract.status import OFFLINE, is_offline
 from shared.contract.topics import (
     SET_CHARGE,
     SET_CMD,
@@ -55,7 +55,13 @@ from .plans import Plan, plan_request, safe_idle_plan
 from .provisioning import provision
 from .scheduler import PollScheduler
 from .setpoint import BatteryWindow, CurrentLimits
-from .setpoint_request import SetpointRequest, parse_setpoint, parse_state, too_old
+from .setpoint_request import (
+    SetpointRequest,
+    parse_setpoint,
+    parse_state,
+    sent_before_offline,
+    too_old,
+)
 from .settings import BicGatewaySettings
 from .telemetry import FaultCounter, plain_values, state_payload
 from .transport import BusError, CanTransport, Interrupted, NoResponse
@@ -112,6 +118,9 @@ class Gateway:
         self.store = store
         self.clock = clock
         self.wall_clock = wall_clock
+        #: when the controller was last seen going offline (wall clock): a setpoint stamped
+        #: before it is from the controller's previous run, still queued after a quick restart
+        self._offline_since_wall: float | None = None
         self.on_activity = on_activity
         self.on_identified = on_identified  # e.g. announce the unit to Home Assistant
         self.on_problem = on_problem  # why the gateway cannot work (health), None when it can
@@ -211,6 +220,8 @@ class Gateway:
     # --- MQTT handlers (network thread: parse, then enqueue) -----------------------------------
     def on_controller_status(self, msg: mqtt.MQTTMessage) -> None:
         status = msg.payload.decode("utf-8", "replace")
+        if is_offline(status):
+            self._offline_since_wall = self.wall_clock()
         with self._cond:
             dropped = self._queue.controller_status(status)
             self._cond.notify()
@@ -239,6 +250,9 @@ class Gateway:
             if name in (SET_POWER, SET_CURRENT, SET_CHARGE):
                 request = parse_setpoint(name, msg.payload)
                 stale = too_old(request.ts, self.wall_clock(), self.settings.max_command_age_s)
+                if stale:
+                    raise ValueError(stale)
+                stale = sent_before_offline(request.ts, self._offline_since_wall)
                 if stale:
                     raise ValueError(stale)
                 self._enqueue(entry(request))

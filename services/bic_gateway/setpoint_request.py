@@ -74,6 +74,17 @@ def too_old(ts: float | None, now: float, max_age_s: float) -> str | None:
     return f"command is {age:.1f} s old (limit {max_age_s:g} s)" if age > max_age_s else None
 
 
+def sent_before_offline(ts: float | None, offline_since: float | None) -> str | None:
+    """A setpoint stamped before the controller was last seen going offline is from its
+    previous run: after a quick restart it can still be queued behind the new ``online``."""
+    if ts is None or offline_since is None or ts > offline_since:
+        return None
+    return (
+        f"sent {offline_since - ts:.1f} s before the controller went offline: from its "
+        "previous run, not applied"
+    )
+
+
 def check_request(
     request: SetpointRequest, battery_v: float, model: DeviceModel, limits: CurrentLimits
 ) -> None:

@@ -7,6 +7,7 @@ recording stand-in (as in test_bic_bus_errors)."""
 from __future__ import annotations
 
 import json
+import time
 
 import can
 import paho.mqtt.client as mqtt
@@ -146,3 +147,22 @@ def test_a_full_command_queue_refuses_with_a_reply_and_runs_what_it_took(gateway
     for i in range(size):
         done = client.wait_for(f"{BASE}/reply", where=lambda p, i=i: p["id"] == f"q{i}", after=mark)
         assert done["ok"] is True and done["result"]["register"] == "READ_VOUT"
+
+
+def test_setpoints_of_the_controllers_previous_run_are_refused_after_its_restart(gateway):
+    # a crash and a quick restart: the old run's setpoints (stamped before its `offline`) can
+    # still be queued behind the new `online`; they must not be applied, the new run's must
+    gw, _transport, client = gateway
+    before_crash = time.time() - 0.5
+    gw.on_controller_status(status_message(b"offline"))
+    client.wait_for(f"{BASE}/setpoint", where=lambda p: p.get("mode") == "safe_idle")
+    gw.on_controller_status(status_message(b"online"))
+    mark = client.mark()
+    old = {"value": -600, "ts": round(before_crash, 3)}
+    gw.on_set(set_message("power", json.dumps(old).encode()))
+    error = client.wait_for(f"{BASE}/error", after=mark)
+    assert error["command"] == "power" and "previous run" in error["error"], error
+    new = {"value": -600, "ts": round(time.time(), 3)}
+    gw.on_set(set_message("power", json.dumps(new).encode()))
+    # the new run's setpoint is applied (safe idle never discharges)
+    client.wait_for(f"{BASE}/setpoint", where=lambda p: p.get("direction") == "discharge")
