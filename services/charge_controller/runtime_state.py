@@ -20,6 +20,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from services.charge_controller.controller_config import (
     CommandError,
     ControllerConfig,
@@ -107,7 +109,7 @@ def write_state(path: Path, overrides: dict[str, Any]) -> None:
 class RuntimeState:
     """The controller's persisted runtime overrides (``path`` None: persistence off)."""
 
-    def __init__(self, path: Path | None, log) -> None:
+    def __init__(self, path: Path | None, log: structlog.stdlib.BoundLogger) -> None:
         self.path = path
         self.log = log
         self.overrides: dict[str, Any] = {}

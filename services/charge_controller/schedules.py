@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+_T = TypeVar("_T")
 
 
 class Profile(BaseModel):
@@ -66,7 +69,7 @@ def active_profile(schedule: ScheduleSettings, now: time) -> ActiveProfile:
     for profile in schedule.profiles:
         if profile.covers(now):
 
-            def pick(value, default):
+            def pick(value: _T | None, default: _T) -> _T:
                 return default if value is None else value
 
             return ActiveProfile(

@@ -18,7 +18,9 @@ from bisect import bisect_left
 _LINE = re.compile(r"^\s*(?:cap2v/)?\s*(\d+(?:\.\d+)?)\s*=\s*(\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
 
 
-def parse_table(raw: dict | list | None) -> tuple[tuple[float, float], ...]:
+def parse_table(
+    raw: dict[float | str, float | str] | list[str] | None,
+) -> tuple[tuple[float, float], ...]:
     """(percent, volt) points sorted by percent; ValueError with a readable reason."""
     if raw is None:
         return ()
