@@ -18,7 +18,11 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration  # starts processes
+pytestmark = [
+    pytest.mark.integration,  # starts processes
+    # one worker runs them all: help_runs (module scope) would run on every worker it reached
+    pytest.mark.xdist_group("entry_points_help"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("services", "shared", "bench")
