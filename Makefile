@@ -13,13 +13,14 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 .PHONY: test lint deps lock mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
 
 # The suite in parallel (pytest-xdist). Most tests wait on a broker or a service process, so
-# it runs more workers than cores; loadgroup keeps an xdist_group's tests on one worker.
+# it runs more workers than cores.
+# --cov: a coverage summary with a floor ([tool.coverage] in pyproject.toml).
 # Python may write its bytecode cache (__pycache__, ignored by git) even where the environment
 # says not to: otherwise every worker and every service process the tests start compiles the
-# project's modules again (a third of the suite's CPU time on a 2-core machine).
+# project's modules again.
 TEST_WORKERS ?= 4
 test: deps mosquitto chromium lint
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --cov
 
 lint: deps
 	$(VENV)/bin/ruff check .
@@ -103,4 +104,4 @@ bench-startup: deps
 	COMPOSE='$(COMPOSE)' $(PY) -m bench.startup
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info test-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info test-output .coverage
