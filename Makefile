@@ -14,13 +14,15 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 
 # The suite in parallel (pytest-xdist). Most tests wait on a broker or a service process, so
 # it runs more workers than cores.
-# --cov: a coverage summary with a floor ([tool.coverage] in pyproject.toml).
+# COV: a coverage summary with a floor ([tool.coverage] in pyproject.toml); tracing makes the
+# suite's pure-Python tests (hypothesis) about three times slower: `make test COV=` skips it.
 # Python may write its bytecode cache (__pycache__, ignored by git) even where the environment
 # says not to: otherwise every worker and every service process the tests start compiles the
 # project's modules again.
 TEST_WORKERS ?= 4
+COV ?= --cov
 test: deps mosquitto chromium lint
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --cov
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) $(COV)
 
 lint: deps
 	$(VENV)/bin/ruff check .
