@@ -18,13 +18,20 @@ def pytest_collection_modifyitems(items):
     tests/foundation/test_integration_marker.py checks (and `_no_process_unless_marked` when
     they run).
 
-    Integration tests run first: they are the long ones, and with pytest-xdist a long test
-    handed out last keeps one worker busy while the others are done. Sorting is stable, so
-    each module's tests keep their order."""
+    Integration and property (hypothesis) tests run first: they are the long ones, and with
+    pytest-xdist a long test handed out last keeps one worker busy while the others are done.
+    Sorting is stable, so each module's tests keep their order."""
     for item in items:
         if "broker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
-    items.sort(key=lambda item: item.get_closest_marker("integration") is None)
+    items.sort(key=lambda item: not _long(item))
+
+
+def _long(item: pytest.Item) -> bool:
+    test = getattr(item, "obj", None)
+    return bool(
+        item.get_closest_marker("integration") or getattr(test, "is_hypothesis_test", False)
+    )
 
 
 class UnmarkedProcessError(AssertionError):
