@@ -13,7 +13,9 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 .PHONY: test lint deps lock mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
 
 # The suite in parallel (pytest-xdist). Most tests wait on a broker or a service process, so
-# it runs more workers than cores.
+# it runs more workers than cores; --maxschedchunk 2 hands tests out two at a time, so the
+# long ones, collected first (tests/conftest.py), spread over all workers instead of filling
+# the first worker's initial batch.
 # COV: a coverage summary with a floor ([tool.coverage] in pyproject.toml); tracing makes the
 # suite's pure-Python tests (hypothesis) about three times slower: `make test COV=` skips it.
 # Python may write its bytecode cache (__pycache__, ignored by git) even where the environment
@@ -22,7 +24,7 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 TEST_WORKERS ?= 4
 COV ?= --cov
 test: deps mosquitto chromium lint
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) $(COV)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV)
 
 lint: deps
 	$(VENV)/bin/ruff check .
