@@ -12,8 +12,19 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 
 .PHONY: test lint topics deps lock mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
 
+# The suite in parallel (pytest-xdist). Most tests wait on a broker or a service process, so
+# it runs more workers than cores; --maxschedchunk 2 hands tests out two at a time, so the
+# long ones, collected first (tests/conftest.py), spread over all workers instead of filling
+# the first worker's initial batch.
+# COV: a coverage summary with a floor ([tool.coverage] in pyproject.toml); tracing makes the
+# suite's pure-Python tests (hypothesis) about three times slower: `make test COV=` skips it.
+# Python may write its bytecode cache (__pycache__, ignored by git) even where the environment
+# says not to: otherwise every worker and every service process the tests start compiles the
+# project's modules again.
+TEST_WORKERS ?= 4
+COV ?= --cov
 test: deps mosquitto chromium lint
-	$(PY) -m pytest -q
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV)
 
 lint: deps
 	$(VENV)/bin/ruff check .
@@ -101,4 +112,4 @@ bench-startup: deps
 	COMPOSE='$(COMPOSE)' $(PY) -m bench.startup
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info test-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info test-output .coverage

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import pytest
 from harness import Probe, ServiceProcess, probe_login, probe_logins
@@ -14,10 +15,54 @@ def pytest_collection_modifyitems(items):
     """Every test that uses the real broker (directly or through another fixture) is an
     integration test, whatever its module declares: `-m "not integration"` leaves it out.
     Tests that start processes without these fixtures declare the marker themselves, which
-    tests/foundation/test_integration_marker.py checks."""
+    tests/foundation/test_integration_marker.py checks (and `_no_process_unless_marked` when
+    they run).
+
+    Integration and property (hypothesis) tests run first: they are the long ones, and with
+    pytest-xdist a long test handed out last keeps one worker busy while the others are done.
+    Sorting is stable, so each module's tests keep their order."""
     for item in items:
         if "broker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
+    items.sort(key=lambda item: not _long(item))
+
+
+def _long(item: pytest.Item) -> bool:
+    test = getattr(item, "obj", None)
+    return bool(
+        item.get_closest_marker("integration") or getattr(test, "is_hypothesis_test", False)
+    )
+
+
+class UnmarkedProcessError(AssertionError):
+    """A test not marked `integration` started a process."""
+
+
+#: the test running now, if it is not marked `integration` (one per xdist worker process)
+_unmarked: list[str] = []
+_popen_init = subprocess.Popen.__init__
+
+
+def _guarded_popen_init(self, *args, **kwargs):
+    if _unmarked:
+        raise UnmarkedProcessError(
+            f"{_unmarked[0]} starts a process: mark it (or its module) `pytest.mark.integration`"
+        )
+    _popen_init(self, *args, **kwargs)
+
+
+subprocess.Popen.__init__ = _guarded_popen_init  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Setup, call and teardown of a test not marked `integration` may start no process."""
+    if item.get_closest_marker("integration") is None:
+        _unmarked.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        _unmarked.clear()
 
 
 @pytest.fixture

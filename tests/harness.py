@@ -193,6 +193,9 @@ class ServiceProcess:
             "CANBRIDGE_RUNTIME_STATE_FILE": str(log_dir / "charge-controller-runtime.json"),
             # the api's dashboard history: per test, never /data
             "CANBRIDGE_HISTORY__FILE": str(log_dir / "history.sqlite"),
+            # the heartbeat file: per test and service, never the shared /tmp default (tests
+            # run in parallel, each service of a test beats on its own)
+            "CANBRIDGE_HEALTH_FILE": str(log_dir / f"{user}-heartbeat"),
             **(env or {}),
         }
         full_env.pop("CANBRIDGE_CONFIG", None)

@@ -24,6 +24,8 @@ from services.broker_setup.local_broker import free_port
 from shared.healthcheck import check
 from shared.heartbeat import touch
 
+pytestmark = pytest.mark.integration  # runs the checks in a shell, starts the api
+
 REASON = "CAN interface socketcan 'can0' cannot be opened: No such device"
 HEARTBEAT_CHECKED = {
     "wican-status",

@@ -13,7 +13,6 @@ import re
 import socket
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -67,10 +66,9 @@ def test_the_known_entry_points_are_found():
         assert (known,) in modules
 
 
-@pytest.fixture(scope="module")
-def help_runs(tmp_path_factory):
-    """All entry points with --help, a few at a time, against a listener that counts."""
-    tmp = tmp_path_factory.mktemp("help")
+def run_help(args: list[str], tmp: Path) -> tuple[subprocess.CompletedProcess, bool]:
+    """``python -m <args> --help`` against a listener that notes a connection: (result,
+    connected)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -86,9 +84,8 @@ def help_runs(tmp_path_factory):
         "CANBRIDGE_HEALTH_FILE": str(tmp / "heartbeat"),
         "CANBRIDGE_LOG_FORMAT": "json",
     }
-
-    def run(args: list[str]) -> subprocess.CompletedProcess:
-        return subprocess.run(
+    try:
+        result = subprocess.run(
             [sys.executable, "-m", *args, "--help"],
             cwd=ROOT,
             env=env,
@@ -97,30 +94,24 @@ def help_runs(tmp_path_factory):
             timeout=BOUND_S,
             stdin=subprocess.DEVNULL,
         )
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        results = dict(zip(map(tuple, ENTRY_POINTS), pool.map(run, ENTRY_POINTS), strict=True))
-    try:
-        listener.accept()
-        connected = True
-    except BlockingIOError:
-        connected = False
-    listener.close()
-    return results, connected, tmp
+        try:
+            listener.accept()
+            connected = True
+        except BlockingIOError:
+            connected = False
+    finally:
+        listener.close()
+    return result, connected
 
 
+# Each entry point runs in a test of its own (pytest-xdist spreads them over its workers).
 @pytest.mark.parametrize("args", ENTRY_POINTS, ids=" ".join)
-def test_help_prints_usage_and_exits_0(help_runs, args):
-    results, _, _ = help_runs
-    result = results[tuple(args)]
+def test_help_prints_usage_and_exits_0_starting_nothing(args, tmp_path):
+    result, connected = run_help(args, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "usage:" in result.stdout, result.stdout
     assert "-h, --help" in result.stdout
     assert "service_starting" not in result.stdout + result.stderr
-
-
-def test_nothing_connected_or_started(help_runs):
-    _, connected, tmp = help_runs
-    assert not connected, "an entry point connected to the broker port while answering --help"
-    assert not (tmp / "demo").exists(), "the demo started its broker"
-    assert not (tmp / "heartbeat").exists(), "a service wrote its heartbeat"
+    assert not connected, "it connected to the broker port while answering --help"
+    assert not (tmp_path / "demo").exists(), "the demo started its broker"
+    assert not (tmp_path / "heartbeat").exists(), "a service wrote its heartbeat"
