@@ -33,6 +33,7 @@ def adapter_with_unit():
         adapter.close()
 
 
+@pytest.mark.alone  # the adapter and the simulated unit are threads in this process
 def test_gateway_drives_a_unit_through_an_slcan_adapter(
     adapter_with_unit, probe, service, tmp_path
 ):
