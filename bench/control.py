@@ -223,18 +223,21 @@ def main_days(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - began
     split_days = {
         split: [d for r in dayset.runs(split) for d in (r.days[:1] if args.quick else r.days)]
-        for split in ("tuning", "test")
+        for split in dayset.SPLITS
     }
     results = {split: summed(per_day, days) for split, days in split_days.items()}
     goals = check_goals(per_day, split_days["test"])
+    holdout_goals = check_goals(per_day, split_days["holdout"])
     tuning_goals = check_goals(per_day, split_days["tuning"])
     label = "quick 90 min slices" if args.quick else "whole days"
     print(f"{label}, dt {dt} s, {len(jobs)} simulations in {elapsed:.0f} s, {args.jobs} worker(s)")
-    for split in ("tuning", "test"):
+    for split in dayset.SPLITS:
         print(f"\n== {split} set ({', '.join(split_days[split])}), summed ==")
         print(format_table(results[split]))
     print("\nGoals on the test set:")
     print("\n".join(goal_lines(goals)))
+    print("\nThe same goals on the hold-out set:")
+    print("\n".join(goal_lines(holdout_goals)))
     report = {
         "setup": {
             **setup(CONTROL, dt),
@@ -248,9 +251,11 @@ def main_days(args: argparse.Namespace) -> int:
         },
         "results": results["test"],
         "tuning_results": results["tuning"],
+        "holdout_results": results["holdout"],
         "per_day": per_day,
         "goals": [g.as_dict() for g in goals],
         "tuning_goals": [g.as_dict() for g in tuning_goals],
+        "holdout_goals": [g.as_dict() for g in holdout_goals],
         "goal_met": all(g.met for g in goals),
         "runtime_s": elapsed,
     }
@@ -259,17 +264,18 @@ def main_days(args: argparse.Namespace) -> int:
     name = "control_quick" if args.quick else "control"
     (out_dir / f"{name}.json").write_text(json.dumps(report, indent=1) + "\n")
     md = [f"# Charge-control benchmark ({label})", ""]
-    for split in ("test", "tuning"):
+    for split in ("test", "holdout", "tuning"):
         md += ["", markdown_summary(results[split], f"{split} set, summed over its days")]
     md += [
         "",
         "Per day -- cells: avoidable import+export Wh / setpoint writes per hour; best in bold.",
     ]
-    for split in ("test", "tuning"):
+    for split in ("test", "holdout", "tuning"):
         for period, by_day in per_day.items():
             subset = {d: by_day[d] for d in split_days[split]}
             md += ["", markdown_days(subset, f"{split} set, meter {period}")]
     md += ["", "#### Goals (test set)", "", markdown_goals(goals), ""]
+    md += ["#### The same goals on the hold-out set", "", markdown_goals(holdout_goals), ""]
     (out_dir / f"{name}.md").write_text("\n".join(md))
     if plots:
         plot_dir = out_dir / "days"

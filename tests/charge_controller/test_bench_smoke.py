@@ -158,12 +158,14 @@ def test_trace_cli_rejects_a_bad_csv_with_the_line(tmp_path, capsys) -> None:
     assert not (tmp_path / "r.json").exists()
 
 
-def test_day_files_exist_for_every_run_and_split_is_disjoint() -> None:
+def test_day_files_exist_for_every_run_and_splits_are_disjoint() -> None:
     tuning = {d for r in dayset.runs("tuning") for d in r.days}
     test = {d for r in dayset.runs("test") for d in r.days}
-    assert tuning and test and not tuning & test
+    holdout = {d for r in dayset.runs("holdout") for d in r.days}
+    assert tuning and test and holdout
+    assert not tuning & test and not holdout & (tuning | test)
     assert len(tuning | test) >= 7
-    for day in tuning | test:
+    for day in tuning | test | holdout:
         assert dayset.day_path(day).exists(), day
 
 
