@@ -37,7 +37,7 @@ class Heartbeat(_Payload):
     uptime_s: float
     interval_s: float
     last_activity: str | None
-    last_error: str | None
+    last_error: dict[str, Any] | None  # the latest error-level log event (shared.logging_setup)
     problem: str | None
     rejected_payloads: int
 

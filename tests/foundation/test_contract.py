@@ -189,3 +189,22 @@ def test_table_topics_come_from_the_builders():
         t.wican_status_topic("<id>", firmware_2024=True),
     ):
         assert f"`{topic}`" in table
+
+
+def test_a_heartbeat_after_an_error_matches_its_model(monkeypatch):
+    # last_error is the latest error-level log event, an object (shared.logging_setup.LastError)
+    from shared.contract.payloads import Heartbeat as HeartbeatModel
+    from shared.heartbeat import Heartbeat
+    from shared.logging_setup import LastError
+
+    class Client:
+        base, service = "canbridge", "bic-gateway"
+
+        def rejected_total(self) -> int:
+            return 0
+
+    monkeypatch.setattr(LastError, "value", None)  # the process-wide value, restored after
+    LastError.processor(None, "error", {"event": "can_open_failed", "reason": "no can0"})
+    payload = Heartbeat(Client(), 5.0).payload()
+    assert isinstance(payload["last_error"], dict)
+    assert HeartbeatModel.model_validate(payload).last_error == payload["last_error"]
