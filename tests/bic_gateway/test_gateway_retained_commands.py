@@ -3,9 +3,8 @@ logged once per topic."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import paho.mqtt.client as mqtt
+from bic.test_bic_bus_errors import RecordingClient as Recorder
 from structlog.testing import capture_logs
 
 from services.bic_gateway.gateway import Gateway
@@ -13,16 +12,6 @@ from services.bic_gateway.ledger_store import StateStore
 from services.bic_gateway.settings import BicGatewaySettings
 from shared.contract.payloads import UnitError
 from shared.contract.retained import EVENT, REASON
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, Any]] = []
-
-    def publish_json(self, topic: str, payload: Any, qos: int = 1, retain: bool = False) -> None:
-        self.messages.append((topic, payload))
-
-    publish = publish_json
 
 
 class NoBus:
