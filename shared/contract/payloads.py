@@ -35,7 +35,7 @@ class Heartbeat(_Payload):
     topic_api: int
     time: str
     uptime_s: float
-    interval_s: float
+    interval_s: int | float  # an int is published as an int (`5`, not `5.0`)
     last_activity: str | None
     last_error: dict[str, Any] | None  # the latest error-level log event (shared.logging_setup)
     problem: str | None

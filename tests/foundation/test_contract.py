@@ -3,6 +3,7 @@ the retained-command policy and the README's generated topic table."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -191,20 +192,34 @@ def test_table_topics_come_from_the_builders():
         assert f"`{topic}`" in table
 
 
-def test_a_heartbeat_after_an_error_matches_its_model(monkeypatch):
-    # last_error is the latest error-level log event, an object (shared.logging_setup.LastError)
+def test_a_published_heartbeat_matches_its_model_with_the_interval_as_configured(monkeypatch):
+    # last_error is the latest error-level log event, an object (shared.logging_setup.LastError);
+    # an int interval is published as an int (`5`, as before the model), keys in model order
     from shared.contract.payloads import Heartbeat as HeartbeatModel
     from shared.heartbeat import Heartbeat
     from shared.logging_setup import LastError
+    from shared.mqtt_client import encode_json
 
     class Client:
         base, service = "canbridge", "bic-gateway"
 
+        def __init__(self) -> None:
+            self.published: list[tuple[str, object]] = []
+
         def rejected_total(self) -> int:
-            return 0
+            return 2
+
+        def publish_json(self, topic: str, obj: object, **_options: object) -> None:
+            self.published.append((topic, obj))
 
     monkeypatch.setattr(LastError, "value", None)  # the process-wide value, restored after
     LastError.processor(None, "error", {"event": "can_open_failed", "reason": "no can0"})
-    payload = Heartbeat(Client(), 5.0).payload()
-    assert isinstance(payload["last_error"], dict)
-    assert HeartbeatModel.model_validate(payload).last_error == payload["last_error"]
+    client = Client()
+    Heartbeat(client, 5).beat()
+    ((topic, obj),) = client.published
+    text = encode_json(obj).decode()
+    assert topic == "canbridge/bic-gateway/heartbeat"
+    assert list(json.loads(text)) == list(HeartbeatModel.model_fields)
+    assert '"interval_s":5,' in text and '"rejected_payloads":2}' in text
+    beat = HeartbeatModel.model_validate_json(text)
+    assert beat.last_error == {"time": None, "event": "can_open_failed", "reason": "no can0"}
