@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 
 class _Payload(BaseModel):
@@ -61,6 +61,18 @@ class CarSoc(_OpenPayload):
     soc: float
     time: str
     vehicle: str
+
+    @model_serializer(mode="wrap")
+    def _in_published_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``soc`` and ``time`` first, then the profile's values, then ``vehicle`` (and the
+        fields a ``VehicleState`` adds), as wican-soc has always published them; pydantic
+        alone would put the values last."""
+        data: dict[str, Any] = handler(self)
+        values = self.model_extra or {}
+        first = [name for name in ("soc", "time") if name in data]
+        order = first + [name for name in data if name in values]
+        order += [name for name in data if name not in order]
+        return {name: data[name] for name in order}
 
 
 class VehicleState(CarSoc):
