@@ -36,9 +36,10 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# The README's topic table, generated from the topic contract (shared/contract/catalog.py).
+# The topic tables of the README and the service docs, generated from the topic contract
+# (shared/contract/catalog.py names the pages).
 topics: deps
-	$(PY) -m shared.contract.table --write README.md
+	$(PY) -m shared.contract.table --write
 
 # The virtualenv from the pinned dependencies in pyproject.toml and constraints.txt (their
 # dependencies, pinned too); re-made when either changes.

@@ -1,14 +1,14 @@
-"""A generated block inside a Markdown document, between two marker comments.
+"""A generated block inside Markdown documents, between two marker comments.
 
-The README's topic table (``shared.contract.table``) and the vehicle tables
-(``services.wican_soc.vehicle_table``) are generated; a test compares each block with a fresh
-rendering, and ``--write`` replaces it.
+The topic tables of the README and the service docs (``shared.contract.table``) and the vehicle
+tables (``services.wican_soc.vehicle_table``) are generated; a test compares each block with a
+fresh rendering, and ``--write`` replaces them.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 
@@ -22,15 +22,25 @@ def replace_block(document: str, start: str, end: str, body: str) -> str:
     return f"{head}{start}\n{body}\n{end}{tail}"
 
 
-def block_cli(prog: str, render: Callable[[], str], start: str, end: str, argv: list[str]) -> int:
-    """The command line of a generated block: print ``render()``, or with ``--write FILE``
-    replace the block between the markers in that Markdown file."""
+def block_cli(
+    prog: str, blocks: Mapping[str, Callable[[], str]], start: str, end: str, argv: list[str]
+) -> int:
+    """The command line of a generated block: `blocks` maps each Markdown file that holds it
+    (a path from the repository root) to its rendering. Prints the block of FILE (default: the
+    first file); ``--write`` replaces the block in every file, ``--write FILE ...`` in those."""
+    files = list(blocks)
     parser = argparse.ArgumentParser(prog=prog)
-    parser.add_argument("--write", type=Path, help="update the table in this Markdown file")
+    parser.add_argument("file", nargs="?", default=files[0], help=f"one of {', '.join(files)}")
+    parser.add_argument("--write", nargs="*", metavar="FILE", help="update these files (all)")
     args = parser.parse_args(argv)
-    body = render()
+    wanted = [args.file] if args.write is None else args.write or files
+    unknown = [name for name in wanted if name not in blocks]
+    if unknown:
+        parser.error(f"no generated block in {', '.join(unknown)} (known: {', '.join(files)})")
     if args.write is None:
-        print(body)
+        print(blocks[args.file]())
         return 0
-    args.write.write_text(replace_block(args.write.read_text(), start, end, body))
+    for name in wanted:
+        path = Path(name)
+        path.write_text(replace_block(path.read_text(), start, end, blocks[name]()))
     return 0

@@ -2,12 +2,11 @@
 
 Payload (JSON, retained, expires after 3 intervals: a subscriber that starts later, like the
 api, gets the latest beat at once instead of waiting up to an interval for the next one; the
-beat's age is then 3 intervals minus the remaining expiry, see ``retained_age_s``):
-`{"service", "version", "topic_api", "time", "uptime_s", "interval_s", "last_activity",
-"last_error", "problem", "rejected_payloads"}`; `last_error` is the latest error-level log event
-`{time, event, reason}` or null. `problem` is null while the service can do its job, else why it
-cannot (e.g. its CAN interface is missing): the api then reports it failing with that reason, and
-so does the container healthcheck (the health file carries it too). Services call
+beat's age is then 3 intervals minus the remaining expiry, see ``retained_age_s``): the
+contract's ``shared.contract.payloads.Heartbeat``; `last_error` is the latest error-level log
+event `{time, event, reason}` or null. `problem` is null while the service can do its job, else
+why it cannot (e.g. its CAN interface is missing): the api then reports it failing with that
+reason, and so does the container healthcheck (the health file carries it too). Services call
 `set_problem()`. `rejected_payloads` counts the inputs the service refused since start.
 `last_activity` is the ISO time the service last did its job (a decoded SoC,
 a CAN answer, a setpoint); services call `mark_activity()` for that.
@@ -19,10 +18,10 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypedDict
 
 from shared import TOPIC_API_VERSION, __version__
 from shared.atomic_file import write_atomic
+from shared.contract import payloads
 from shared.contract.topics import heartbeat_topic
 from shared.logging_setup import LastError
 from shared.mqtt_client import MqttClient
@@ -44,21 +43,6 @@ def retained_age_s(interval_s: object, remaining_expiry_s: object) -> float:
 
 def iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class HeartbeatPayload(TypedDict):
-    """What `<base>/<service>/heartbeat` carries (docs: topic table)."""
-
-    service: str
-    version: str
-    topic_api: int
-    time: str
-    uptime_s: float
-    interval_s: float
-    last_activity: str | None
-    last_error: dict[str, object] | None
-    problem: str | None
-    rejected_payloads: int
 
 
 class Heartbeat:
@@ -87,20 +71,20 @@ class Heartbeat:
         if changed and self._client.connected.is_set():
             self.beat()
 
-    def payload(self) -> HeartbeatPayload:
-        return {
-            "service": self._client.service,
-            "version": __version__,
-            "topic_api": TOPIC_API_VERSION,
-            "time": iso_now(),
-            "uptime_s": round(time.monotonic() - self._started, 1),
-            "interval_s": self.interval_s,
-            "last_activity": self._last_activity,
-            "last_error": LastError.value,
-            "problem": self.problem,
+    def payload(self) -> payloads.Heartbeat:
+        return payloads.Heartbeat(
+            service=self._client.service,
+            version=__version__,
+            topic_api=TOPIC_API_VERSION,
+            time=iso_now(),
+            uptime_s=round(time.monotonic() - self._started, 1),
+            interval_s=self.interval_s,
+            last_activity=self._last_activity,
+            last_error=LastError.value,
+            problem=self.problem,
             # payloads refused by shared.payload_limits since start (docs/input-limits.md)
-            "rejected_payloads": self._client.rejected_total(),
-        }
+            rejected_payloads=self._client.rejected_total(),
+        )
 
     def beat(self) -> None:
         expiry = expiry_s(self.interval_s)
@@ -108,8 +92,12 @@ class Heartbeat:
             payload = self.payload()
             # the file first: whoever sees the beat on MQTT may run the container check at once
             if self.health_file is not None:
-                touch(self.health_file, self.interval_s, payload["problem"])
-            self._client.publish_json(self.topic, payload, qos=0, retain=True, expiry_s=expiry)
+                touch(self.health_file, self.interval_s, payload.problem)
+            # python mode: the values as they are, so the client's strict JSON encoding still
+            # refuses (logs, does not send) a value that is not JSON, as it did for the dict
+            self._client.publish_json(
+                self.topic, payload.model_dump(), qos=0, retain=True, expiry_s=expiry
+            )
 
     def start(self) -> None:
         self._thread.start()

@@ -30,6 +30,7 @@ from services.charge_controller.meter_input import parse_number
 from services.charge_controller.plausible import BATTERY_AC_W, BATTERY_V, TEMPERATURE_C, within
 from services.charge_controller.supervisor import BatteryReading
 from shared.contract.efficiency import dc_from_ac
+from shared.contract.payloads import SetPower
 from shared.contract.topics import SET_POWER, unit_template
 from shared.mqtt_client import decode_json, encode_json
 
@@ -57,8 +58,8 @@ class GatewaySettings(BaseModel):
 def setpoint_payload(ac_w: float, efficiency: float, now_epoch: float | None = None) -> bytes:
     """JSON for ``set/power``: DC watts, and the send time so a late command can be dropped."""
     stamp = time.time() if now_epoch is None else now_epoch
-    body = {"value": round(dc_from_ac(ac_w, efficiency), 1), "ts": round(stamp, 3)}
-    return encode_json(body)
+    body = SetPower(value=round(dc_from_ac(ac_w, efficiency), 1), ts=round(stamp, 3))
+    return encode_json(body.model_dump())
 
 
 def parse_state(payload: bytes | bytearray) -> BatteryReading | None:

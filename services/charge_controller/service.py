@@ -30,6 +30,7 @@ from services.charge_controller.runtime_state import RuntimeState
 from services.charge_controller.settings import ChargeControllerSettings
 from services.charge_controller.supervisor import Supervisor
 from services.charge_controller.surplus_switches import SurplusSwitches, SwitchAction
+from shared.contract.payloads import CommandResult, ControllerState
 from shared.contract.retained import RetainedCommands
 from shared.contract.status import is_online
 from shared.contract.topics import (
@@ -268,29 +269,29 @@ class ControllerService:
             self.log.info("switch", name=action.name, on=action.on, reason=action.reason)
 
     # --- reporting ------------------------------------------------------------------
-    def state(self, now: float) -> dict[str, Any]:
+    def state(self, now: float) -> ControllerState:
         sup = self.supervisor
         cfg = sup.config
         limits = sup.last_limits
         soc = sup.protection.soc(now)
         health = sup.watchdog.health(now)
         car, car_reason = sup.ev.charging(cfg.ev, now)
-        return {
-            "time": iso_now(),
-            "enabled": cfg.enabled,
-            "mode": cfg.mode,
-            "target_w": sup.controller.params.target_w,
-            "setpoint_w": sup.controller.setpoint_w,
-            "grid_w": sup.grid_w,
-            "battery_w": sup.battery_w,
-            "soc": None if soc is None else {"pct": round(soc.value, 1), "source": soc.source},
-            "meter": {
+        return ControllerState(
+            time=iso_now(),
+            enabled=cfg.enabled,
+            mode=cfg.mode,
+            target_w=sup.controller.params.target_w,
+            setpoint_w=sup.controller.setpoint_w,
+            grid_w=sup.grid_w,
+            battery_w=sup.battery_w,
+            soc=None if soc is None else {"pct": round(soc.value, 1), "source": soc.source},
+            meter={
                 "ok": health.ok,
                 "reason": health.reason,
                 "period_s": self.meter.period_s,
                 "silences": sup.watchdog.silences,
             },
-            "limits": None
+            limits=None
             if limits is None
             else {
                 "max_charge_w": limits.limits.max_charge_w,
@@ -298,15 +299,15 @@ class ControllerService:
                 "profile": limits.profile,
                 "reasons": list(limits.reasons),
             },
-            "last_decision": {
+            last_decision={
                 "setpoint_w": sup.last_decision.setpoint_w,
                 "reason": sup.last_decision.reason,
             },
-            "ev": {"charging": car, "reason": car_reason},
-            "gateway_online": self.gateway_online,
-            "switches": {n: ("ON" if s.on else "OFF") for n, s in self.switches.states.items()},
-            "writes": self.writes,
-        }
+            ev={"charging": car, "reason": car_reason},
+            gateway_online=self.gateway_online,
+            switches={n: ("ON" if s.on else "OFF") for n, s in self.switches.states.items()},
+            writes=self.writes,
+        )
 
     def _state_fields(self, now: float) -> dict[str, Any]:
         """What the controller is in, as plain log fields (no reprs)."""
@@ -356,7 +357,7 @@ class ControllerService:
             )
         self._published_summary, self._published_at = (summary, setpoint), now
         self.client.publish_json(
-            controller_topic(self.base, "state"), self.state(now), qos=1, retain=True
+            controller_topic(self.base, "state"), self.state(now).model_dump(), qos=1, retain=True
         )
 
     def _publish_config(self) -> None:
@@ -395,7 +396,7 @@ class ControllerService:
             )
         self.client.publish_json(
             controller_topic(self.base, "command_result"),
-            {"parameter": path, "ok": error is None, "value": value, "error": error},
+            CommandResult(parameter=path, ok=error is None, value=value, error=error).model_dump(),
             qos=1,
             correlation=correlation,
         )

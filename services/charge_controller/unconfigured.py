@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from shared.contract.payloads import ControllerUnconfigured
 from shared.heartbeat import iso_now
 from shared.runtime import ServiceRuntime
 
@@ -18,7 +19,9 @@ DOCS = "charge-controller.md#configuration"
 
 
 def state_payload() -> dict[str, Any]:
-    return {"time": iso_now(), "configured": False, "reason": REASON, "docs": DOCS}
+    return ControllerUnconfigured(
+        time=iso_now(), configured=False, reason=REASON, docs=DOCS
+    ).model_dump()
 
 
 def setup_unconfigured(runtime: ServiceRuntime, state_topic: str) -> Callable[[], None]:

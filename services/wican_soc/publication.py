@@ -17,6 +17,7 @@ from datetime import datetime
 
 from services.wican_soc.profiles import Profile
 from services.wican_soc.vehicles import VehicleConfig
+from shared.contract.payloads import CarSoc, VehicleState
 from shared.contract.topics import vehicle_topic
 
 DECIMALS = 4
@@ -42,14 +43,20 @@ def soc_message(
     vehicle: VehicleConfig, values: dict[str, float], when: datetime
 ) -> dict[str, object]:
     """The `car/soc` JSON: soc and time first, the other values, then the vehicle name."""
+    return CarSoc.model_validate(_soc_fields(vehicle, values, when)).model_dump()
+
+
+def _soc_fields(
+    vehicle: VehicleConfig, values: dict[str, float], when: datetime
+) -> dict[str, object]:
     numbers = rounded(values)
-    message: dict[str, object] = {
+    fields: dict[str, object] = {
         "soc": numbers.pop("soc"),
         "time": when.isoformat(timespec="seconds"),
     }
-    message.update(numbers)
-    message["vehicle"] = vehicle.name
-    return message
+    fields.update(numbers)
+    fields["vehicle"] = vehicle.name
+    return fields
 
 
 def units_of(profile: Profile) -> dict[str, str]:
@@ -64,12 +71,13 @@ def state_message(
 
     `profile` is the profile's name, or `autopid` when the adapter decoded the values.
     """
-    return {
-        **soc_message(vehicle, values, when),
+    fields = {
+        **_soc_fields(vehicle, values, when),
         "device_id": vehicle.device_id,
         "profile": vehicle.profile or vehicle.source,
         "units": {name: units.get(name, "") for name in values},
     }
+    return VehicleState.model_validate(fields).model_dump()
 
 
 def publications(

@@ -1,7 +1,10 @@
-"""The public topics, one row each, as the README's topic table lists them.
+"""The public topics, one row each, as the topic tables of the README and the service docs
+list them.
 
 The topic cells are built with ``topics`` (placeholders for the variable levels) and the key
-lists with the ``payloads`` models, so the table cannot drift from what the services use.
+lists with the ``payloads`` models, so the tables cannot drift from what the services use. A
+row names the pages whose table lists it (``pages``); the README lists most. Links are written
+from the repository root and made relative to each page when it is rendered (``table``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,13 @@ from shared.contract import topics as t
 # placeholders for the variable levels, as the README writes them
 BASE, SERVICE, UNIT, NAME, ID = "<base>", "<service>", "<unit>", "<name>", "<id>"
 
+# the pages with a topic table
+README = "README.md"
+BIC_DOC = "docs/bic2200.md"
+CONTROLLER_DOC = "docs/charge-controller.md"
+VEHICLES_DOC = "docs/vehicles.md"
+PAGES = (README, BIC_DOC, CONTROLLER_DOC, VEHICLES_DOC)
+
 
 @dataclass(frozen=True)
 class Row:
@@ -24,6 +34,7 @@ class Row:
     retained: str
     payload: str
     who: str
+    pages: tuple[str, ...] = (README,)  # the pages whose table lists the row
 
 
 def code(text: str) -> str:
@@ -55,6 +66,7 @@ ROWS: tuple[Row, ...] = (
         "yes",
         "`online` / `offline` (also the last will, so a crashed service says it too)",
         "every service",
+        pages=(README, BIC_DOC, CONTROLLER_DOC),
     ),
     Row(
         code(t.heartbeat_topic(BASE, SERVICE)),
@@ -64,6 +76,7 @@ ROWS: tuple[Row, ...] = (
         f"{keys(p.Heartbeat)}; `problem`: null, or why the service cannot do its job (e.g. its "
         "CAN interface is missing); `rejected_payloads`: payloads refused since start",
         "every service",
+        pages=(README, BIC_DOC, CONTROLLER_DOC),
     ),
     Row(
         code(t.config_topic(BASE, SERVICE)),
@@ -71,6 +84,7 @@ ROWS: tuple[Row, ...] = (
         "yes",
         "the service's effective settings, secrets as `***`",
         "every service",
+        pages=(README, BIC_DOC, CONTROLLER_DOC),
     ),
     Row(
         f"{code(t.wican_status_topic(ID))} (or {code(t.wican_status_topic(ID, True))})",
@@ -78,6 +92,7 @@ ROWS: tuple[Row, ...] = (
         "yes (also its will)",
         '`{"status": "online"}` / `{"status": "offline"}`',
         "WiCAN",
+        pages=(README, VEHICLES_DOC),
     ),
     Row(
         code(t.tx_topic(ID)),
@@ -85,6 +100,7 @@ ROWS: tuple[Row, ...] = (
         "no",
         "WiCAN tx JSON: request (wican-status), Flow Control (wican-soc)",
         "wican-status, wican-soc",
+        pages=(README, VEHICLES_DOC),
     ),
     Row(
         code(t.rx_topic(ID)),
@@ -92,6 +108,7 @@ ROWS: tuple[Row, ...] = (
         "no",
         "WiCAN rx JSON, one or more frames",
         "WiCAN",
+        pages=(README, VEHICLES_DOC),
     ),
     Row(
         f"{code(t.CAR_SOC)} (per vehicle `soc_topic`)",
@@ -101,6 +118,7 @@ ROWS: tuple[Row, ...] = (
         '"leaf"}` — `soc` is what the dashboard shows where the profile knows it, else the '
         "battery controller's value",
         "wican-soc",
+        pages=(README, VEHICLES_DOC),
     ),
     Row(
         code(t.vehicle_topic(BASE, NAME, "<value>")),
@@ -108,6 +126,7 @@ ROWS: tuple[Row, ...] = (
         "yes, v5 expiry",
         "plain number (`soc`, `soc_bms`, … as the profile decodes) — the evcc `soc` source",
         "wican-soc",
+        pages=(README, VEHICLES_DOC),
     ),
     Row(
         code(t.vehicle_topic(BASE, NAME, "state")),
@@ -115,6 +134,7 @@ ROWS: tuple[Row, ...] = (
         "yes, v5 expiry",
         "the `car/soc` JSON plus `device_id`, `profile`, `units`",
         "wican-soc",
+        pages=(README, VEHICLES_DOC),
     ),
     Row(
         code(_unit("availability")),
@@ -122,6 +142,7 @@ ROWS: tuple[Row, ...] = (
         "yes",
         "`online` only while the unit answers",
         "bic-gateway",
+        pages=(README, BIC_DOC, CONTROLLER_DOC),
     ),
     Row(
         code(_unit("info")),
@@ -130,6 +151,7 @@ ROWS: tuple[Row, ...] = (
         "model, `family` (`BIC-2200`/`NPB`), `bidirectional`, firmware, serial, setpoint "
         "ranges, config flags, EEP_OFF",
         "bic-gateway",
+        pages=(README, BIC_DOC, CONTROLLER_DOC),
     ),
     Row(
         code(_unit("state")),
@@ -138,6 +160,7 @@ ROWS: tuple[Row, ...] = (
         "`voltage`, `current`, `dc_power`, `ac_power` (W, + charging), `ac_voltage`, "
         "`temperature`, fans, `direction`, `operation`, setpoints, `flags`, `problems`",
         "bic-gateway",
+        pages=(README, BIC_DOC, CONTROLLER_DOC),
     ),
     Row(
         f"{code(_unit('voltage'))} … "
@@ -146,6 +169,7 @@ ROWS: tuple[Row, ...] = (
         "yes",
         "plain values of `state`",
         "bic-gateway",
+        pages=(README, BIC_DOC),
     ),
     Row(
         _plain(_unit("energy_charged"), "energy_discharged"),
@@ -153,6 +177,7 @@ ROWS: tuple[Row, ...] = (
         "yes",
         "kWh, integrated DC power; continue across gateway restarts",
         "bic-gateway",
+        pages=(README, BIC_DOC),
     ),
     Row(
         _plain(_unit("fault"), "setpoint", "wear"),
@@ -161,6 +186,7 @@ ROWS: tuple[Row, ...] = (
         "fault flags with counters; what became of the last setpoint; write counters, the "
         "unit's EEPROM write interval and the writes held for it",
         "bic-gateway",
+        pages=(README, BIC_DOC),
     ),
     Row(
         _plain(_unit("error"), "reply"),
@@ -168,8 +194,9 @@ ROWS: tuple[Row, ...] = (
         "no",
         "rejected command with the reason; CLI answers. Refusals are answered at most 20/s per "
         'unit (bursts of 40); beyond that one `error` with `"command": null` counts those not '
-        "answered ([docs/bic2200.md](docs/bic2200.md#command-queue))",
+        "answered ([command queue](docs/bic2200.md#command-queue))",
         "bic-gateway",
+        pages=(README, BIC_DOC),
     ),
     Row(
         _unit_set(t.SET_POWER, t.SET_CURRENT),
@@ -177,6 +204,7 @@ ROWS: tuple[Row, ...] = (
         "no",
         'signed W / A (+ charge, − discharge), `-800` or `{"value": -800, "ts": …}`',
         "charge-controller, admin",
+        pages=(README, BIC_DOC, CONTROLLER_DOC),
     ),
     Row(
         _unit_set(t.SET_CHARGE, t.SET_STATE),
@@ -184,6 +212,7 @@ ROWS: tuple[Row, ...] = (
         "no",
         'legacy bridge: `{"var": "chargeP"\\|"chargeA", "val": n}`; `0`/`1`',
         "legacy tools",
+        pages=(README, BIC_DOC),
     ),
     Row(
         _unit_set(t.SET_CMD, t.SET_PROVISION),
@@ -192,6 +221,7 @@ ROWS: tuple[Row, ...] = (
         f'CLI request {keys(p.SetCmd)} (`init_mode` needs `"confirm": true`); '
         '`{"confirm": true}`',
         "CLI (admin)",
+        pages=(README, BIC_DOC),
     ),
     Row(
         code(t.controller_topic(BASE, "state")),
@@ -200,6 +230,7 @@ ROWS: tuple[Row, ...] = (
         "mode, target, setpoint, `grid_w`, `battery_w`, SoC, meter health, limits with reasons, "
         "last decision with reason",
         "charge-controller",
+        pages=(README, CONTROLLER_DOC),
     ),
     Row(
         code(t.controller_set(BASE, "<key>")),
@@ -207,6 +238,7 @@ ROWS: tuple[Row, ...] = (
         "no",
         "runtime parameter, e.g. `set/mode` `hold`, `set/control/target_w` `20`",
         "you, api, Home Assistant",
+        pages=(README, CONTROLLER_DOC),
     ),
     Row(
         code(t.controller_topic(BASE, "command_result")),
@@ -214,6 +246,7 @@ ROWS: tuple[Row, ...] = (
         "no",
         f"{keys(p.CommandResult)}; echoes the command's MQTT v5 Correlation Data (up to 64 bytes)",
         "charge-controller",
+        pages=(README, CONTROLLER_DOC),
     ),
     Row(
         code(t.controller_switch(BASE, NAME)),
@@ -221,6 +254,7 @@ ROWS: tuple[Row, ...] = (
         "yes",
         "`ON` / `OFF` of a surplus load",
         "charge-controller",
+        pages=(README, CONTROLLER_DOC),
     ),
     Row(
         "your meter topic(s)",
@@ -229,6 +263,31 @@ ROWS: tuple[Row, ...] = (
         "number or JSON (Tasmota SML, Shelly, …), see "
         "[meter examples](docs/charge-controller.md#meter-examples)",
         "your meter",
+        pages=(README, CONTROLLER_DOC),
+    ),
+    Row(
+        "`battery.soc_topic` (optional)",
+        "in",
+        "either",
+        "percent, number or JSON (`battery.soc_json_path`)",
+        "your BMS",
+        pages=(CONTROLLER_DOC,),
+    ),
+    Row(
+        "`ev.wallbox_topic` (optional)",
+        "in",
+        "either",
+        "W, number or JSON (`ev.json_path`, `ev.scale`)",
+        "wallbox / evcc",
+        pages=(CONTROLLER_DOC,),
+    ),
+    Row(
+        f"switch `command_topic` (default {code(t.controller_switch(BASE, NAME) + '/command')})",
+        "out",
+        "no",
+        "`payload_on` / `payload_off`",
+        "charge-controller",
+        pages=(CONTROLLER_DOC,),
     ),
     Row(
         code(t.ha_status_topic()),
@@ -249,7 +308,8 @@ ROWS: tuple[Row, ...] = (
         "`sim/wican/<id>/set`, `sim/meter/…`, `<base>/sim/bic/<unit>/…`",
         "sim",
         "no",
-        "simulator controls and the simulated AC power",
+        "simulator controls and the simulated AC power ([simulators](docs/simulators.md))",
         "simulators",
+        pages=(README, CONTROLLER_DOC, VEHICLES_DOC),
     ),
 )

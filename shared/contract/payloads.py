@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 
 class _Payload(BaseModel):
@@ -35,7 +35,7 @@ class Heartbeat(_Payload):
     topic_api: int
     time: str
     uptime_s: float
-    interval_s: float
+    interval_s: int | float  # an int is published as an int (`5`, not `5.0`)
     last_activity: str | None
     last_error: dict[str, Any] | None  # the latest error-level log event (shared.logging_setup)
     problem: str | None
@@ -61,6 +61,18 @@ class CarSoc(_OpenPayload):
     soc: float
     time: str
     vehicle: str
+
+    @model_serializer(mode="wrap")
+    def _in_published_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``soc`` and ``time`` first, then the profile's values, then ``vehicle`` (and the
+        fields a ``VehicleState`` adds), as wican-soc has always published them; pydantic
+        alone would put the values last."""
+        data: dict[str, Any] = handler(self)
+        values = self.model_extra or {}
+        first = [name for name in ("soc", "time") if name in data]
+        order = first + [name for name in data if name in values]
+        order += [name for name in data if name not in order]
+        return {name: data[name] for name in order}
 
 
 class VehicleState(CarSoc):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from shared.contract.payloads import CommandResult, ControllerState
+from shared.contract.payloads import CommandResult, ControllerState, SetPower
 from shared.contract.retained import REASON
 
 OWN = "canbridge/charge-controller"
@@ -70,8 +70,10 @@ def test_idle_until_the_meter_delivers_and_setpoint_kept_alive(service, probe):
     assert state["setpoint_w"] == 0 and state["meter"]["ok"] is False
     assert state["meter"]["reason"] == "no meter sample yet"
     watcher.wait(lambda: len(watcher.received("canbridge/bic/0/set/power")) >= 2, "two keepalives")
-    body = json.loads(watcher.received("canbridge/bic/0/set/power")[0].payload)
+    sent = watcher.received("canbridge/bic/0/set/power")[0].payload
+    body = json.loads(sent)
     assert body["value"] == 0.0 and body["ts"] > 1.7e9
+    assert SetPower.model_validate_json(sent).value == 0.0  # the contract's model of set/power
 
 
 def test_an_answer_carries_its_commands_correlation_data(service, probe):

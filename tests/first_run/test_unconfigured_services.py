@@ -8,6 +8,8 @@ import pytest
 from dashboard.dashboard_stack import with_config
 from harness import PROJECT
 
+from shared.contract.payloads import ControllerUnconfigured, Heartbeat
+
 pytestmark = pytest.mark.integration
 
 
@@ -28,11 +30,14 @@ def test_controller_without_meter_publishes_not_configured_and_no_setpoint(servi
     assert body["configured"] is False
     assert "no grid meter configured" in body["reason"]
     assert body["docs"] == "charge-controller.md#configuration"
+    ControllerUnconfigured.model_validate(body)  # the contract's model of it
     # three heartbeats later: still no setpoint for any unit
     watcher.wait_for(
         "canbridge/charge-controller/heartbeat",
         where=lambda _m: len(watcher.received("canbridge/charge-controller/heartbeat")) >= 3,
     )
+    for beat in watcher.received("canbridge/charge-controller/heartbeat"):
+        assert Heartbeat.model_validate_json(beat.payload).interval_s == 0.3
     assert watcher.received("canbridge/bic/+/set/#") == []
     assert proc.terminate() == 0
     assert "controller_not_configured" in proc.log()

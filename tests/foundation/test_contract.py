@@ -1,13 +1,16 @@
 """The topic contract (shared.contract): builders, status and switch words, efficiency,
-the retained-command policy and the README's generated topic table."""
+the retained-command policy and the generated topic tables (README, service docs)."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from shared.contract import topics as t
+from shared.contract.catalog import BIC_DOC, CONTROLLER_DOC, PAGES
 from shared.contract.efficiency import ac_from_dc, dc_from_ac
 from shared.contract.retained import EVENT, REASON, RetainedCommands
 from shared.contract.status import (
@@ -167,11 +170,29 @@ def test_a_retained_command_is_refused_and_logged_once_per_topic_then_with_a_cou
     assert all(kw["reason"] == REASON for _e, kw in warnings)
 
 
-def test_readme_topic_table_is_generated_from_the_contract():
-    document = (ROOT / "README.md").read_text()
-    assert replace_table(document, markdown_table()) == document, (
-        "README.md's topic table is out of date: run make topics"
+@pytest.mark.parametrize("page", PAGES)
+def test_topic_tables_are_generated_from_the_contract(page):
+    # the README's and every service doc's (docs/bic2200.md, ...): none written by hand
+    document = (ROOT / page).read_text()
+    assert replace_table(document, markdown_table(page)) == document, (
+        f"{page}'s topic table is out of date: run make topics"
     )
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_pages_table_links_from_that_page(page):
+    # the catalog writes links from the repository root; each page's table has them from there
+    targets = re.findall(r"\]\(([^)#]+)", markdown_table(page))
+    assert targets, "every page's table has a link"
+    for target in targets:
+        assert (ROOT / page).parent.joinpath(target).is_file(), f"{page}: {target}"
+
+
+def test_a_service_page_lists_its_own_topics_only():
+    bic, controller = markdown_table(BIC_DOC), markdown_table(CONTROLLER_DOC)
+    assert "/bic/<unit>/fault`" in bic and "/charge-controller/state`" not in bic
+    assert "/charge-controller/state`" in controller and "/bic/<unit>/fault`" not in controller
+    assert "`ev.wallbox_topic`" in controller and "`ev.wallbox_topic`" not in markdown_table()
 
 
 def test_table_markers_are_required():
@@ -191,20 +212,34 @@ def test_table_topics_come_from_the_builders():
         assert f"`{topic}`" in table
 
 
-def test_a_heartbeat_after_an_error_matches_its_model(monkeypatch):
-    # last_error is the latest error-level log event, an object (shared.logging_setup.LastError)
+def test_a_published_heartbeat_matches_its_model_with_the_interval_as_configured(monkeypatch):
+    # last_error is the latest error-level log event, an object (shared.logging_setup.LastError);
+    # an int interval is published as an int (`5`, as before the model), keys in model order
     from shared.contract.payloads import Heartbeat as HeartbeatModel
     from shared.heartbeat import Heartbeat
     from shared.logging_setup import LastError
+    from shared.mqtt_client import encode_json
 
     class Client:
         base, service = "canbridge", "bic-gateway"
 
+        def __init__(self) -> None:
+            self.published: list[tuple[str, object]] = []
+
         def rejected_total(self) -> int:
-            return 0
+            return 2
+
+        def publish_json(self, topic: str, obj: object, **_options: object) -> None:
+            self.published.append((topic, obj))
 
     monkeypatch.setattr(LastError, "value", None)  # the process-wide value, restored after
     LastError.processor(None, "error", {"event": "can_open_failed", "reason": "no can0"})
-    payload = Heartbeat(Client(), 5.0).payload()
-    assert isinstance(payload["last_error"], dict)
-    assert HeartbeatModel.model_validate(payload).last_error == payload["last_error"]
+    client = Client()
+    Heartbeat(client, 5).beat()
+    ((topic, obj),) = client.published
+    text = encode_json(obj).decode()
+    assert topic == "canbridge/bic-gateway/heartbeat"
+    assert list(json.loads(text)) == list(HeartbeatModel.model_fields)
+    assert '"interval_s":5,' in text and '"rejected_payloads":2}' in text
+    beat = HeartbeatModel.model_validate_json(text)
+    assert beat.last_error == {"time": None, "event": "can_open_failed", "reason": "no can0"}

@@ -1,5 +1,6 @@
 """VehicleReader: WiCAN frames in, Flow Control and decoded values out."""
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -97,13 +98,14 @@ VALUES = {"soc": 84.423342, "soc_bms": 82.10024, "hx": 85.644531}
 
 
 def test_soc_message_layout():
-    assert soc_message(VEHICLE, VALUES, WHEN) == {
-        "soc": 84.4233,
-        "time": "2025-05-01T18:02:11+02:00",
-        "soc_bms": 82.1002,
-        "hx": 85.6445,
-        "vehicle": "leaf",
-    }
+    # in this order too: soc and time first, the profile's values, the vehicle last
+    assert list(soc_message(VEHICLE, VALUES, WHEN).items()) == [
+        ("soc", 84.4233),
+        ("time", "2025-05-01T18:02:11+02:00"),
+        ("soc_bms", 82.1002),
+        ("hx", 85.6445),
+        ("vehicle", "leaf"),
+    ]
 
 
 def test_publications_are_retained_with_expiry_and_car_soc_last():
@@ -195,3 +197,8 @@ def test_published_json_matches_the_topic_contract():
     state = VehicleState.model_validate_json(out["canbridge/vehicle/leaf/state"])
     assert (car.vehicle, state.device_id, state.units["soc"]) == ("leaf", VEHICLE.device_id, "%")
     assert set(car.model_extra or {}) == {"soc_bms", "hx"}  # the profile's other values
+    # the models keep the published order: the values between time and vehicle
+    assert list(json.loads(out["canbridge/vehicle/leaf/state"])) == [
+        *("soc", "time", "soc_bms", "hx", "vehicle"),
+        *("device_id", "profile", "units"),
+    ]

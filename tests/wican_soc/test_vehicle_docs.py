@@ -5,18 +5,18 @@ from pathlib import Path
 import pytest
 
 from services.wican_soc.profiles import load_profiles
-from services.wican_soc.vehicle_table import END, START, markdown_table, replace_table
+from services.wican_soc.vehicle_table import DOCUMENTS, END, START, markdown_table, replace_table
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "vehicles.md"
 
 
-@pytest.mark.parametrize("name", ["docs/vehicles.md", "README.md"])
+@pytest.mark.parametrize("name", DOCUMENTS)
 def test_supported_vehicles_table_matches_the_profiles(name):
     table = markdown_table(load_profiles())
     document = (ROOT / name).read_text()
     assert replace_table(document, table) == document, (
-        f"{name} is out of date: run python -m services.wican_soc.vehicle_table --write {name}"
+        f"{name} is out of date: run python -m services.wican_soc.vehicle_table --write"
     )
 
 
