@@ -13,6 +13,7 @@ to a dashboard `soc` is called `soc_bms`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,12 +31,28 @@ from pydantic import (
 )
 
 from services.wican_soc.expression import Expression, compile_expression
+from shared.contract.payloads import VehicleState
 from shared.isotp import IsoTpReceiver, segment
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
 MAX_STD_ID = 0x7FF
 MAX_EXT_ID = 0x1FFFFFFF
 VALID_ST_MIN = (*range(0x00, 0x80), *range(0xF1, 0xFA))
+
+
+#: names a value may not have: the published payload's own fields (``soc`` is the first value)
+RESERVED_VALUE_NAMES = frozenset(VehicleState.model_fields) - {"soc"}
+
+
+def check_value_names(names: Iterable[str]) -> None:
+    """A value named like a field of the SoC payload (``time``, ``vehicle``...) would
+    overwrite it: refused when the profile or the vehicle's AutoPID map is loaded."""
+    taken = sorted(set(names) & RESERVED_VALUE_NAMES)
+    if taken:
+        raise ValueError(
+            f"value name(s) {', '.join(taken)} are fields of the published SoC payload "
+            "itself (docs/vehicles.md): choose another name"
+        )
 
 
 class ProfileError(ValueError):
@@ -255,6 +272,7 @@ class Profile(_Strict):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"duplicate value name(s): {', '.join(duplicates)}")
+        check_value_names(names)
         for value in values:
             if value.name in value.requires:
                 raise ValueError(f"{value.name}: cannot require itself")

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.wican_soc.profiles import Profile, ProfileError, load_profiles
+from services.wican_soc.profiles import Profile, ProfileError, check_value_names, load_profiles
 from shared.contract.topics import CAR_SOC, rx_topic
 from shared.settings import ServiceSettings, check_topic, describe_validation_error
 
@@ -64,6 +64,7 @@ class AutopidInput(BaseModel):
     def _soc(cls, value: dict[str, str]) -> dict[str, str]:
         if "soc" not in value:
             raise ValueError("needs soc: <the adapter's name of the SoC parameter>")
+        check_value_names(value)
         return value
 
     def unit_of(self, name: str) -> str:

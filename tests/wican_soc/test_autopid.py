@@ -89,6 +89,10 @@ def test_units_default_to_percent_for_soc_values() -> None:
         ({"source": "autopid", "autopid": {"values": {"soh": "SOH"}}}, "needs soc"),
         ({"source": "autopid", "autopid": {"values": {}}}, "at least 1 item"),
         (
+            {"source": "autopid", "autopid": {"values": {"soc": "SOC", "time": "T"}}},
+            "time are fields of the published SoC payload",
+        ),
+        (
             {"source": "autopid", "autopid": {"values": {"soc": "SOC"}}, "profile": "vw-e-up"},
             "profile: not used with source autopid",
         ),

@@ -320,6 +320,8 @@ def _append_value(raw: dict) -> None:
         (_set("values.2.name", "State Of Health"), "values[2].name", "pattern"),
         (_set("values.0.name", "hx"), "values", "first value must be 'soc'"),
         (_append_value, "values", "duplicate value name(s): hx"),
+        (_set("values.2.name", "time"), "values", "time are fields of the published SoC payload"),
+        (_set("values.2.name", "vehicle"), "values", "vehicle are fields of the published"),
         (_set("values.0.requires", ["range"]), "values", "soc: requires unknown value(s): range"),
         (_set("values.1.requires", ["soc_bms"]), "values", "soc_bms: cannot require itself"),
         (_set("values.2.min", 200), "values[2]", "min 200.0 is larger than max 150.0"),
