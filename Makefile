@@ -16,8 +16,10 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 # it runs more workers than cores; --maxschedchunk 2 hands tests out two at a time, so the
 # long ones, collected first (tests/conftest.py), spread over all workers instead of filling
 # the first worker's initial batch.
-# COV: a coverage summary with a floor ([tool.coverage] in pyproject.toml); tracing makes the
-# suite's pure-Python tests (hypothesis) about three times slower: `make test COV=` skips it.
+# COV: a coverage summary with a floor ([tool.coverage] in pyproject.toml) over everything but
+# the `exhaustive` tests (hypothesis properties, bulk corpora: thousands of inputs through pure
+# code that example tests cover too), which run next in a pytest run of their own, untraced:
+# line tracing made them four to six times slower. `make test COV=` skips coverage altogether.
 # Python may write its bytecode cache (__pycache__, ignored by git) even where the environment
 # says not to: otherwise every worker and every service process the tests start compiles the
 # project's modules again.
@@ -28,7 +30,8 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 TEST_WORKERS ?= 4
 COV ?= --cov
 test: deps mosquitto chromium lint
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV) -m "not alone"
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV) -m "not alone and not exhaustive"
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n 2 -m "exhaustive and not alone"
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -m alone
 
 lint: deps

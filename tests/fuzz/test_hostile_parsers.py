@@ -36,6 +36,9 @@ from shared.contract.topics import parse_set_topic
 from shared.payload_limits import ECHO_CHARS, PayloadRejected, decode_json
 from shared.wican_payload import parse_rx
 
+# thousands of payloads through pure parsers: make test runs it untraced (tests/conftest.py)
+pytestmark = pytest.mark.exhaustive
+
 SEED = 1202
 PER_ROW = 300
 

@@ -532,6 +532,7 @@ def transfer(payload: bytes, block_size: int, pad: int | None) -> tuple[bytes, i
     raise AssertionError("no message")
 
 
+@pytest.mark.exhaustive  # 4,095 transfers: run untraced (tests/conftest.py)
 def test_round_trip_every_length() -> None:
     rng = random.Random(1)
     for length in range(1, 4096):
@@ -541,6 +542,7 @@ def test_round_trip_every_length() -> None:
         assert flow_controls == (0 if length <= 7 else 1)
 
 
+@pytest.mark.exhaustive
 @pytest.mark.parametrize("block_size", [1, 2, 3, 7, 8, 15, 16, 17, 255])
 def test_round_trip_with_block_sizes(block_size: int) -> None:
     rng = random.Random(block_size)
