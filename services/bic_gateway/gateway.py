@@ -816,7 +816,7 @@ class Gateway:
                 written=[
                     r.decision.register for _s, r in done if r.decision.action is Action.WRITE
                 ],
-                deferred=[name for name in plan.register_values() if name in held],
+                deferred=[name for name in plan.register_values() if name in still_held],
             )
 
     def _provision(self, driver: UnitDriver) -> dict[str, Any]:
