@@ -34,7 +34,6 @@ from shared.contract.topics import (
     SET_STATE,
     UnitTopics,
     parse_set_topic,
-    set_filter,
 )
 from shared.log_reminder import Reminder
 from shared.log_throttle import MessageThrottle
@@ -71,6 +70,8 @@ from .wear import WearPolicy, WriteKind
 from .write_path import Action
 
 log = structlog.get_logger("bic_gateway")
+
+Raw = bytes | bytearray  # an MQTT payload
 
 DROP_LOG_EVERY_S = 60.0  # dropped/refused commands: one line per kind, then one a minute
 
@@ -136,6 +137,23 @@ class Gateway:
             settings.battery.min_current_a,
         )
         self._queue = CommandQueue(settings.max_queued_commands, settings.max_command_age_s)
+        #: command topic -> its parser (on_set) and its job (bus worker)
+        self._parsers: dict[str, Callable[[str, Raw, Callable[..., Entry]], Entry]] = {
+            SET_POWER: self._parse_setpoint,
+            SET_CURRENT: self._parse_setpoint,
+            SET_CHARGE: self._parse_setpoint,
+            SET_STATE: self._parse_state,
+            SET_CMD: self._parse_cmd,
+            SET_PROVISION: self._parse_provision,
+        }
+        self._jobs: dict[str, Callable[[UnitRuntime, Entry], None]] = {
+            SET_POWER: self._setpoint_job,
+            SET_CURRENT: self._setpoint_job,
+            SET_CHARGE: self._setpoint_job,
+            SET_STATE: self._operation,
+            SET_CMD: self._command,
+            SET_PROVISION: self._command,
+        }
         self._cond = threading.Condition()  # guards _queue; notified when work arrives
         transport.interrupt = self._interrupt_reason
         self._stop = threading.Event()
@@ -179,16 +197,6 @@ class Gateway:
             )
 
     # --- lifecycle -----------------------------------------------------------------------------
-    def handlers(self) -> dict[str, Callable[[mqtt.MQTTMessage], None]]:
-        """Topic filter -> handler; the caller subscribes them (before connecting)."""
-        subscriptions: dict[str, Callable[[mqtt.MQTTMessage], None]] = {
-            set_filter(self.settings.base_topic): self.on_set
-        }
-        topic = self.settings.controller_status_topic()
-        if topic:
-            subscriptions[topic] = self.on_controller_status
-        return subscriptions
-
     def start(self) -> None:
         for unit in self.units.values():
             self._publish(unit.topics.availability, OFFLINE, retain=True)
@@ -245,41 +253,50 @@ class Gateway:
             return
         if not msg.payload:
             return  # clearing a (retained) command topic is not a command
-        entry = partial(Entry, address, name, queued_at=self.clock())
+        parse = self._parsers.get(name)
         try:
-            if name in (SET_POWER, SET_CURRENT, SET_CHARGE):
-                request = parse_setpoint(name, msg.payload)
-                stale = too_old(request.ts, self.wall_clock(), self.settings.max_command_age_s)
-                if stale:
-                    raise ValueError(stale)
-                stale = sent_before_offline(request.ts, self._offline_since_wall)
-                if stale:
-                    raise ValueError(stale)
-                self._enqueue(entry(request))
-            elif name == SET_STATE:
-                self._enqueue(entry(parse_state(msg.payload), key="OPERATION"))
-            elif name == SET_CMD:
-                data = decode_json(msg.payload)
-                if not isinstance(data, dict) or not isinstance(data.get("cmd"), str):
-                    raise ValueError(
-                        'expected {"id": ..., "cmd": "<command>", "value": ..., "confirm": ...}'
-                    )
-                command = COMMANDS.get(data["cmd"])
-                writes = command is not None and (
-                    command.takes_value or command.fixed_value is not None
-                )
-                key = command.register if writes and command is not None else None
-                self._enqueue(entry(data, key=key, request_id=data.get("id")))
-            elif name == SET_PROVISION:
-                data = decode_json(msg.payload)
-                if not (isinstance(data, dict) and data.get("confirm") is True):
-                    raise ValueError('provisioning needs {"confirm": true}')
-                init = {"cmd": "init_mode", "id": None, "confirm": True}
-                self._enqueue(entry(init, key="init_mode"))
-            else:
+            if parse is None:
                 raise ValueError(f"unknown command topic set/{name}")
+            self._enqueue(
+                parse(name, msg.payload, partial(Entry, address, name, queued_at=self.clock()))
+            )
         except ValueError as exc:
             self._error(unit, name, str(exc), msg.payload[:200].decode("utf-8", "replace"))
+
+    # --- command topic parsers: (topic name, payload, the entry's constructor) -> the entry to
+    # queue; a ValueError says why the payload is refused ---------------------------------------
+    def _parse_setpoint(self, name: str, payload: Raw, entry: Callable[..., Entry]) -> Entry:
+        request = parse_setpoint(name, payload)
+        stale = too_old(request.ts, self.wall_clock(), self.settings.max_command_age_s)
+        if stale:
+            raise ValueError(stale)
+        stale = sent_before_offline(request.ts, self._offline_since_wall)
+        if stale:
+            raise ValueError(stale)
+        return entry(request)
+
+    @staticmethod
+    def _parse_state(_name: str, payload: Raw, entry: Callable[..., Entry]) -> Entry:
+        return entry(parse_state(payload), key="OPERATION")
+
+    @staticmethod
+    def _parse_cmd(_name: str, payload: Raw, entry: Callable[..., Entry]) -> Entry:
+        data = decode_json(payload)
+        if not isinstance(data, dict) or not isinstance(data.get("cmd"), str):
+            raise ValueError(
+                'expected {"id": ..., "cmd": "<command>", "value": ..., "confirm": ...}'
+            )
+        command = COMMANDS.get(data["cmd"])
+        writes = command is not None and (command.takes_value or command.fixed_value is not None)
+        key = command.register if writes and command is not None else None
+        return entry(data, key=key, request_id=data.get("id"))
+
+    @staticmethod
+    def _parse_provision(_name: str, payload: Raw, entry: Callable[..., Entry]) -> Entry:
+        data = decode_json(payload)
+        if not (isinstance(data, dict) and data.get("confirm") is True):
+            raise ValueError('provisioning needs {"confirm": true}')
+        return entry({"cmd": "init_mode", "id": None, "confirm": True}, key="init_mode")
 
     def _enqueue(self, entry: Entry) -> None:
         with self._cond:
@@ -565,12 +582,7 @@ class Gateway:
     def _run_entry(self, entry: Entry) -> None:
         unit = self.units[entry.unit]
         try:
-            if entry.is_setpoint:
-                self._setpoint_job(unit, entry.payload, entry.command)
-            elif entry.command == SET_STATE:
-                self._operation(unit, entry.payload)
-            else:
-                self._command(unit, entry.payload)
+            self._jobs[entry.command](unit, entry)
         except Interrupted as exc:
             self._report_dropped(Dropped(entry, Why.INTERRUPTED, f"not (fully) applied: {exc}"))
 
@@ -670,7 +682,9 @@ class Gateway:
             return False
         return True
 
-    def _setpoint_job(self, unit: UnitRuntime, request: SetpointRequest, name: str) -> None:
+    def _setpoint_job(self, unit: UnitRuntime, entry: Entry) -> None:
+        request: SetpointRequest = entry.payload
+        name = entry.command
         if not self._ready(unit, name):
             return
         driver = unit.driver
@@ -769,7 +783,8 @@ class Gateway:
                 idle_reason=reason,
             )
 
-    def _operation(self, unit: UnitRuntime, value: int) -> None:
+    def _operation(self, unit: UnitRuntime, entry: Entry) -> None:
+        value: int = entry.payload
         if not self._ready(unit, SET_STATE):
             return
         try:
@@ -824,13 +839,15 @@ class Gateway:
         with self._uninterruptible():
             return provision(driver, eep_off=prov.eep_off, operation_init=prov.operation_init)
 
-    def _command(self, unit: UnitRuntime, data: dict[str, Any]) -> None:
+    def _command(self, unit: UnitRuntime, entry: Entry) -> None:
+        data: dict[str, Any] = entry.payload
         name = data["cmd"]
+        command = COMMANDS.get(name)
         request_id = data.get("id")
         value = data.get("value")
         reply: dict[str, Any] = {"id": echo(request_id), "cmd": echo(name), "time": iso_now()}
         try:
-            if name not in COMMANDS:
+            if command is None:
                 raise CommandFailed(f"unknown command {name!r}")
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int | float)
@@ -853,7 +870,7 @@ class Gateway:
             reply.update(ok=False, error=excerpt(str(exc), MESSAGE_CHARS))
             self._error(unit, f"cmd {name}", str(exc), value)
         self._publish(unit.topics.reply, reply)
-        if name == "init_mode" or COMMANDS.get(name, COMMANDS["dump"]).register:
+        if name == "init_mode" or (command is not None and command.register):
             self._publish_wear(unit)
         if name in ("init_mode", "typeread"):
             self._publish_info(unit)
