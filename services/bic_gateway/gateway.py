@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -32,7 +31,6 @@ from shared.contract.topics import (
     SET_POWER,
     SET_PROVISION,
     SET_STATE,
-    UnitTopics,
     parse_set_topic,
 )
 from shared.log_reminder import Reminder
@@ -42,17 +40,14 @@ from shared.payload_limits import MESSAGE_CHARS, echo, excerpt
 from shared.publisher import Payload, Publisher
 
 from .answer_budget import AnswerBudget
-from .availability import Availability
 from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
 from .commands import COMMANDS, CommandFailed, run_command
-from .energy import EnergyCounter
 from .flags import system_status_problems
 from .ledger_store import SAVE_INTERVAL_S, StateStore
-from .limits import RangePolicy, SetpointRejected
+from .limits import SetpointRejected
 from .models import UnknownModel
 from .plans import Plan, plan_request, safe_idle_plan
 from .provisioning import provision
-from .scheduler import PollScheduler
 from .setpoint import BatteryWindow, CurrentLimits
 from .setpoint_request import (
     SetpointRequest,
@@ -62,11 +57,11 @@ from .setpoint_request import (
     too_old,
 )
 from .settings import BicGatewaySettings
-from .telemetry import FaultCounter, plain_values, state_payload
+from .telemetry import plain_values, state_payload
 from .transport import BusError, CanTransport, Interrupted, NoResponse
 from .unit import UnitDriver, UnitInfo
-from .watchdog import Watchdog
-from .wear import WearPolicy, WriteKind
+from .unit_runtime import UnitRuntime, build_units
+from .wear import WriteKind
 from .write_path import Action
 
 log = structlog.get_logger("bic_gateway")
@@ -78,24 +73,6 @@ DROP_LOG_EVERY_S = 60.0  # dropped/refused commands: one line per kind, then one
 
 def iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-@dataclass
-class UnitRuntime:
-    driver: UnitDriver
-    topics: UnitTopics
-    availability: Availability
-    scheduler: PollScheduler
-    watchdog: Watchdog
-    faults: FaultCounter
-    energy: EnergyCounter
-    identified: bool = False
-    next_identify: float = float("-inf")
-    pending_reads: list[str] = field(default_factory=list)
-    cycle_publishes_state: bool = False
-    pending_plan: Plan | None = None  # a plan with writes the wear governor holds
-    published_held: dict[str, float | int] = field(default_factory=dict)  # as last on `wear`
-    not_answering: str | None = None  # why identification last failed (logged once per reason)
 
 
 class Gateway:
@@ -164,37 +141,9 @@ class Gateway:
         #: refusals answered per unit and second (both threads answer)
         self._answer_budgets: dict[int, AnswerBudget] = {}
         self._answer_lock = threading.Lock()
-        timing = settings.timing
-        wear = WearPolicy(settings.wear.min_interval_s, settings.wear.budget)
-        self.units: dict[int, UnitRuntime] = {}
-        for address in settings.units:
-            record = store.unit(address)
-            driver = UnitDriver(
-                transport,
-                address,
-                record,
-                store,
-                wear,
-                RangePolicy(settings.range_policy),
-                wall_clock,
-                window=self.window,
-                currents=self.limits,
-                family_setting=settings.family,
-            )
-            faults = FaultCounter(counts=dict(record.fault_counts))
-            self.units[address] = UnitRuntime(
-                driver,
-                UnitTopics(settings.base_topic, address),
-                Availability(timing.offline_after_failures),
-                PollScheduler(timing.poll_groups()),
-                Watchdog(settings.watchdog.timeout_s, last_refresh=now),
-                faults,
-                EnergyCounter(
-                    max_gap_s=max(5 * timing.poll_interval_s, 10.0),
-                    charged_kwh=record.charged_kwh,
-                    discharged_kwh=record.discharged_kwh,
-                ),
-            )
+        self.units = build_units(
+            settings, transport, store, wall_clock, now, self.window, self.limits
+        )
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -423,7 +372,7 @@ class Gateway:
     def _publish_wear(self, unit: UnitRuntime) -> None:
         driver = unit.driver
         ledger = driver.record.ledger
-        unit.published_held = {name: w.value for name, w in driver.governor.held.items()}
+        unit.held.announced = {name: w.value for name, w in driver.governor.held.items()}
         self._publish(
             unit.topics.wear,
             {
@@ -436,7 +385,7 @@ class Gateway:
                 "eep_off_supported": driver.record.eep_off_supported,
                 "min_interval_s": driver.wear_policy.min_interval_s,
                 "next_eeprom_write_in_s": round(driver.governor.wait_s(self.wall_clock()), 1),
-                "held": unit.published_held,
+                "held": unit.held.announced,
             },
             retain=True,
         )
@@ -467,14 +416,7 @@ class Gateway:
         log.info("unit_availability", unit=unit.driver.address, state=changed)
         self._publish(unit.topics.availability, changed, retain=True)
         if changed == OFFLINE:
-            # It may come back power-cycled, holding its boot values: re-identify, and forget the
-            # cached registers so read-compare cannot skip a write the unit now needs, and read
-            # every group at once instead of when it would have been due.
-            unit.identified = False
-            unit.driver.forget()
-            unit.scheduler.reset()
-            unit.energy.pause()
-            unit.pending_reads.clear()
+            unit.went_offline()
 
     def _publish_state(self, unit: UnitRuntime) -> None:
         driver = unit.driver
@@ -551,14 +493,13 @@ class Gateway:
         waits = [0.5]
         for unit in self.units.values():
             if not unit.identified:
-                if now >= unit.next_identify:
+                if unit.identification.due(now):
                     return partial(self._identify, unit), True, 0.0
-                waits.append(unit.next_identify - now)
+                waits.append(unit.identification.retry_at - now)
                 continue
             due = unit.scheduler.due(now)
             if due:
-                unit.pending_reads = due
-                unit.cycle_publishes_state = True
+                unit.pending_reads[:] = due
                 delay = self.transport.pacer.delay(unit.driver.address, now)
                 return (partial(self._poll_one, unit) if delay <= 0 else None), True, delay
             waits.append(unit.scheduler.seconds_until_due(now))
@@ -600,9 +541,8 @@ class Gateway:
         except NoResponse as exc:
             # the interface refusing frames is the gateway's problem; a silent unit is not
             self._set_problem(str(exc) if isinstance(exc, BusError) else None)
-            unit.next_identify = self.clock() + self.settings.timing.poll_interval_s
-            if str(exc) != unit.not_answering:  # once per cause, not every second
-                unit.not_answering = str(exc)
+            retry_at = self.clock() + self.settings.timing.poll_interval_s
+            if unit.identification.not_answered(str(exc), retry_at):  # once per cause
                 log.warning(
                     "unit_not_answering",
                     unit=driver.address,
@@ -612,11 +552,10 @@ class Gateway:
             self._set_availability(unit, unit.availability.failed())
             return
         except UnknownModel as exc:
-            unit.next_identify = self.clock() + self.settings.timing.slow_poll_interval_s
+            unit.identification.retry_at = self.clock() + self.settings.timing.slow_poll_interval_s
             self._error(unit, "identify", str(exc))
             return
-        unit.identified = True
-        unit.not_answering = None
+        unit.identification.succeeded()
         self._set_problem(None)
         unit.scheduler.groups = self.settings.timing.poll_groups(info.family.key)
         unit.scheduler.unsupported.update(info.unpolled)
@@ -659,8 +598,7 @@ class Gateway:
         self._set_problem(None)
         if not unit.pending_reads:
             self.on_activity()
-            if unit.cycle_publishes_state:
-                self._publish_state(unit)
+            self._publish_state(unit)
             self._flush_held(unit)
 
     # --- jobs (worker thread) -----------------------------------------------------------------
@@ -732,7 +670,7 @@ class Gateway:
             return
         deferred = [r.decision.register for r in results if r.decision.action is Action.DEFER]
         failed = [r for r in results if r.error or r.decision.action is Action.REJECT]
-        unit.pending_plan = plan if deferred else None
+        unit.held.plan = plan if deferred else None
         for result in failed:
             self._error(
                 unit,
@@ -808,7 +746,7 @@ class Gateway:
             return
         if not done:
             held = {name: w.value for name, w in unit.driver.governor.held.items()}
-            if held != unit.published_held:
+            if held != unit.held.announced:
                 self._publish_wear(unit)
             return
         for source, result in done:
@@ -818,10 +756,10 @@ class Gateway:
                     unit, source, f"{result.decision.register}: {why}", result.decision.value
                 )
         self._publish_wear(unit)
-        plan = unit.pending_plan
+        plan = unit.held.plan
         if plan is not None:
             still_held = unit.driver.governor.held
-            unit.pending_plan = (
+            unit.held.plan = (
                 plan if any(name in still_held for name in plan.register_values()) else None
             )
             self._publish_setpoint(
