@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -33,13 +32,10 @@ from shared.contract.topics import (
     SET_STATE,
     parse_set_topic,
 )
-from shared.log_reminder import Reminder
-from shared.log_throttle import MessageThrottle
 from shared.mqtt_client import decode_json
 from shared.payload_limits import MESSAGE_CHARS, echo, excerpt
-from shared.publisher import Payload, Publisher
+from shared.publisher import Publisher
 
-from .answer_budget import AnswerBudget
 from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
 from .commands import COMMANDS, CommandFailed, run_command
 from .flags import system_status_problems
@@ -57,9 +53,9 @@ from .setpoint_request import (
     too_old,
 )
 from .settings import BicGatewaySettings
-from .telemetry import plain_values, state_payload
 from .transport import BusError, CanTransport, Interrupted, NoResponse
 from .unit import UnitDriver, UnitInfo
+from .unit_publisher import UnitPublisher, iso_now
 from .unit_runtime import UnitRuntime, build_units
 from .wear import WriteKind
 from .write_path import Action
@@ -67,12 +63,6 @@ from .write_path import Action
 log = structlog.get_logger("bic_gateway")
 
 Raw = bytes | bytearray  # an MQTT payload
-
-DROP_LOG_EVERY_S = 60.0  # dropped/refused commands: one line per kind, then one a minute
-
-
-def iso_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class Gateway:
@@ -105,8 +95,6 @@ class Gateway:
         self._problem: str | None = None
         #: the one policy for retained commands (shared.contract.retained)
         self.retained = retained if retained is not None else RetainedCommands(log.warning)
-        self._drop_logs: dict[Why, Reminder] = {}  # guarded by _drop_lock (both threads report)
-        self._drop_lock = threading.Lock()
         self.window = BatteryWindow(settings.battery.min_v, settings.battery.max_v)
         self.limits = CurrentLimits(
             settings.battery.max_charge_a,
@@ -137,10 +125,7 @@ class Gateway:
         self._thread = threading.Thread(target=self._run, name="bic-bus", daemon=True)
         now = clock()
         self._saved_at = now
-        self._error_log = MessageThrottle()
-        #: refusals answered per unit and second (both threads answer)
-        self._answer_budgets: dict[int, AnswerBudget] = {}
-        self._answer_lock = threading.Lock()
+        self.publisher = UnitPublisher(client, clock, wall_clock, settings.battery.efficiency)
         self.units = build_units(
             settings, transport, store, wall_clock, now, self.window, self.limits
         )
@@ -148,7 +133,7 @@ class Gateway:
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
         for unit in self.units.values():
-            self._publish(unit.topics.availability, OFFLINE, retain=True)
+            self.publisher.availability(unit, OFFLINE)
         self._thread.start()
 
     def stop(self) -> None:
@@ -163,7 +148,7 @@ class Gateway:
                     self._safe_idle(unit, "gateway stopping")
                 except Exception:  # the bus may be gone; still announce offline
                     log.exception("safe_idle_on_stop_failed", unit=unit.driver.address)
-            self._publish(unit.topics.availability, OFFLINE, retain=True)
+            self.publisher.availability(unit, OFFLINE)
         try:
             self._save_state()  # energy and EEP_OFF write counts since the last save
         except OSError:
@@ -196,9 +181,9 @@ class Gateway:
             return
         stale = self.retained.refuse(msg.topic, bool(msg.retain), self.clock())
         if stale is not None:
-            if self._answer_allowed(unit):
+            if self.publisher.answer_allowed(unit):
                 value = msg.payload[:200].decode("utf-8", "replace")
-                self._publish_error(unit, excerpt(name), stale, echo(value))
+                self.publisher.error_message(unit, excerpt(name), stale, echo(value))
             return
         if not msg.payload:
             return  # clearing a (retained) command topic is not a command
@@ -258,185 +243,38 @@ class Gateway:
             self._report_dropped(Dropped(put.replaced, Why.SUPERSEDED, reason))
 
     def _report_dropped(self, item: Dropped) -> None:
-        """An entry that will not run: on `error` (and `reply` for set/cmd, whose sender waits);
-        logged once per kind, then a reminder with a count (a flood must not flood the log).
-
-        QoS 0: as many of these as a flood has messages; at QoS 1 they would fill the MQTT
-        client's in-flight window and hold up `setpoint` and `state` behind them."""
-        entry, unit = item.entry, self.units[item.entry.unit]
-        value = entry.payload.value if isinstance(entry.payload, SetpointRequest) else entry.payload
-        with self._drop_lock:
-            reminder = self._drop_logs.setdefault(item.why, Reminder(DROP_LOG_EVERY_S))
-            reminder.log(
-                log.warning,
-                "command_dropped",
-                item.why.value,
-                self.clock(),
-                unit=entry.unit,
-                command=entry.command,
-                detail=item.reason,
-            )
-        if not self._answer_allowed(unit):
-            return
-        if entry.command == SET_CMD:
-            value = entry.payload.get("value")
-            self._publish(
-                unit.topics.reply,
-                {
-                    "id": echo(entry.request_id),  # bounded: both come from the sender
-                    "cmd": echo(entry.payload.get("cmd")),
-                    "time": iso_now(),
-                    "ok": False,
-                    "error": item.reason,
-                },
-                qos=0,
-            )
-        self._publish_error(unit, entry.command, item.reason, value, qos=0)
-
-    # --- publishing ------------------------------------------------------------------------------
-    def _publish(
-        self,
-        topic: str,
-        payload: Payload | dict[str, object] | list[object],
-        *,
-        retain: bool = False,
-        qos: int = 1,
-    ) -> None:
-        if isinstance(payload, dict | list):
-            self.client.publish_json(topic, payload, qos=qos, retain=retain)
-        else:
-            self.client.publish(topic, payload, qos=qos, retain=retain)
-
-    def _error(self, unit: UnitRuntime, command: str, message: str, value: object = None) -> None:
-        # bounded echoes: 1 MB on set/power once came back as 1.5 MB on the error topic
-        command, message = excerpt(command), excerpt(message, MESSAGE_CHARS)
-        value = echo(value)
-        # every error goes to the error topic; the log gets the first of each kind, then a
-        # reminder with the count (a flood of bad commands is not a flood of log lines)
-        suppressed = self._error_log.admit(command, message, self.clock())
-        if suppressed is not None:
-            log.warning(
-                "command_error",
-                unit=unit.driver.address,
-                command=command,
-                error=message,
-                suppressed_since_last_log=suppressed,
-            )
-        if self._answer_allowed(unit):
-            self._publish_error(unit, command, message, value)
-
-    def _publish_error(
-        self, unit: UnitRuntime, command: str | None, error: str, value: object, qos: int = 1
-    ) -> None:
-        """One message on the unit's ``error`` topic (``command`` None: about several)."""
-        self._publish(
-            unit.topics.error,
-            {"time": iso_now(), "command": command, "error": error, "value": value},
-            qos=qos,
-        )
-
-    def _answer_allowed(self, unit: UnitRuntime) -> bool:
-        """Within the unit's answer budget (a flood is not answered message by message); the
-        first answer after a withheld stretch is preceded by one that says how many."""
-        with self._answer_lock:
-            budget = self._answer_budgets.setdefault(unit.driver.address, AnswerBudget())
-            allowed, withheld = budget.take(self.clock())
-        self._tell_withheld(unit, withheld, budget.rate_per_s)
-        return allowed
+        self.publisher.dropped(self.units[item.entry.unit], item)
 
     def flush_withheld_answers(self) -> None:
         """Say how many answers a flood's end left withheld (the bus worker calls this)."""
-        now = self.clock()
-        with self._answer_lock:
-            told = [(a, b.flush(now), b.rate_per_s) for a, b in self._answer_budgets.items()]
-        for address, withheld, rate in told:
-            self._tell_withheld(self.units[address], withheld, rate)
+        self.publisher.flush_withheld(self.units.values())
 
-    def _tell_withheld(self, unit: UnitRuntime, withheld: int, rate_per_s: float) -> None:
-        if not withheld:
-            return
-        error = (
-            f"{withheld} more refused or dropped commands were not answered one by one "
-            f"(at most {rate_per_s:g} answers/s per unit under a flood)"
-        )
-        self._publish_error(unit, None, error, withheld, qos=0)
-
-    def _publish_info(self, unit: UnitRuntime) -> None:
-        info = unit.driver.info
-        if info is None:
-            return
-        self._publish(
-            unit.topics.info, {**info.to_json(), **unit.driver.config_json()}, retain=True
-        )
-
-    def _publish_wear(self, unit: UnitRuntime) -> None:
-        driver = unit.driver
-        ledger = driver.record.ledger
-        unit.held.announced = {name: w.value for name, w in driver.governor.held.items()}
-        self._publish(
-            unit.topics.wear,
-            {
-                "time": iso_now(),
-                "writes": ledger.writes,
-                "eeprom_writes": ledger.eeprom_writes,
-                "eeprom_total": ledger.eeprom_total,
-                "budget": driver.wear_policy.budget,
-                "eep_off_active": driver.eep_off,
-                "eep_off_supported": driver.record.eep_off_supported,
-                "min_interval_s": driver.wear_policy.min_interval_s,
-                "next_eeprom_write_in_s": round(driver.governor.wait_s(self.wall_clock()), 1),
-                "held": unit.held.announced,
-            },
-            retain=True,
-        )
-
-    def _publish_setpoint(self, unit: UnitRuntime, plan: Plan | None, **extra: object) -> None:
-        payload: dict[str, Any] = {"time": iso_now(), **extra}
-        if plan is not None:
-            payload.update(
-                direction=plan.direction.value,
-                current_a=plan.signed_current_a,
-                registers=plan.register_values(),
-                reason=plan.reason,
-                power_w=self._plan_power(unit, plan),
-            )
-        payload["watchdog"] = "tripped" if unit.watchdog.tripped else "armed"
-        payload["watchdog_timeout_s"] = unit.watchdog.timeout_s
-        self._publish(unit.topics.setpoint, payload, retain=True)
-
-    @staticmethod
-    def _plan_power(unit: UnitRuntime, plan: Plan) -> float | None:
-        """The applied setpoint in DC W (quantised current x measured battery voltage)."""
-        battery_v = unit.driver.values.get("READ_VOUT")
-        return round(plan.signed_current_a * battery_v, 1) if battery_v else None
+    def _error(self, unit: UnitRuntime, command: str, message: str, value: object = None) -> None:
+        self.publisher.error(unit, command, message, value)
 
     def _set_availability(self, unit: UnitRuntime, changed: str | None) -> None:
         if changed is None:
             return
         log.info("unit_availability", unit=unit.driver.address, state=changed)
-        self._publish(unit.topics.availability, changed, retain=True)
+        self.publisher.availability(unit, changed)
         if changed == OFFLINE:
             unit.went_offline()
 
     def _publish_state(self, unit: UnitRuntime) -> None:
         driver = unit.driver
-        state = state_payload(driver.values, self.settings.battery.efficiency, iso_now())
-        state["controllable"] = driver.controllable
-        state["control_problems"] = driver.control_problems
-        self._publish(unit.topics.state, state, retain=True)
+        state = self.publisher.state(unit)
         unit.energy.add(self.clock(), state["dc_power"])
         driver.record.charged_kwh = unit.energy.charged_kwh
         driver.record.discharged_kwh = unit.energy.discharged_kwh
         self.store.dirty = True
         if self.clock() - self._saved_at >= SAVE_INTERVAL_S:
             self._save_state()
-        for suffix, value in {**plain_values(state), **unit.energy.values()}.items():
-            self._publish(unit.topics.value(suffix), value, retain=True, qos=0)
+        self.publisher.values(unit, state)
         fault_raw = driver.raw.get("FAULT_STATUS")
         if fault_raw is not None and unit.faults.update(fault_raw):
             driver.record.fault_counts = dict(unit.faults.counts)
             self._save_state()
-            self._publish(unit.topics.fault, unit.faults.payload(fault_raw, iso_now()), retain=True)
+            self.publisher.fault(unit, fault_raw)
         status_raw = driver.raw.get("SYSTEM_STATUS")
         if status_raw is not None and "eeprom_error" in system_status_problems(status_raw):
             log.error("unit_eeprom_error", unit=driver.address)
@@ -568,8 +406,8 @@ class Gateway:
             eep_off=driver.eep_off,
         )
         self.store.save()
-        self._publish_info(unit)
-        self._publish_wear(unit)
+        self.publisher.info(unit)
+        self.publisher.wear(unit)
         self.on_identified(info)
         self._set_availability(unit, unit.availability.answered())
         self.on_activity()
@@ -679,9 +517,9 @@ class Gateway:
                 result.decision.value,
             )
         if any(r.decision.action is Action.WRITE for r in results):
-            self._publish_wear(unit)
+            self.publisher.wear(unit)
         self.on_activity()
-        self._publish_setpoint(
+        self.publisher.setpoint(
             unit,
             plan,
             source=source,
@@ -733,7 +571,7 @@ class Gateway:
         if result.error or result.decision.action is Action.REJECT:
             self._error(unit, SET_STATE, result.error or result.decision.reason, value)
         if result.decision.action is Action.WRITE:
-            self._publish_wear(unit)  # what is held: with the next poll round (one per round)
+            self.publisher.wear(unit)  # what is held: with the next poll round (one per round)
 
     def _flush_held(self, unit: UnitRuntime) -> None:
         """Apply what the wear governor held back, once the unit's interval has ended; announce
@@ -747,7 +585,7 @@ class Gateway:
         if not done:
             held = {name: w.value for name, w in unit.driver.governor.held.items()}
             if held != unit.held.announced:
-                self._publish_wear(unit)
+                self.publisher.wear(unit)
             return
         for source, result in done:
             if result.error or result.decision.action is Action.REJECT:
@@ -755,14 +593,14 @@ class Gateway:
                 self._error(
                     unit, source, f"{result.decision.register}: {why}", result.decision.value
                 )
-        self._publish_wear(unit)
+        self.publisher.wear(unit)
         plan = unit.held.plan
         if plan is not None:
             still_held = unit.driver.governor.held
             unit.held.plan = (
                 plan if any(name in still_held for name in plan.register_values()) else None
             )
-            self._publish_setpoint(
+            self.publisher.setpoint(
                 unit,
                 plan,
                 source="held",
@@ -783,7 +621,8 @@ class Gateway:
         command = COMMANDS.get(name)
         request_id = data.get("id")
         value = data.get("value")
-        reply: dict[str, Any] = {"id": echo(request_id), "cmd": echo(name), "time": iso_now()}
+        started = iso_now()
+        answer: dict[str, Any]
         try:
             if command is None:
                 raise CommandFailed(f"unknown command {name!r}")
@@ -803,12 +642,12 @@ class Gateway:
                 confirm=data.get("confirm") is True,
                 source=f"cmd {name}",
             )
-            reply.update(ok=True, result=result)
+            answer = {"result": result}
         except CommandFailed as exc:
-            reply.update(ok=False, error=excerpt(str(exc), MESSAGE_CHARS))
+            answer = {"error": excerpt(str(exc), MESSAGE_CHARS)}
             self._error(unit, f"cmd {name}", str(exc), value)
-        self._publish(unit.topics.reply, reply)
+        self.publisher.reply(unit, echo(request_id), echo(name), started, **answer)
         if name == "init_mode" or (command is not None and command.register):
-            self._publish_wear(unit)
+            self.publisher.wear(unit)
         if name in ("init_mode", "typeread"):
-            self._publish_info(unit)
+            self.publisher.info(unit)
