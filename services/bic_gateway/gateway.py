@@ -40,13 +40,10 @@ from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
 from .commands import COMMANDS, CommandFailed, run_command
 from .flags import system_status_problems
 from .ledger_store import SAVE_INTERVAL_S, StateStore
-from .limits import SetpointRejected
 from .models import UnknownModel
-from .plans import Plan, plan_request, safe_idle_plan
 from .provisioning import provision
 from .setpoint import BatteryWindow, CurrentLimits
 from .setpoint_request import (
-    SetpointRequest,
     parse_setpoint,
     parse_state,
     sent_before_offline,
@@ -57,8 +54,7 @@ from .transport import BusError, CanTransport, Interrupted, NoResponse
 from .unit import UnitDriver, UnitInfo
 from .unit_publisher import UnitPublisher, iso_now
 from .unit_runtime import UnitRuntime, build_units
-from .wear import WriteKind
-from .write_path import Action
+from .unit_writes import UnitWriter
 
 log = structlog.get_logger("bic_gateway")
 
@@ -102,6 +98,17 @@ class Gateway:
             settings.battery.min_current_a,
         )
         self._queue = CommandQueue(settings.max_queued_commands, settings.max_command_age_s)
+        self.publisher = UnitPublisher(client, clock, wall_clock, settings.battery.efficiency)
+        self.writer = UnitWriter(
+            settings,
+            self.publisher,
+            clock,
+            self.window,
+            self.limits,
+            uninterruptible=self._uninterruptible,
+            not_answered=lambda unit: self._set_availability(unit, unit.availability.failed()),
+            on_activity=lambda: self.on_activity(),
+        )
         #: command topic -> its parser (on_set) and its job (bus worker)
         self._parsers: dict[str, Callable[[str, Raw, Callable[..., Entry]], Entry]] = {
             SET_POWER: self._parse_setpoint,
@@ -112,10 +119,10 @@ class Gateway:
             SET_PROVISION: self._parse_provision,
         }
         self._jobs: dict[str, Callable[[UnitRuntime, Entry], None]] = {
-            SET_POWER: self._setpoint_job,
-            SET_CURRENT: self._setpoint_job,
-            SET_CHARGE: self._setpoint_job,
-            SET_STATE: self._operation,
+            SET_POWER: self.writer.setpoint,
+            SET_CURRENT: self.writer.setpoint,
+            SET_CHARGE: self.writer.setpoint,
+            SET_STATE: self.writer.operation,
             SET_CMD: self._command,
             SET_PROVISION: self._command,
         }
@@ -125,7 +132,6 @@ class Gateway:
         self._thread = threading.Thread(target=self._run, name="bic-bus", daemon=True)
         now = clock()
         self._saved_at = now
-        self.publisher = UnitPublisher(client, clock, wall_clock, settings.battery.efficiency)
         self.units = build_units(
             settings, transport, store, wall_clock, now, self.window, self.limits
         )
@@ -145,7 +151,7 @@ class Gateway:
         for unit in self.units.values():
             if unit.identified and unit.availability.online:
                 try:
-                    self._safe_idle(unit, "gateway stopping")
+                    self.writer.safe_idle(unit, "gateway stopping")
                 except Exception:  # the bus may be gone; still announce offline
                     log.exception("safe_idle_on_stop_failed", unit=unit.driver.address)
             self.publisher.availability(unit, OFFLINE)
@@ -301,7 +307,7 @@ class Gateway:
         for unit in self.units.values():
             reason = unit.watchdog.check(now)
             if reason is not None:
-                self._safe_idle(unit, reason)
+                self.writer.safe_idle(unit, reason)
         if status is not None:
             return
         poll, poll_pending, wait = self._poll_work(now)
@@ -416,7 +422,7 @@ class Gateway:
                 unit, "identify", "setpoints are refused: " + "; ".join(driver.control_problems)
             )
         if unit.watchdog.tripped:
-            self._safe_idle(unit, unit.watchdog.reason)
+            self.writer.safe_idle(unit, unit.watchdog.reason)
 
     def _poll_one(self, unit: UnitRuntime) -> None:
         name = unit.pending_reads.pop(0)
@@ -437,7 +443,7 @@ class Gateway:
         if not unit.pending_reads:
             self.on_activity()
             self._publish_state(unit)
-            self._flush_held(unit)
+            self.writer.flush_held(unit)
 
     # --- jobs (worker thread) -----------------------------------------------------------------
     def _controller_status(self, status: str, went_offline: bool) -> None:
@@ -449,166 +455,8 @@ class Gateway:
                 unit.watchdog.controller_status(OFFLINE)
                 reason = unit.watchdog.check(now)
                 if reason is not None:
-                    self._safe_idle(unit, reason)
+                    self.writer.safe_idle(unit, reason)
             unit.watchdog.controller_status(status)
-
-    def _ready(self, unit: UnitRuntime, command: str) -> bool:
-        if not unit.identified:
-            self._error(unit, command, "unit is offline or not identified yet")
-            return False
-        return True
-
-    def _setpoint_job(self, unit: UnitRuntime, entry: Entry) -> None:
-        request: SetpointRequest = entry.payload
-        name = entry.command
-        if not self._ready(unit, name):
-            return
-        driver = unit.driver
-        if not driver.controllable:
-            self._error(unit, name, "; ".join(driver.control_problems), request.value)
-            return
-        battery_v = driver.values.get("READ_VOUT")
-        if not battery_v:  # e.g. the first setpoint arrives before the first poll round
-            try:
-                battery_v = driver.read("READ_VOUT")
-            except NoResponse:
-                battery_v = None
-        if not battery_v:
-            self._error(
-                unit, name, "battery voltage not known (unit did not answer)", request.value
-            )
-            return
-        try:
-            plan = plan_request(
-                request, battery_v, driver.model, self.window, self.limits,
-                reject_out_of_range=self.settings.range_policy == "reject",
-            )  # fmt: skip
-        except (SetpointRejected, ValueError) as exc:
-            self._error(unit, name, str(exc), request.value)
-            return
-        unit.watchdog.refresh(self.clock())
-        self._apply_plan(
-            unit,
-            plan,
-            kind=WriteKind.ROUTINE,
-            source=name,
-            requested={"value": request.value, "unit": request.unit.value},
-        )
-
-    def _apply_plan(
-        self, unit: UnitRuntime, plan: Plan, *, kind: WriteKind, source: str, **extra: object
-    ) -> None:
-        try:
-            results = unit.driver.apply(plan.register_values(), kind=kind, source=source)
-        except NoResponse as exc:  # a read before or after a write, or the interface refused
-            self._not_applied(unit, source, exc)
-            return
-        except Interrupted as exc:  # a safe idle comes next and writes every register it needs
-            self._error(unit, source, f"not (fully) applied: {exc}", extra.get("requested"))
-            return
-        deferred = [r.decision.register for r in results if r.decision.action is Action.DEFER]
-        failed = [r for r in results if r.error or r.decision.action is Action.REJECT]
-        unit.held.plan = plan if deferred else None
-        for result in failed:
-            self._error(
-                unit,
-                source,
-                f"{result.decision.register}: {result.error or result.decision.reason}",
-                result.decision.value,
-            )
-        if any(r.decision.action is Action.WRITE for r in results):
-            self.publisher.wear(unit)
-        self.on_activity()
-        self.publisher.setpoint(
-            unit,
-            plan,
-            source=source,
-            written=[r.decision.register for r in results if r.decision.action is Action.WRITE],
-            skipped=[r.decision.register for r in results if r.decision.action is Action.SKIP],
-            deferred=deferred,
-            **extra,
-        )
-
-    def _not_applied(
-        self, unit: UnitRuntime, command: str, exc: NoResponse, value: object = None
-    ) -> None:
-        """A command the unit did not take: say so, and count it as an unanswered exchange."""
-        self._error(unit, command, f"not applied: {exc}", value)
-        self._set_availability(unit, unit.availability.failed())
-
-    def _safe_idle(self, unit: UnitRuntime, reason: str) -> None:
-        log.warning("safe_idle", unit=unit.driver.address, reason=reason)
-        if not unit.identified:
-            return  # applied when the unit is identified (the watchdog stays tripped)
-        if unit.driver.safe_idle_skipped:
-            log.info("safe_idle_skipped", unit=unit.driver.address,
-                     why=unit.driver.safe_idle_skipped)  # fmt: skip
-            return
-        try:
-            plan = safe_idle_plan(unit.driver.model, self.window, self.limits, reason)
-        except (SetpointRejected, ValueError) as exc:
-            self._error(unit, "safe_idle", str(exc))
-            return
-        with self._uninterruptible():
-            self._apply_plan(
-                unit,
-                plan,
-                kind=WriteKind.SAFETY,
-                source="watchdog",
-                mode="safe_idle",
-                idle_reason=reason,
-            )
-
-    def _operation(self, unit: UnitRuntime, entry: Entry) -> None:
-        value: int = entry.payload
-        if not self._ready(unit, SET_STATE):
-            return
-        try:
-            result = unit.driver.write("OPERATION", value, source=SET_STATE)
-        except NoResponse as exc:
-            self._not_applied(unit, SET_STATE, exc, value)
-            return
-        if result.error or result.decision.action is Action.REJECT:
-            self._error(unit, SET_STATE, result.error or result.decision.reason, value)
-        if result.decision.action is Action.WRITE:
-            self.publisher.wear(unit)  # what is held: with the next poll round (one per round)
-
-    def _flush_held(self, unit: UnitRuntime) -> None:
-        """Apply what the wear governor held back, once the unit's interval has ended; announce
-        what is held on `wear` when that changed (at most once per poll round, however many
-        commands a flood brings)."""
-        try:
-            done = unit.driver.flush_held()
-        except NoResponse as exc:
-            self._not_applied(unit, "held write", exc)
-            return
-        if not done:
-            held = {name: w.value for name, w in unit.driver.governor.held.items()}
-            if held != unit.held.announced:
-                self.publisher.wear(unit)
-            return
-        for source, result in done:
-            if result.error or result.decision.action is Action.REJECT:
-                why = result.error or result.decision.reason
-                self._error(
-                    unit, source, f"{result.decision.register}: {why}", result.decision.value
-                )
-        self.publisher.wear(unit)
-        plan = unit.held.plan
-        if plan is not None:
-            still_held = unit.driver.governor.held
-            unit.held.plan = (
-                plan if any(name in still_held for name in plan.register_values()) else None
-            )
-            self.publisher.setpoint(
-                unit,
-                plan,
-                source="held",
-                written=[
-                    r.decision.register for _s, r in done if r.decision.action is Action.WRITE
-                ],
-                deferred=[name for name in plan.register_values() if name in still_held],
-            )
 
     def _provision(self, driver: UnitDriver) -> dict[str, Any]:
         prov = self.settings.provision
