@@ -22,33 +22,19 @@ import paho.mqtt.client as mqtt
 import structlog
 
 from shared.contract.retained import RetainedCommands
-from shared.contract.status import OFFLINE, is_offline
-from shared.contract.topics import (
-    SET_CHARGE,
-    SET_CMD,
-    SET_CURRENT,
-    SET_POWER,
-    SET_PROVISION,
-    SET_STATE,
-    parse_set_topic,
-)
-from shared.mqtt_client import decode_json
+from shared.contract.status import OFFLINE
+from shared.contract.topics import SET_CMD, SET_PROVISION, SET_STATE
 from shared.payload_limits import MESSAGE_CHARS, echo, excerpt
 from shared.publisher import Publisher
 
-from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
+from .command_intake import CommandIntake
+from .command_queue import SETPOINT_COMMANDS, CommandQueue, Dropped, Entry, Turn, Why
 from .commands import COMMANDS, CommandFailed, run_command
 from .flags import system_status_problems
 from .ledger_store import SAVE_INTERVAL_S, StateStore
 from .models import UnknownModel
 from .provisioning import provision
 from .setpoint import BatteryWindow, CurrentLimits
-from .setpoint_request import (
-    parse_setpoint,
-    parse_state,
-    sent_before_offline,
-    too_old,
-)
 from .settings import BicGatewaySettings
 from .transport import BusError, CanTransport, Interrupted, NoResponse
 from .unit import UnitDriver, UnitInfo
@@ -57,8 +43,6 @@ from .unit_runtime import UnitRuntime, build_units
 from .unit_writes import UnitWriter
 
 log = structlog.get_logger("bic_gateway")
-
-Raw = bytes | bytearray  # an MQTT payload
 
 
 class Gateway:
@@ -82,15 +66,10 @@ class Gateway:
         self.store = store
         self.clock = clock
         self.wall_clock = wall_clock
-        #: when the controller was last seen going offline (wall clock): a setpoint stamped
-        #: before it is from the controller's previous run, still queued after a quick restart
-        self._offline_since_wall: float | None = None
         self.on_activity = on_activity
         self.on_identified = on_identified  # e.g. announce the unit to Home Assistant
         self.on_problem = on_problem  # why the gateway cannot work (health), None when it can
         self._problem: str | None = None
-        #: the one policy for retained commands (shared.contract.retained)
-        self.retained = retained if retained is not None else RetainedCommands(log.warning)
         self.window = BatteryWindow(settings.battery.min_v, settings.battery.max_v)
         self.limits = CurrentLimits(
             settings.battery.max_charge_a,
@@ -109,19 +88,9 @@ class Gateway:
             not_answered=lambda unit: self._set_availability(unit, unit.availability.failed()),
             on_activity=lambda: self.on_activity(),
         )
-        #: command topic -> its parser (on_set) and its job (bus worker)
-        self._parsers: dict[str, Callable[[str, Raw, Callable[..., Entry]], Entry]] = {
-            SET_POWER: self._parse_setpoint,
-            SET_CURRENT: self._parse_setpoint,
-            SET_CHARGE: self._parse_setpoint,
-            SET_STATE: self._parse_state,
-            SET_CMD: self._parse_cmd,
-            SET_PROVISION: self._parse_provision,
-        }
+        #: command topic -> its job (bus worker)
         self._jobs: dict[str, Callable[[UnitRuntime, Entry], None]] = {
-            SET_POWER: self.writer.setpoint,
-            SET_CURRENT: self.writer.setpoint,
-            SET_CHARGE: self.writer.setpoint,
+            **dict.fromkeys(SETPOINT_COMMANDS, self.writer.setpoint),
             SET_STATE: self.writer.operation,
             SET_CMD: self._command,
             SET_PROVISION: self._command,
@@ -134,6 +103,16 @@ class Gateway:
         self._saved_at = now
         self.units = build_units(
             settings, transport, store, wall_clock, now, self.window, self.limits
+        )
+        self.intake = CommandIntake(
+            settings,
+            self.units,
+            self._queue,
+            self._cond,
+            self.publisher,
+            retained if retained is not None else RetainedCommands(log.warning),
+            clock,
+            wall_clock,
         )
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -167,96 +146,14 @@ class Gateway:
 
     # --- MQTT handlers (network thread: parse, then enqueue) -----------------------------------
     def on_controller_status(self, msg: mqtt.MQTTMessage) -> None:
-        status = msg.payload.decode("utf-8", "replace")
-        if is_offline(status):
-            self._offline_since_wall = self.wall_clock()
-        with self._cond:
-            dropped = self._queue.controller_status(status)
-            self._cond.notify()
-        for item in dropped:
-            self._report_dropped(item)
+        self.intake.on_controller_status(msg)
 
     def on_set(self, msg: mqtt.MQTTMessage) -> None:
-        parsed = parse_set_topic(self.settings.base_topic, msg.topic)
-        if parsed is None:
-            return
-        address, name = parsed
-        unit = self.units.get(address)
-        if unit is None:
-            log.warning("command_for_unknown_unit", topic=msg.topic)
-            return
-        stale = self.retained.refuse(msg.topic, bool(msg.retain), self.clock())
-        if stale is not None:
-            if self.publisher.answer_allowed(unit):
-                value = msg.payload[:200].decode("utf-8", "replace")
-                self.publisher.error_message(unit, excerpt(name), stale, echo(value))
-            return
-        if not msg.payload:
-            return  # clearing a (retained) command topic is not a command
-        parse = self._parsers.get(name)
-        try:
-            if parse is None:
-                raise ValueError(f"unknown command topic set/{name}")
-            self._enqueue(
-                parse(name, msg.payload, partial(Entry, address, name, queued_at=self.clock()))
-            )
-        except ValueError as exc:
-            self._error(unit, name, str(exc), msg.payload[:200].decode("utf-8", "replace"))
-
-    # --- command topic parsers: (topic name, payload, the entry's constructor) -> the entry to
-    # queue; a ValueError says why the payload is refused ---------------------------------------
-    def _parse_setpoint(self, name: str, payload: Raw, entry: Callable[..., Entry]) -> Entry:
-        request = parse_setpoint(name, payload)
-        stale = too_old(request.ts, self.wall_clock(), self.settings.max_command_age_s)
-        if stale:
-            raise ValueError(stale)
-        stale = sent_before_offline(request.ts, self._offline_since_wall)
-        if stale:
-            raise ValueError(stale)
-        return entry(request)
-
-    @staticmethod
-    def _parse_state(_name: str, payload: Raw, entry: Callable[..., Entry]) -> Entry:
-        return entry(parse_state(payload), key="OPERATION")
-
-    @staticmethod
-    def _parse_cmd(_name: str, payload: Raw, entry: Callable[..., Entry]) -> Entry:
-        data = decode_json(payload)
-        if not isinstance(data, dict) or not isinstance(data.get("cmd"), str):
-            raise ValueError(
-                'expected {"id": ..., "cmd": "<command>", "value": ..., "confirm": ...}'
-            )
-        command = COMMANDS.get(data["cmd"])
-        writes = command is not None and (command.takes_value or command.fixed_value is not None)
-        key = command.register if writes and command is not None else None
-        return entry(data, key=key, request_id=data.get("id"))
-
-    @staticmethod
-    def _parse_provision(_name: str, payload: Raw, entry: Callable[..., Entry]) -> Entry:
-        data = decode_json(payload)
-        if not (isinstance(data, dict) and data.get("confirm") is True):
-            raise ValueError('provisioning needs {"confirm": true}')
-        return entry({"cmd": "init_mode", "id": None, "confirm": True}, key="init_mode")
-
-    def _enqueue(self, entry: Entry) -> None:
-        with self._cond:
-            put = self._queue.put(entry)
-            self._cond.notify()
-        if put.refused is not None:
-            self._report_dropped(put.refused)
-        elif put.replaced is not None and put.replaced.command == SET_CMD:
-            reason = f"superseded by a newer command for {put.replaced.key}"
-            self._report_dropped(Dropped(put.replaced, Why.SUPERSEDED, reason))
-
-    def _report_dropped(self, item: Dropped) -> None:
-        self.publisher.dropped(self.units[item.entry.unit], item)
+        self.intake.on_set(msg)
 
     def flush_withheld_answers(self) -> None:
         """Say how many answers a flood's end left withheld (the bus worker calls this)."""
         self.publisher.flush_withheld(self.units.values())
-
-    def _error(self, unit: UnitRuntime, command: str, message: str, value: object = None) -> None:
-        self.publisher.error(unit, command, message, value)
 
     def _set_availability(self, unit: UnitRuntime, changed: str | None) -> None:
         if changed is None:
@@ -300,7 +197,7 @@ class Gateway:
             dropped = self._queue.expire(now)
             status = self._queue.take_status()
         for item in dropped:
-            self._report_dropped(item)
+            self.intake.report_dropped(item)
         self.flush_withheld_answers()
         if status is not None:
             self._controller_status(*status)
@@ -369,7 +266,9 @@ class Gateway:
         try:
             self._jobs[entry.command](unit, entry)
         except Interrupted as exc:
-            self._report_dropped(Dropped(entry, Why.INTERRUPTED, f"not (fully) applied: {exc}"))
+            self.intake.report_dropped(
+                Dropped(entry, Why.INTERRUPTED, f"not (fully) applied: {exc}")
+            )
 
     def _set_problem(self, problem: str | None) -> None:
         if problem != self._problem:
@@ -397,7 +296,7 @@ class Gateway:
             return
         except UnknownModel as exc:
             unit.identification.retry_at = self.clock() + self.settings.timing.slow_poll_interval_s
-            self._error(unit, "identify", str(exc))
+            self.publisher.error(unit, "identify", str(exc))
             return
         unit.identification.succeeded()
         self._set_problem(None)
@@ -418,7 +317,7 @@ class Gateway:
         self._set_availability(unit, unit.availability.answered())
         self.on_activity()
         if not driver.controllable:
-            self._error(
+            self.publisher.error(
                 unit, "identify", "setpoints are refused: " + "; ".join(driver.control_problems)
             )
         if unit.watchdog.tripped:
@@ -493,7 +392,7 @@ class Gateway:
             answer = {"result": result}
         except CommandFailed as exc:
             answer = {"error": excerpt(str(exc), MESSAGE_CHARS)}
-            self._error(unit, f"cmd {name}", str(exc), value)
+            self.publisher.error(unit, f"cmd {name}", str(exc), value)
         self.publisher.reply(unit, echo(request_id), echo(name), started, **answer)
         if name == "init_mode" or (command is not None and command.register):
             self.publisher.wear(unit)
