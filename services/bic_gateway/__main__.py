@@ -121,11 +121,16 @@ def main() -> None:
         not_open = Reminder()  # commands while the bus is not open: once, then every 10 min
         retained = RetainedCommands(rt.log.warning)  # before and after the bus opens
 
-        def dispatch(name: str) -> Callable[[mqtt.MQTTMessage], None]:
+        def dispatch(
+            handler: Callable[[Gateway, mqtt.MQTTMessage], None], *, status: bool = False
+        ) -> Callable[[mqtt.MQTTMessage], None]:
+            """``handler`` of the gateway once it runs; until then, the latest controller
+            ``status`` is kept for it and commands are dropped."""
+
             def handle(msg: mqtt.MQTTMessage) -> None:
                 with lock:
                     if not ready.is_set():
-                        if name == "controller_status":
+                        if status:
                             early[:] = [msg]  # nothing to idle yet: only the latest matters
                         elif retained.refuse(msg.topic, bool(msg.retain), time.monotonic()):
                             pass  # logged (nothing can answer on `error` before the bus is open)
@@ -134,7 +139,7 @@ def main() -> None:
                             not_open.log(rt.log.warning, "command_dropped", reason, now,
                                          topic=msg.topic)  # fmt: skip
                         return
-                getattr(holder["gateway"], f"on_{name}")(msg)
+                handler(holder["gateway"], msg)
 
             return handle
 
@@ -143,7 +148,9 @@ def main() -> None:
         rt.client.limit_intake(rate, burst=max(10.0, rate / 10))
         # subscribed before connecting, so no message can slip past the first subscription
         rt.client.subscribe(
-            set_filter(settings.base_topic), dispatch("set"), max_bytes=COMMAND_LIMITS.max_bytes
+            set_filter(settings.base_topic),
+            dispatch(Gateway.on_set),
+            max_bytes=COMMAND_LIMITS.max_bytes,
         )
         discovery = DiscoveryPublisher.from_settings(rt.client, settings.homeassistant)
         watch: MqttClient | None = None
@@ -151,7 +158,7 @@ def main() -> None:
             watch = status_connection(settings, rt)
             watch.subscribe(
                 settings.controller_status_topic(),
-                dispatch("controller_status"),
+                dispatch(Gateway.on_controller_status, status=True),
                 max_bytes=SMALL_LIMITS.max_bytes,
             )
             if watch is rt.client:

@@ -27,7 +27,6 @@ from .flags import (
 from .npb_flags import curve_config_flags, decode_charge_status
 from .registers import KNOWN_REGISTERS
 from .unit import NotInFamily, UnitDriver
-from .write_path import Action
 
 
 class CommandFailed(Exception):
@@ -147,10 +146,8 @@ def _run(driver, command: Command, value, provision, source: str) -> dict[str, A
     if command.register and (command.takes_value or command.fixed_value is not None):
         target = command.fixed_value if command.fixed_value is not None else value
         result = driver.write(command.register, target, source=source)
-        if result.decision.action is Action.REJECT:
-            raise CommandFailed(result.decision.reason)
-        if result.error:
-            raise CommandFailed(result.error)
+        if result.failed:
+            raise CommandFailed(result.why)
         payload = result.to_json()  # action "defer": held, applied when the interval ends
         payload["unit"] = command.unit
         return payload

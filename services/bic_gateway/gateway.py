@@ -15,8 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -24,77 +22,27 @@ import paho.mqtt.client as mqtt
 import structlog
 
 from shared.contract.retained import RetainedCommands
-from shared.contract.status import OFFLINE, is_offline
-from shared.contract.topics import (
-    SET_CHARGE,
-    SET_CMD,
-    SET_CURRENT,
-    SET_POWER,
-    SET_PROVISION,
-    SET_STATE,
-    UnitTopics,
-    parse_set_topic,
-    set_filter,
-)
-from shared.log_reminder import Reminder
-from shared.log_throttle import MessageThrottle
-from shared.mqtt_client import decode_json
+from shared.contract.status import OFFLINE
+from shared.contract.topics import SET_CMD, SET_PROVISION, SET_STATE
 from shared.payload_limits import MESSAGE_CHARS, echo, excerpt
-from shared.publisher import Payload, Publisher
+from shared.publisher import Publisher
 
-from .answer_budget import AnswerBudget
-from .availability import Availability
-from .command_queue import CommandQueue, Dropped, Entry, Turn, Why
+from .command_intake import CommandIntake
+from .command_queue import SETPOINT_COMMANDS, CommandQueue, Dropped, Entry, Turn, Why
 from .commands import COMMANDS, CommandFailed, run_command
-from .energy import EnergyCounter
 from .flags import system_status_problems
 from .ledger_store import SAVE_INTERVAL_S, StateStore
-from .limits import RangePolicy, SetpointRejected
 from .models import UnknownModel
-from .plans import Plan, plan_request, safe_idle_plan
 from .provisioning import provision
-from .scheduler import PollScheduler
 from .setpoint import BatteryWindow, CurrentLimits
-from .setpoint_request import (
-    SetpointRequest,
-    parse_setpoint,
-    parse_state,
-    sent_before_offline,
-    too_old,
-)
 from .settings import BicGatewaySettings
-from .telemetry import FaultCounter, plain_values, state_payload
 from .transport import BusError, CanTransport, Interrupted, NoResponse
 from .unit import UnitDriver, UnitInfo
-from .watchdog import Watchdog
-from .wear import WearPolicy, WriteKind
-from .write_path import Action
+from .unit_publisher import UnitPublisher, iso_now
+from .unit_runtime import UnitRuntime, build_units
+from .unit_writes import UnitWriter
 
 log = structlog.get_logger("bic_gateway")
-
-DROP_LOG_EVERY_S = 60.0  # dropped/refused commands: one line per kind, then one a minute
-
-
-def iso_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-@dataclass
-class UnitRuntime:
-    driver: UnitDriver
-    topics: UnitTopics
-    availability: Availability
-    scheduler: PollScheduler
-    watchdog: Watchdog
-    faults: FaultCounter
-    energy: EnergyCounter
-    identified: bool = False
-    next_identify: float = float("-inf")
-    pending_reads: list[str] = field(default_factory=list)
-    cycle_publishes_state: bool = False
-    pending_plan: Plan | None = None  # a plan with writes the wear governor holds
-    published_held: dict[str, float | int] = field(default_factory=dict)  # as last on `wear`
-    not_answering: str | None = None  # why identification last failed (logged once per reason)
 
 
 class Gateway:
@@ -118,17 +66,10 @@ class Gateway:
         self.store = store
         self.clock = clock
         self.wall_clock = wall_clock
-        #: when the controller was last seen going offline (wall clock): a setpoint stamped
-        #: before it is from the controller's previous run, still queued after a quick restart
-        self._offline_since_wall: float | None = None
         self.on_activity = on_activity
         self.on_identified = on_identified  # e.g. announce the unit to Home Assistant
         self.on_problem = on_problem  # why the gateway cannot work (health), None when it can
         self._problem: str | None = None
-        #: the one policy for retained commands (shared.contract.retained)
-        self.retained = retained if retained is not None else RetainedCommands(log.warning)
-        self._drop_logs: dict[Why, Reminder] = {}  # guarded by _drop_lock (both threads report)
-        self._drop_lock = threading.Lock()
         self.window = BatteryWindow(settings.battery.min_v, settings.battery.max_v)
         self.limits = CurrentLimits(
             settings.battery.max_charge_a,
@@ -136,62 +77,48 @@ class Gateway:
             settings.battery.min_current_a,
         )
         self._queue = CommandQueue(settings.max_queued_commands, settings.max_command_age_s)
+        self.publisher = UnitPublisher(client, clock, wall_clock, settings.battery.efficiency)
+        self.writer = UnitWriter(
+            settings,
+            self.publisher,
+            clock,
+            self.window,
+            self.limits,
+            uninterruptible=self._uninterruptible,
+            not_answered=lambda unit: self._set_availability(unit, unit.availability.failed()),
+            on_activity=lambda: self.on_activity(),
+        )
+        #: command topic -> its job (bus worker)
+        self._jobs: dict[str, Callable[[UnitRuntime, Entry], None]] = {
+            **dict.fromkeys(SETPOINT_COMMANDS, self.writer.setpoint),
+            SET_STATE: self.writer.operation,
+            SET_CMD: self._command,
+            SET_PROVISION: self._command,
+        }
         self._cond = threading.Condition()  # guards _queue; notified when work arrives
         transport.interrupt = self._interrupt_reason
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bic-bus", daemon=True)
         now = clock()
         self._saved_at = now
-        self._error_log = MessageThrottle()
-        #: refusals answered per unit and second (both threads answer)
-        self._answer_budgets: dict[int, AnswerBudget] = {}
-        self._answer_lock = threading.Lock()
-        timing = settings.timing
-        wear = WearPolicy(settings.wear.min_interval_s, settings.wear.budget)
-        self.units: dict[int, UnitRuntime] = {}
-        for address in settings.units:
-            record = store.unit(address)
-            driver = UnitDriver(
-                transport,
-                address,
-                record,
-                store,
-                wear,
-                RangePolicy(settings.range_policy),
-                wall_clock,
-                window=self.window,
-                currents=self.limits,
-                family_setting=settings.family,
-            )
-            faults = FaultCounter(counts=dict(record.fault_counts))
-            self.units[address] = UnitRuntime(
-                driver,
-                UnitTopics(settings.base_topic, address),
-                Availability(timing.offline_after_failures),
-                PollScheduler(timing.poll_groups()),
-                Watchdog(settings.watchdog.timeout_s, last_refresh=now),
-                faults,
-                EnergyCounter(
-                    max_gap_s=max(5 * timing.poll_interval_s, 10.0),
-                    charged_kwh=record.charged_kwh,
-                    discharged_kwh=record.discharged_kwh,
-                ),
-            )
+        self.units = build_units(
+            settings, transport, store, wall_clock, now, self.window, self.limits
+        )
+        self.intake = CommandIntake(
+            settings,
+            self.units,
+            self._queue,
+            self._cond,
+            self.publisher,
+            retained if retained is not None else RetainedCommands(log.warning),
+            clock,
+            wall_clock,
+        )
 
     # --- lifecycle -----------------------------------------------------------------------------
-    def handlers(self) -> dict[str, Callable[[mqtt.MQTTMessage], None]]:
-        """Topic filter -> handler; the caller subscribes them (before connecting)."""
-        subscriptions: dict[str, Callable[[mqtt.MQTTMessage], None]] = {
-            set_filter(self.settings.base_topic): self.on_set
-        }
-        topic = self.settings.controller_status_topic()
-        if topic:
-            subscriptions[topic] = self.on_controller_status
-        return subscriptions
-
     def start(self) -> None:
         for unit in self.units.values():
-            self._publish(unit.topics.availability, OFFLINE, retain=True)
+            self.publisher.availability(unit, OFFLINE)
         self._thread.start()
 
     def stop(self) -> None:
@@ -203,10 +130,10 @@ class Gateway:
         for unit in self.units.values():
             if unit.identified and unit.availability.online:
                 try:
-                    self._safe_idle(unit, "gateway stopping")
+                    self.writer.safe_idle(unit, "gateway stopping")
                 except Exception:  # the bus may be gone; still announce offline
                     log.exception("safe_idle_on_stop_failed", unit=unit.driver.address)
-            self._publish(unit.topics.availability, OFFLINE, retain=True)
+            self.publisher.availability(unit, OFFLINE)
         try:
             self._save_state()  # energy and EEP_OFF write counts since the last save
         except OSError:
@@ -219,265 +146,38 @@ class Gateway:
 
     # --- MQTT handlers (network thread: parse, then enqueue) -----------------------------------
     def on_controller_status(self, msg: mqtt.MQTTMessage) -> None:
-        status = msg.payload.decode("utf-8", "replace")
-        if is_offline(status):
-            self._offline_since_wall = self.wall_clock()
-        with self._cond:
-            dropped = self._queue.controller_status(status)
-            self._cond.notify()
-        for item in dropped:
-            self._report_dropped(item)
+        self.intake.on_controller_status(msg)
 
     def on_set(self, msg: mqtt.MQTTMessage) -> None:
-        parsed = parse_set_topic(self.settings.base_topic, msg.topic)
-        if parsed is None:
-            return
-        address, name = parsed
-        unit = self.units.get(address)
-        if unit is None:
-            log.warning("command_for_unknown_unit", topic=msg.topic)
-            return
-        stale = self.retained.refuse(msg.topic, bool(msg.retain), self.clock())
-        if stale is not None:
-            if self._answer_allowed(unit):
-                value = msg.payload[:200].decode("utf-8", "replace")
-                self._publish_error(unit, excerpt(name), stale, echo(value))
-            return
-        if not msg.payload:
-            return  # clearing a (retained) command topic is not a command
-        entry = partial(Entry, address, name, queued_at=self.clock())
-        try:
-            if name in (SET_POWER, SET_CURRENT, SET_CHARGE):
-                request = parse_setpoint(name, msg.payload)
-                stale = too_old(request.ts, self.wall_clock(), self.settings.max_command_age_s)
-                if stale:
-                    raise ValueError(stale)
-                stale = sent_before_offline(request.ts, self._offline_since_wall)
-                if stale:
-                    raise ValueError(stale)
-                self._enqueue(entry(request))
-            elif name == SET_STATE:
-                self._enqueue(entry(parse_state(msg.payload), key="OPERATION"))
-            elif name == SET_CMD:
-                data = decode_json(msg.payload)
-                if not isinstance(data, dict) or not isinstance(data.get("cmd"), str):
-                    raise ValueError(
-                        'expected {"id": ..., "cmd": "<command>", "value": ..., "confirm": ...}'
-                    )
-                command = COMMANDS.get(data["cmd"])
-                writes = command is not None and (
-                    command.takes_value or command.fixed_value is not None
-                )
-                key = command.register if writes and command is not None else None
-                self._enqueue(entry(data, key=key, request_id=data.get("id")))
-            elif name == SET_PROVISION:
-                data = decode_json(msg.payload)
-                if not (isinstance(data, dict) and data.get("confirm") is True):
-                    raise ValueError('provisioning needs {"confirm": true}')
-                init = {"cmd": "init_mode", "id": None, "confirm": True}
-                self._enqueue(entry(init, key="init_mode"))
-            else:
-                raise ValueError(f"unknown command topic set/{name}")
-        except ValueError as exc:
-            self._error(unit, name, str(exc), msg.payload[:200].decode("utf-8", "replace"))
-
-    def _enqueue(self, entry: Entry) -> None:
-        with self._cond:
-            put = self._queue.put(entry)
-            self._cond.notify()
-        if put.refused is not None:
-            self._report_dropped(put.refused)
-        elif put.replaced is not None and put.replaced.command == SET_CMD:
-            reason = f"superseded by a newer command for {put.replaced.key}"
-            self._report_dropped(Dropped(put.replaced, Why.SUPERSEDED, reason))
-
-    def _report_dropped(self, item: Dropped) -> None:
-        """An entry that will not run: on `error` (and `reply` for set/cmd, whose sender waits);
-        logged once per kind, then a reminder with a count (a flood must not flood the log).
-
-        QoS 0: as many of these as a flood has messages; at QoS 1 they would fill the MQTT
-        client's in-flight window and hold up `setpoint` and `state` behind them."""
-        entry, unit = item.entry, self.units[item.entry.unit]
-        value = entry.payload.value if isinstance(entry.payload, SetpointRequest) else entry.payload
-        with self._drop_lock:
-            reminder = self._drop_logs.setdefault(item.why, Reminder(DROP_LOG_EVERY_S))
-            reminder.log(
-                log.warning,
-                "command_dropped",
-                item.why.value,
-                self.clock(),
-                unit=entry.unit,
-                command=entry.command,
-                detail=item.reason,
-            )
-        if not self._answer_allowed(unit):
-            return
-        if entry.command == SET_CMD:
-            value = entry.payload.get("value")
-            self._publish(
-                unit.topics.reply,
-                {
-                    "id": echo(entry.request_id),  # bounded: both come from the sender
-                    "cmd": echo(entry.payload.get("cmd")),
-                    "time": iso_now(),
-                    "ok": False,
-                    "error": item.reason,
-                },
-                qos=0,
-            )
-        self._publish_error(unit, entry.command, item.reason, value, qos=0)
-
-    # --- publishing ------------------------------------------------------------------------------
-    def _publish(
-        self,
-        topic: str,
-        payload: Payload | dict[str, object] | list[object],
-        *,
-        retain: bool = False,
-        qos: int = 1,
-    ) -> None:
-        if isinstance(payload, dict | list):
-            self.client.publish_json(topic, payload, qos=qos, retain=retain)
-        else:
-            self.client.publish(topic, payload, qos=qos, retain=retain)
-
-    def _error(self, unit: UnitRuntime, command: str, message: str, value: object = None) -> None:
-        # bounded echoes: 1 MB on set/power once came back as 1.5 MB on the error topic
-        command, message = excerpt(command), excerpt(message, MESSAGE_CHARS)
-        value = echo(value)
-        # every error goes to the error topic; the log gets the first of each kind, then a
-        # reminder with the count (a flood of bad commands is not a flood of log lines)
-        suppressed = self._error_log.admit(command, message, self.clock())
-        if suppressed is not None:
-            log.warning(
-                "command_error",
-                unit=unit.driver.address,
-                command=command,
-                error=message,
-                suppressed_since_last_log=suppressed,
-            )
-        if self._answer_allowed(unit):
-            self._publish_error(unit, command, message, value)
-
-    def _publish_error(
-        self, unit: UnitRuntime, command: str | None, error: str, value: object, qos: int = 1
-    ) -> None:
-        """One message on the unit's ``error`` topic (``command`` None: about several)."""
-        self._publish(
-            unit.topics.error,
-            {"time": iso_now(), "command": command, "error": error, "value": value},
-            qos=qos,
-        )
-
-    def _answer_allowed(self, unit: UnitRuntime) -> bool:
-        """Within the unit's answer budget (a flood is not answered message by message); the
-        first answer after a withheld stretch is preceded by one that says how many."""
-        with self._answer_lock:
-            budget = self._answer_budgets.setdefault(unit.driver.address, AnswerBudget())
-            allowed, withheld = budget.take(self.clock())
-        self._tell_withheld(unit, withheld, budget.rate_per_s)
-        return allowed
+        self.intake.on_set(msg)
 
     def flush_withheld_answers(self) -> None:
         """Say how many answers a flood's end left withheld (the bus worker calls this)."""
-        now = self.clock()
-        with self._answer_lock:
-            told = [(a, b.flush(now), b.rate_per_s) for a, b in self._answer_budgets.items()]
-        for address, withheld, rate in told:
-            self._tell_withheld(self.units[address], withheld, rate)
-
-    def _tell_withheld(self, unit: UnitRuntime, withheld: int, rate_per_s: float) -> None:
-        if not withheld:
-            return
-        error = (
-            f"{withheld} more refused or dropped commands were not answered one by one "
-            f"(at most {rate_per_s:g} answers/s per unit under a flood)"
-        )
-        self._publish_error(unit, None, error, withheld, qos=0)
-
-    def _publish_info(self, unit: UnitRuntime) -> None:
-        info = unit.driver.info
-        if info is None:
-            return
-        self._publish(
-            unit.topics.info, {**info.to_json(), **unit.driver.config_json()}, retain=True
-        )
-
-    def _publish_wear(self, unit: UnitRuntime) -> None:
-        driver = unit.driver
-        ledger = driver.record.ledger
-        unit.published_held = {name: w.value for name, w in driver.governor.held.items()}
-        self._publish(
-            unit.topics.wear,
-            {
-                "time": iso_now(),
-                "writes": ledger.writes,
-                "eeprom_writes": ledger.eeprom_writes,
-                "eeprom_total": ledger.eeprom_total,
-                "budget": driver.wear_policy.budget,
-                "eep_off_active": driver.eep_off,
-                "eep_off_supported": driver.record.eep_off_supported,
-                "min_interval_s": driver.wear_policy.min_interval_s,
-                "next_eeprom_write_in_s": round(driver.governor.wait_s(self.wall_clock()), 1),
-                "held": unit.published_held,
-            },
-            retain=True,
-        )
-
-    def _publish_setpoint(self, unit: UnitRuntime, plan: Plan | None, **extra: object) -> None:
-        payload: dict[str, Any] = {"time": iso_now(), **extra}
-        if plan is not None:
-            payload.update(
-                direction=plan.direction.value,
-                current_a=plan.signed_current_a,
-                registers=plan.register_values(),
-                reason=plan.reason,
-                power_w=self._plan_power(unit, plan),
-            )
-        payload["watchdog"] = "tripped" if unit.watchdog.tripped else "armed"
-        payload["watchdog_timeout_s"] = unit.watchdog.timeout_s
-        self._publish(unit.topics.setpoint, payload, retain=True)
-
-    @staticmethod
-    def _plan_power(unit: UnitRuntime, plan: Plan) -> float | None:
-        """The applied setpoint in DC W (quantised current x measured battery voltage)."""
-        battery_v = unit.driver.values.get("READ_VOUT")
-        return round(plan.signed_current_a * battery_v, 1) if battery_v else None
+        self.publisher.flush_withheld(self.units.values())
 
     def _set_availability(self, unit: UnitRuntime, changed: str | None) -> None:
         if changed is None:
             return
         log.info("unit_availability", unit=unit.driver.address, state=changed)
-        self._publish(unit.topics.availability, changed, retain=True)
+        self.publisher.availability(unit, changed)
         if changed == OFFLINE:
-            # It may come back power-cycled, holding its boot values: re-identify, and forget the
-            # cached registers so read-compare cannot skip a write the unit now needs, and read
-            # every group at once instead of when it would have been due.
-            unit.identified = False
-            unit.driver.forget()
-            unit.scheduler.reset()
-            unit.energy.pause()
-            unit.pending_reads.clear()
+            unit.went_offline()
 
     def _publish_state(self, unit: UnitRuntime) -> None:
         driver = unit.driver
-        state = state_payload(driver.values, self.settings.battery.efficiency, iso_now())
-        state["controllable"] = driver.controllable
-        state["control_problems"] = driver.control_problems
-        self._publish(unit.topics.state, state, retain=True)
+        state = self.publisher.state(unit)
         unit.energy.add(self.clock(), state["dc_power"])
         driver.record.charged_kwh = unit.energy.charged_kwh
         driver.record.discharged_kwh = unit.energy.discharged_kwh
         self.store.dirty = True
         if self.clock() - self._saved_at >= SAVE_INTERVAL_S:
             self._save_state()
-        for suffix, value in {**plain_values(state), **unit.energy.values()}.items():
-            self._publish(unit.topics.value(suffix), value, retain=True, qos=0)
+        self.publisher.values(unit, state)
         fault_raw = driver.raw.get("FAULT_STATUS")
         if fault_raw is not None and unit.faults.update(fault_raw):
             driver.record.fault_counts = dict(unit.faults.counts)
             self._save_state()
-            self._publish(unit.topics.fault, unit.faults.payload(fault_raw, iso_now()), retain=True)
+            self.publisher.fault(unit, fault_raw)
         status_raw = driver.raw.get("SYSTEM_STATUS")
         if status_raw is not None and "eeprom_error" in system_status_problems(status_raw):
             log.error("unit_eeprom_error", unit=driver.address)
@@ -497,14 +197,14 @@ class Gateway:
             dropped = self._queue.expire(now)
             status = self._queue.take_status()
         for item in dropped:
-            self._report_dropped(item)
+            self.intake.report_dropped(item)
         self.flush_withheld_answers()
         if status is not None:
             self._controller_status(*status)
         for unit in self.units.values():
             reason = unit.watchdog.check(now)
             if reason is not None:
-                self._safe_idle(unit, reason)
+                self.writer.safe_idle(unit, reason)
         if status is not None:
             return
         poll, poll_pending, wait = self._poll_work(now)
@@ -534,14 +234,13 @@ class Gateway:
         waits = [0.5]
         for unit in self.units.values():
             if not unit.identified:
-                if now >= unit.next_identify:
+                if unit.identification.due(now):
                     return partial(self._identify, unit), True, 0.0
-                waits.append(unit.next_identify - now)
+                waits.append(unit.identification.retry_at - now)
                 continue
             due = unit.scheduler.due(now)
             if due:
-                unit.pending_reads = due
-                unit.cycle_publishes_state = True
+                unit.pending_reads[:] = due
                 delay = self.transport.pacer.delay(unit.driver.address, now)
                 return (partial(self._poll_one, unit) if delay <= 0 else None), True, delay
             waits.append(unit.scheduler.seconds_until_due(now))
@@ -565,14 +264,11 @@ class Gateway:
     def _run_entry(self, entry: Entry) -> None:
         unit = self.units[entry.unit]
         try:
-            if entry.is_setpoint:
-                self._setpoint_job(unit, entry.payload, entry.command)
-            elif entry.command == SET_STATE:
-                self._operation(unit, entry.payload)
-            else:
-                self._command(unit, entry.payload)
+            self._jobs[entry.command](unit, entry)
         except Interrupted as exc:
-            self._report_dropped(Dropped(entry, Why.INTERRUPTED, f"not (fully) applied: {exc}"))
+            self.intake.report_dropped(
+                Dropped(entry, Why.INTERRUPTED, f"not (fully) applied: {exc}")
+            )
 
     def _set_problem(self, problem: str | None) -> None:
         if problem != self._problem:
@@ -588,9 +284,8 @@ class Gateway:
         except NoResponse as exc:
             # the interface refusing frames is the gateway's problem; a silent unit is not
             self._set_problem(str(exc) if isinstance(exc, BusError) else None)
-            unit.next_identify = self.clock() + self.settings.timing.poll_interval_s
-            if str(exc) != unit.not_answering:  # once per cause, not every second
-                unit.not_answering = str(exc)
+            retry_at = self.clock() + self.settings.timing.poll_interval_s
+            if unit.identification.not_answered(str(exc), retry_at):  # once per cause
                 log.warning(
                     "unit_not_answering",
                     unit=driver.address,
@@ -600,11 +295,10 @@ class Gateway:
             self._set_availability(unit, unit.availability.failed())
             return
         except UnknownModel as exc:
-            unit.next_identify = self.clock() + self.settings.timing.slow_poll_interval_s
-            self._error(unit, "identify", str(exc))
+            unit.identification.retry_at = self.clock() + self.settings.timing.slow_poll_interval_s
+            self.publisher.error(unit, "identify", str(exc))
             return
-        unit.identified = True
-        unit.not_answering = None
+        unit.identification.succeeded()
         self._set_problem(None)
         unit.scheduler.groups = self.settings.timing.poll_groups(info.family.key)
         unit.scheduler.unsupported.update(info.unpolled)
@@ -617,17 +311,17 @@ class Gateway:
             eep_off=driver.eep_off,
         )
         self.store.save()
-        self._publish_info(unit)
-        self._publish_wear(unit)
+        self.publisher.info(unit)
+        self.publisher.wear(unit)
         self.on_identified(info)
         self._set_availability(unit, unit.availability.answered())
         self.on_activity()
         if not driver.controllable:
-            self._error(
+            self.publisher.error(
                 unit, "identify", "setpoints are refused: " + "; ".join(driver.control_problems)
             )
         if unit.watchdog.tripped:
-            self._safe_idle(unit, unit.watchdog.reason)
+            self.writer.safe_idle(unit, unit.watchdog.reason)
 
     def _poll_one(self, unit: UnitRuntime) -> None:
         name = unit.pending_reads.pop(0)
@@ -647,9 +341,8 @@ class Gateway:
         self._set_problem(None)
         if not unit.pending_reads:
             self.on_activity()
-            if unit.cycle_publishes_state:
-                self._publish_state(unit)
-            self._flush_held(unit)
+            self._publish_state(unit)
+            self.writer.flush_held(unit)
 
     # --- jobs (worker thread) -----------------------------------------------------------------
     def _controller_status(self, status: str, went_offline: bool) -> None:
@@ -661,176 +354,24 @@ class Gateway:
                 unit.watchdog.controller_status(OFFLINE)
                 reason = unit.watchdog.check(now)
                 if reason is not None:
-                    self._safe_idle(unit, reason)
+                    self.writer.safe_idle(unit, reason)
             unit.watchdog.controller_status(status)
-
-    def _ready(self, unit: UnitRuntime, command: str) -> bool:
-        if not unit.identified:
-            self._error(unit, command, "unit is offline or not identified yet")
-            return False
-        return True
-
-    def _setpoint_job(self, unit: UnitRuntime, request: SetpointRequest, name: str) -> None:
-        if not self._ready(unit, name):
-            return
-        driver = unit.driver
-        if not driver.controllable:
-            self._error(unit, name, "; ".join(driver.control_problems), request.value)
-            return
-        battery_v = driver.values.get("READ_VOUT")
-        if not battery_v:  # e.g. the first setpoint arrives before the first poll round
-            try:
-                battery_v = driver.read("READ_VOUT")
-            except NoResponse:
-                battery_v = None
-        if not battery_v:
-            self._error(
-                unit, name, "battery voltage not known (unit did not answer)", request.value
-            )
-            return
-        try:
-            plan = plan_request(
-                request, battery_v, driver.model, self.window, self.limits,
-                reject_out_of_range=self.settings.range_policy == "reject",
-            )  # fmt: skip
-        except (SetpointRejected, ValueError) as exc:
-            self._error(unit, name, str(exc), request.value)
-            return
-        unit.watchdog.refresh(self.clock())
-        self._apply_plan(
-            unit,
-            plan,
-            kind=WriteKind.ROUTINE,
-            source=name,
-            requested={"value": request.value, "unit": request.unit.value},
-        )
-
-    def _apply_plan(
-        self, unit: UnitRuntime, plan: Plan, *, kind: WriteKind, source: str, **extra: object
-    ) -> None:
-        try:
-            results = unit.driver.apply(plan.register_values(), kind=kind, source=source)
-        except NoResponse as exc:  # a read before or after a write, or the interface refused
-            self._not_applied(unit, source, exc)
-            return
-        except Interrupted as exc:  # a safe idle comes next and writes every register it needs
-            self._error(unit, source, f"not (fully) applied: {exc}", extra.get("requested"))
-            return
-        deferred = [r.decision.register for r in results if r.decision.action is Action.DEFER]
-        failed = [r for r in results if r.error or r.decision.action is Action.REJECT]
-        unit.pending_plan = plan if deferred else None
-        for result in failed:
-            self._error(
-                unit,
-                source,
-                f"{result.decision.register}: {result.error or result.decision.reason}",
-                result.decision.value,
-            )
-        if any(r.decision.action is Action.WRITE for r in results):
-            self._publish_wear(unit)
-        self.on_activity()
-        self._publish_setpoint(
-            unit,
-            plan,
-            source=source,
-            written=[r.decision.register for r in results if r.decision.action is Action.WRITE],
-            skipped=[r.decision.register for r in results if r.decision.action is Action.SKIP],
-            deferred=deferred,
-            **extra,
-        )
-
-    def _not_applied(
-        self, unit: UnitRuntime, command: str, exc: NoResponse, value: object = None
-    ) -> None:
-        """A command the unit did not take: say so, and count it as an unanswered exchange."""
-        self._error(unit, command, f"not applied: {exc}", value)
-        self._set_availability(unit, unit.availability.failed())
-
-    def _safe_idle(self, unit: UnitRuntime, reason: str) -> None:
-        log.warning("safe_idle", unit=unit.driver.address, reason=reason)
-        if not unit.identified:
-            return  # applied when the unit is identified (the watchdog stays tripped)
-        if unit.driver.safe_idle_skipped:
-            log.info("safe_idle_skipped", unit=unit.driver.address,
-                     why=unit.driver.safe_idle_skipped)  # fmt: skip
-            return
-        try:
-            plan = safe_idle_plan(unit.driver.model, self.window, self.limits, reason)
-        except (SetpointRejected, ValueError) as exc:
-            self._error(unit, "safe_idle", str(exc))
-            return
-        with self._uninterruptible():
-            self._apply_plan(
-                unit,
-                plan,
-                kind=WriteKind.SAFETY,
-                source="watchdog",
-                mode="safe_idle",
-                idle_reason=reason,
-            )
-
-    def _operation(self, unit: UnitRuntime, value: int) -> None:
-        if not self._ready(unit, SET_STATE):
-            return
-        try:
-            result = unit.driver.write("OPERATION", value, source=SET_STATE)
-        except NoResponse as exc:
-            self._not_applied(unit, SET_STATE, exc, value)
-            return
-        if result.error or result.decision.action is Action.REJECT:
-            self._error(unit, SET_STATE, result.error or result.decision.reason, value)
-        if result.decision.action is Action.WRITE:
-            self._publish_wear(unit)  # what is held: with the next poll round (one per round)
-
-    def _flush_held(self, unit: UnitRuntime) -> None:
-        """Apply what the wear governor held back, once the unit's interval has ended; announce
-        what is held on `wear` when that changed (at most once per poll round, however many
-        commands a flood brings)."""
-        try:
-            done = unit.driver.flush_held()
-        except NoResponse as exc:
-            self._not_applied(unit, "held write", exc)
-            return
-        if not done:
-            held = {name: w.value for name, w in unit.driver.governor.held.items()}
-            if held != unit.published_held:
-                self._publish_wear(unit)
-            return
-        for source, result in done:
-            if result.error or result.decision.action is Action.REJECT:
-                why = result.error or result.decision.reason
-                self._error(
-                    unit, source, f"{result.decision.register}: {why}", result.decision.value
-                )
-        self._publish_wear(unit)
-        plan = unit.pending_plan
-        if plan is not None:
-            still_held = unit.driver.governor.held
-            unit.pending_plan = (
-                plan if any(name in still_held for name in plan.register_values()) else None
-            )
-            self._publish_setpoint(
-                unit,
-                plan,
-                source="held",
-                written=[
-                    r.decision.register for _s, r in done if r.decision.action is Action.WRITE
-                ],
-                deferred=[name for name in plan.register_values() if name in held],
-            )
 
     def _provision(self, driver: UnitDriver) -> dict[str, Any]:
         prov = self.settings.provision
         with self._uninterruptible():
             return provision(driver, eep_off=prov.eep_off, operation_init=prov.operation_init)
 
-    def _command(self, unit: UnitRuntime, data: dict[str, Any]) -> None:
+    def _command(self, unit: UnitRuntime, entry: Entry) -> None:
+        data: dict[str, Any] = entry.payload
         name = data["cmd"]
+        command = COMMANDS.get(name)
         request_id = data.get("id")
         value = data.get("value")
-        reply: dict[str, Any] = {"id": echo(request_id), "cmd": echo(name), "time": iso_now()}
+        started = iso_now()
+        answer: dict[str, Any]
         try:
-            if name not in COMMANDS:
+            if command is None:
                 raise CommandFailed(f"unknown command {name!r}")
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int | float)
@@ -848,12 +389,12 @@ class Gateway:
                 confirm=data.get("confirm") is True,
                 source=f"cmd {name}",
             )
-            reply.update(ok=True, result=result)
+            answer = {"result": result}
         except CommandFailed as exc:
-            reply.update(ok=False, error=excerpt(str(exc), MESSAGE_CHARS))
-            self._error(unit, f"cmd {name}", str(exc), value)
-        self._publish(unit.topics.reply, reply)
-        if name == "init_mode" or COMMANDS.get(name, COMMANDS["dump"]).register:
-            self._publish_wear(unit)
+            answer = {"error": excerpt(str(exc), MESSAGE_CHARS)}
+            self.publisher.error(unit, f"cmd {name}", str(exc), value)
+        self.publisher.reply(unit, echo(request_id), echo(name), started, **answer)
+        if name == "init_mode" or (command is not None and command.register):
+            self.publisher.wear(unit)
         if name in ("init_mode", "typeread"):
-            self._publish_info(unit)
+            self.publisher.info(unit)

@@ -1,15 +1,47 @@
-"""Which planner a unit's setpoints go through: the BIC's bidirectional ``setpoint`` or the
-charger's ``charge_plan`` (pure dispatch on the model's family)."""
+"""What to write for a setpoint request (pure): refused if beyond the maximum for its direction,
+else planned by the unit's family's planner, the BIC's bidirectional ``setpoint`` or the
+charger's ``charge_plan``; and the safe idle's plan. Each register of a plan then takes the one
+write path (``write_path.decide_write``)."""
 
 from __future__ import annotations
 
 from .charge_plan import ChargePlan, plan_charge
-from .limits import BatteryWindow, CurrentLimits, checked_window, effective_limits
+from .limits import (
+    BatteryWindow,
+    CurrentLimits,
+    SetpointRejected,
+    checked_window,
+    effective_limits,
+)
 from .models import DeviceModel
-from .setpoint import SetpointPlan, plan_setpoint, validated_request
-from .setpoint_request import SetpointRequest, check_request
+from .setpoint import SetpointPlan, SetpointUnit, plan_setpoint, validated_request
+from .setpoint_request import SetpointRequest
 
 Plan = SetpointPlan | ChargePlan
+
+
+def check_request(
+    request: SetpointRequest, battery_v: float, model: DeviceModel, limits: CurrentLimits
+) -> None:
+    """Reject (never silently clamp) a setpoint beyond the current limit for its direction.
+
+    A charger's (NPB) discharge request is not out of range: it asks for no charging
+    (``charge_plan``)."""
+    effective = effective_limits(model, limits)
+    amps = request.value if request.unit is SetpointUnit.AMPERE else request.value / battery_v
+    if amps < 0 and not model.bidirectional:
+        return
+    maximum = effective.max_charge_a if amps >= 0 else effective.max_discharge_a
+    if abs(amps) > maximum + 1e-9:
+        direction = "charge" if amps >= 0 else "discharge"
+        raise SetpointRejected(
+            f"setpoint {request.value:+g} {request.unit.value} = {amps:+.2f} A at "
+            f"{battery_v:.2f} V exceeds the {direction} maximum {maximum:.2f} A "
+            f"({maximum * battery_v:.0f} W)",
+            register="setpoint",
+            value=request.value,
+            unit=request.unit.value,
+        )
 
 
 def plan_request(

@@ -1,4 +1,4 @@
-"""Parsing and checking setpoint commands from MQTT (pure).
+"""Parsing and checking setpoint commands from MQTT (pure); what to write for them is ``plans``.
 
 Accepted payloads:
 * ``set/power``: ``-800`` or ``{"value": -800, "ts": <epoch s>}`` (W, + charge, - discharge);
@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from shared.contract.status import parse_switch
 from shared.mqtt_client import decode_json
 
-from .limits import SetpointRejected
-from .models import DeviceModel
-from .setpoint import CurrentLimits, SetpointUnit, effective_limits
+from .setpoint import SetpointUnit
 
 LEGACY_VARS = {"chargeP": SetpointUnit.WATT, "chargeA": SetpointUnit.AMPERE}
 
@@ -83,27 +81,3 @@ def sent_before_offline(ts: float | None, offline_since: float | None) -> str | 
         f"sent {offline_since - ts:.1f} s before the controller went offline: from its "
         "previous run, not applied"
     )
-
-
-def check_request(
-    request: SetpointRequest, battery_v: float, model: DeviceModel, limits: CurrentLimits
-) -> None:
-    """Reject (never silently clamp) a setpoint beyond the current limit for its direction.
-
-    A charger's (NPB) discharge request is not out of range: it asks for no charging
-    (``charge_plan``)."""
-    effective = effective_limits(model, limits)
-    amps = request.value if request.unit is SetpointUnit.AMPERE else request.value / battery_v
-    if amps < 0 and not model.bidirectional:
-        return
-    maximum = effective.max_charge_a if amps >= 0 else effective.max_discharge_a
-    if abs(amps) > maximum + 1e-9:
-        direction = "charge" if amps >= 0 else "discharge"
-        raise SetpointRejected(
-            f"setpoint {request.value:+g} {request.unit.value} = {amps:+.2f} A at "
-            f"{battery_v:.2f} V exceeds the {direction} maximum {maximum:.2f} A "
-            f"({maximum * battery_v:.0f} W)",
-            register="setpoint",
-            value=request.value,
-            unit=request.unit.value,
-        )

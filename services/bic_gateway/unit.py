@@ -147,6 +147,16 @@ class WriteResult:
     def ok(self) -> bool:
         return self.error is None and self.decision.action in (Action.WRITE, Action.SKIP)
 
+    @property
+    def failed(self) -> bool:
+        """Refused by the write path, or sent but not taken (no or a wrong read-back)."""
+        return bool(self.error) or self.decision.action is Action.REJECT
+
+    @property
+    def why(self) -> str:
+        """What went wrong (when ``failed``), else what the write path decided and why."""
+        return self.error or self.decision.reason
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, object] = {
             "register": self.decision.register,
@@ -551,7 +561,7 @@ class UnitDriver:
         for name, value in values.items():
             result = self.write(name, value, kind=kind, source=source)
             results.append(result)
-            if result.error or result.decision.action is Action.REJECT:
+            if result.failed:
                 break
         return results
 

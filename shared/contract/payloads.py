@@ -124,8 +124,10 @@ class UnitInfo(_Payload):
     family: Literal["BIC-2200", "NPB"]
     bidirectional: bool
     model: str
-    nominal_voltage: float
-    rated_current_a: float
+    # numbers as the device tables hold them (48, 45.0; NPB: 18): int | float keeps an int an
+    # int when the gateway builds the payload from this model (float alone would publish 48.0)
+    nominal_voltage: int
+    rated_current_a: int | float
     firmware: list[Any]
     location: str | None
     date: str | None
@@ -134,7 +136,7 @@ class UnitInfo(_Payload):
     scaling_warnings: list[str]
     fans_supported: bool
     ac_voltage_supported: bool
-    ranges: dict[str, list[float]]
+    ranges: dict[str, list[int | float]]  # [minimum, maximum] as the tables hold them
     system_config: dict[str, Any] | None
     battery_mode: bool | None = None  # BIC-2200 only
     curve_config: dict[str, Any] | None = None  # NPB only

@@ -1,6 +1,6 @@
 """Helpers for the BIC integration tests: a private udp_multicast bus per test, the simulator
 and the gateway as subprocesses against the test broker, JSON waits on a probe, and a simulated
-unit served in-process on a python-can virtual channel."""
+unit served in-process on a python-can virtual channel (also with the gateway in-process)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import can
+from can.interfaces.virtual import VirtualBus
 
+from services.bic_gateway.can_bus import id_filter
+from services.bic_gateway.codec import BIC_IDS
+from services.bic_gateway.gateway import Gateway
+from services.bic_gateway.ledger_store import StateStore
+from services.bic_gateway.pacing import Pacer
+from services.bic_gateway.settings import BicGatewaySettings
+from services.bic_gateway.transport import CanTransport
 from services.sim.bic import frames
 from services.sim.bic.bus_loop import SimBusLoop
 from services.sim.bic.device import SimulatedBic
@@ -135,3 +143,27 @@ def unit_on_virtual_bus(
         sim_bus.shutdown()
     unexpected = unexpected_violations(unit.violations.summary(), allow_violations)
     assert not unexpected, f"protocol violations {unexpected}: {unit.violations.summary()}"
+
+
+@contextmanager
+def gateway_on_virtual_bus(
+    tmp: Path, client, wear: dict | None = None, **create
+) -> Iterator[tuple[Gateway, CanTransport]]:
+    """The gateway in-process (its MQTT side ``client``, a recording stand-in) with a simulated
+    unit (``create``: ``SimulatedBic.create`` options) on a virtual channel, started and polling:
+    (gateway, its transport). ``wear``: the gateway's ``wear`` settings."""
+    settings = BicGatewaySettings(
+        units=[0],
+        state_file=tmp / "state.json",
+        timing={"poll_interval_s": 0.2, "slow_poll_interval_s": 1},
+        watchdog={"timeout_s": 600},
+        wear=wear or {},
+    )
+    with unit_on_virtual_bus(**create) as (_unit, _loop, channel):
+        bus = VirtualBus(channel=channel, can_filters=[id_filter(BIC_IDS.response_base)])
+        transport = CanTransport(bus, Pacer(), timeout_s=0.1, retries=1)
+        gw = Gateway(settings, client, transport, StateStore(settings.state_file).load())
+        gw.start()
+        client.wait_for("canbridge/bic/0/state")
+        yield gw, transport
+        gw.stop()

@@ -12,17 +12,14 @@ import time
 import can
 import paho.mqtt.client as mqtt
 import pytest
-from bic.bic_stack import unit_on_virtual_bus
+from bic.bic_stack import gateway_on_virtual_bus, unit_on_virtual_bus
 from bic.test_bic_bus_errors import RecordingClient, set_message
 from can.interfaces.virtual import VirtualBus
 
 from services.bic_gateway.can_bus import id_filter
 from services.bic_gateway.codec import BIC_IDS
-from services.bic_gateway.gateway import Gateway
-from services.bic_gateway.ledger_store import StateStore
 from services.bic_gateway.pacing import Pacer
 from services.bic_gateway.registers import resolve
-from services.bic_gateway.settings import BicGatewaySettings
 from services.bic_gateway.transport import CanTransport, Interrupted
 
 BASE = "canbridge/bic/0"
@@ -64,21 +61,9 @@ def test_transport_gives_way_before_a_request_but_not_before_a_read_back():
 
 @pytest.fixture
 def gateway(tmp_path):
-    settings = BicGatewaySettings(
-        units=[0],
-        state_file=tmp_path / "state.json",
-        timing={"poll_interval_s": 0.2, "slow_poll_interval_s": 1},
-        watchdog={"timeout_s": 600},
-    )
-    with unit_on_virtual_bus() as (_unit, _loop, channel):
-        bus = VirtualBus(channel=channel, can_filters=[id_filter(BIC_IDS.response_base)])
-        client = RecordingClient()
-        transport = CanTransport(bus, Pacer(), timeout_s=0.1, retries=1)
-        gw = Gateway(settings, client, transport, StateStore(settings.state_file).load())
-        gw.start()
-        client.wait_for(f"{BASE}/state")
+    client = RecordingClient()
+    with gateway_on_virtual_bus(tmp_path, client) as (gw, transport):
         yield gw, transport, client
-        gw.stop()
 
 
 def status_message(payload: bytes) -> mqtt.MQTTMessage:

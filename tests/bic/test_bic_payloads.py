@@ -6,10 +6,10 @@ import pytest
 
 from services.bic_gateway.limits import SetpointRejected
 from services.bic_gateway.models import identify
+from services.bic_gateway.plans import check_request
 from services.bic_gateway.setpoint import CurrentLimits, SetpointUnit
 from services.bic_gateway.setpoint_request import (
     SetpointRequest,
-    check_request,
     parse_setpoint,
     parse_state,
     too_old,
