@@ -16,6 +16,11 @@ guard), waits a random 0.1..0.6 s, and says ``offline``:
   repeated ``--trials`` times, for at least ``--min-s`` seconds of flood;
 * **polling stall**: the longest gap between two READ_VOUT poll requests during the flood
   (nominal 1 s: the CLI flood avoids commands that read READ_VOUT); goal < 2 s.
+
+``--load N`` adds N processes that do nothing but spin the CPU, at ``--load-nice`` (default 10):
+other work on the same host. At nice 10 they stand for work with less CPU priority than the
+broker and the gateway (what ``cpu_shares`` gives them in compose.yaml); at ``--load-nice 0``
+they compete on equal terms.
 """
 
 from __future__ import annotations
@@ -104,6 +109,37 @@ def flood_main(host: str, port: int, password: str, rate: float, stop, sent) -> 
     client.disconnect()
 
 
+def spin_main(nice: int, stop) -> None:
+    """A CPU hog: other work on the host, at the given niceness."""
+    import os
+
+    os.nice(nice)
+    while not stop.is_set():
+        for _ in range(100_000):
+            pass
+
+
+class Load:
+    """``count`` spinning processes at niceness ``nice`` (none when ``count`` is 0)."""
+
+    def __init__(self, count: int, nice: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._processes = [
+            context.Process(target=spin_main, args=(nice, self._stop), daemon=True)
+            for _ in range(count)
+        ]
+        for process in self._processes:
+            process.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for process in self._processes:
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+
+
 class Flood:
     def __init__(self, broker: LocalBroker, rate: float) -> None:
         context = multiprocessing.get_context("spawn")
@@ -133,7 +169,15 @@ class Flood:
         return time.perf_counter() - self.started
 
 
-def run(trials: int, rate: float, min_s: float = 30.0, seed: int = 1, keep: bool = False) -> dict:
+def run(
+    trials: int,
+    rate: float,
+    min_s: float = 30.0,
+    seed: int = 1,
+    keep: bool = False,
+    load: int = 0,
+    load_nice: int = 10,
+) -> dict:
     broker = LocalBroker().start()
     work = Path(broker.root) / "bench"
     work.mkdir()
@@ -162,6 +206,7 @@ def run(trials: int, rate: float, min_s: float = 30.0, seed: int = 1, keep: bool
     trial_times: list[tuple[float, float]] = []  # (offline published, frame on the bus), wall
     lost = 0
     flood: Flood | None = None
+    hogs = Load(load, load_nice)
     try:
         with wcond:
             if not wcond.wait_for(lambda: f"{BASE}/state" in wseen, 30):
@@ -204,6 +249,7 @@ def run(trials: int, rate: float, min_s: float = 30.0, seed: int = 1, keep: bool
     finally:
         if flood is not None:
             flood.stop()
+        hogs.stop()
         controller.publish(STATUS, "", qos=1, retain=True)
         controller.loop_stop()
         watcher.loop_stop()
@@ -229,6 +275,7 @@ def run(trials: int, rate: float, min_s: float = 30.0, seed: int = 1, keep: bool
             f"QoS 1, admin, {rate:g} messages/s",
             "poll_interval_s": 1.0,
             "trials": done,
+            "load": f"{load} spinning processes at nice {load_nice}" if load else "none",
         },
         "flood": {
             "messages": sent,
@@ -261,6 +308,7 @@ def table(result: dict) -> str:
     idle, poll, flood = result["safe_idle"], result["polling"], result["flood"]
     rows = [
         ("flood", f"{flood['messages']} messages in {flood['seconds']} s ({flood['per_s']}/s)"),
+        ("other load on the host", result["setup"]["load"]),
         ("offline -> safe idle frame p50", f"{idle['p50_ms']} ms"),
         ("offline -> safe idle frame p99", f"{idle['p99_ms']} ms"),
         ("offline -> safe idle frame max", f"{idle['max_ms']} ms (goal < {GOAL_SAFE_IDLE_MS:g} ms: "
@@ -280,8 +328,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-s", type=float, default=30.0, help="flood at least this long")
     parser.add_argument("--rate", type=float, default=1000.0, help="flood messages per second")
     parser.add_argument("--keep", action="store_true", help="keep the broker/service logs")
+    parser.add_argument("--load", type=int, default=0, help="CPU-spinning processes beside")
+    parser.add_argument("--load-nice", type=int, default=10, help="their niceness (0..19)")
     args = parser.parse_args(argv)
-    result = run(args.trials, args.rate, args.min_s, keep=args.keep)
+    result = run(
+        args.trials, args.rate, args.min_s, keep=args.keep, load=args.load,
+        load_nice=args.load_nice,
+    )  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
