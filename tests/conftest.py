@@ -6,6 +6,7 @@ import shutil
 import subprocess
 
 import pytest
+import service_launcher
 from harness import Probe, ServiceProcess, probe_login, probe_logins
 
 from services.broker_setup.local_broker import LocalBroker
@@ -53,15 +54,26 @@ _unmarked: list[str] = []
 _popen_init = subprocess.Popen.__init__
 
 
-def _guarded_popen_init(self, *args, **kwargs):
+def _refuse_unmarked() -> None:
     if _unmarked:
         raise UnmarkedProcessError(
             f"{_unmarked[0]} starts a process: mark it (or its module) `pytest.mark.integration`"
         )
+
+
+def _guarded_popen_init(self, *args, **kwargs):
+    _refuse_unmarked()
     _popen_init(self, *args, **kwargs)
 
 
 subprocess.Popen.__init__ = _guarded_popen_init  # type: ignore[method-assign]
+# a service forked by the launcher is a process too
+service_launcher.start_guards.append(_refuse_unmarked)
+
+
+def pytest_sessionfinish(session):
+    """This worker's service zygote, if a test started one, stops with the session."""
+    service_launcher.stop()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
+import service_launcher
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -199,14 +200,11 @@ class ServiceProcess:
             **(env or {}),
         }
         full_env.pop("CANBRIDGE_CONFIG", None)
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, *args],
-                cwd=PROJECT,
-                env=full_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        # forked from a pre-warmed interpreter (CANBRIDGE_TEST_FORK=0: plain Popen), see
+        # tests/service_launcher.py
+        self.proc = service_launcher.start(
+            [sys.executable, *args], cwd=PROJECT, env=full_env, log=self.log_path
+        )
 
     def log(self) -> str:
         return self.log_path.read_text()

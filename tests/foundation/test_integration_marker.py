@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import service_launcher
 
 TESTS = Path(__file__).resolve().parents[1]
 STARTS_SOMETHING = re.compile(r"subprocess\.(run|Popen|check_output|call)\(|LocalBroker\(|Popen\(")
@@ -37,3 +39,12 @@ def test_an_unmarked_test_cannot_start_a_process():
     helper, too, where the module check above sees nothing)."""
     with pytest.raises(AssertionError, match="starts a process: mark it"):
         subprocess.run(["true"], check=True)
+
+
+def test_an_unmarked_test_cannot_fork_a_service(monkeypatch, tmp_path):
+    """The same for a service forked by tests/service_launcher.py instead of Popen."""
+    monkeypatch.setenv("CANBRIDGE_TEST_FORK", "1")
+    with pytest.raises(AssertionError, match="starts a process: mark it"):
+        service_launcher.start(
+            [sys.executable, "-m", "services.sim.meter"], tmp_path, {}, tmp_path / "log"
+        )
