@@ -3,7 +3,7 @@ simulator at a constant house power, and the charge controller, all on the test 
 
 from __future__ import annotations
 
-from bic.bic_stack import private_bus
+from bic_gateway.bic_stack import private_bus
 
 QUIET = {"CANBRIDGE_HEARTBEAT_INTERVAL_S": "1", "CANBRIDGE_HEALTH_FILE": ""}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from bic.bic_stack import assert_no_violations
+from bic_gateway.bic_stack import assert_no_violations
 from harness import Received
 
 from services.broker_setup.local_broker import free_port

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from bic.bic_stack import private_bus, start_stack
+from bic_gateway.bic_stack import private_bus, start_stack
 from harness import Probe
 from wican.wican_stack import DEVICE, vehicles_env
 from wican.wican_stack import start_stack as start_wican_stack

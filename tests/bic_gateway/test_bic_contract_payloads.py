@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from bic.bic_stack import json_where, payload
+from bic_gateway.bic_stack import json_where, payload
 from pydantic import BaseModel
 
 from shared.contract import payloads as p

@@ -9,7 +9,7 @@ import math
 import time
 
 import pytest
-from bic.bic_stack import gateway_env, json_where, payload
+from bic_gateway.bic_stack import gateway_env, json_where, payload
 
 pytestmark = pytest.mark.integration
 

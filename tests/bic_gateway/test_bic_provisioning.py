@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import can
 import pytest
-from bic.bic_stack import unit_on_virtual_bus
+from bic_gateway.bic_stack import unit_on_virtual_bus
 
 from services.bic_gateway.can_bus import id_filter
 from services.bic_gateway.codec import BIC_IDS, to_raw

@@ -8,7 +8,7 @@ import sys
 
 import can
 import pytest
-from bic.bic_stack import json_where, payload, private_bus, sim_env, sim_violations
+from bic_gateway.bic_stack import json_where, payload, private_bus, sim_env, sim_violations
 from harness import PROJECT
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from bic.bic_stack import (
+from bic_gateway.bic_stack import (
     assert_no_violations,
     private_bus,
     sim_env,

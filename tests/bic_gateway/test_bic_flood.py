@@ -15,7 +15,13 @@ import threading
 
 import paho.mqtt.client as mqtt
 import pytest
-from bic.bic_stack import assert_no_violations, json_where, payload, private_bus, start_stack
+from bic_gateway.bic_stack import (
+    assert_no_violations,
+    json_where,
+    payload,
+    private_bus,
+    start_stack,
+)
 from harness import PROJECT
 
 pytestmark = pytest.mark.integration
@@ -78,7 +84,7 @@ def test_flood_keeps_safe_idle_first_polls_going_and_drops_stale_setpoints(
     replies.subscribe(f"{BASE}/reply")
     _sim, gateway = start_stack(service, private_bus(), tmp_path)
     watcher.wait_for(f"{BASE}/availability", "online")
-    controller = service(["tests/bic/flood_controller.py"], "charge-controller")
+    controller = service(["tests/bic_gateway/flood_controller.py"], "charge-controller")
     watcher.wait_for(STATUS, "online")
     watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="discharge"))
 
@@ -164,7 +170,7 @@ def test_a_flood_the_broker_drops_cannot_hide_the_controllers_offline(
         watcher.subscribe(topic)
     _sim, gateway = start_stack(service, private_bus(), tmp_path)
     watcher.wait_for(f"{BASE}/availability", "online")
-    controller = service(["tests/bic/flood_controller.py"], "charge-controller")
+    controller = service(["tests/bic_gateway/flood_controller.py"], "charge-controller")
     watcher.wait_for(STATUS, "online")
     watcher.wait_for(f"{BASE}/setpoint", where=json_where(direction="discharge"))
 

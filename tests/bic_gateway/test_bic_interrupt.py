@@ -12,8 +12,8 @@ import time
 import can
 import paho.mqtt.client as mqtt
 import pytest
-from bic.bic_stack import gateway_on_virtual_bus, unit_on_virtual_bus
-from bic.test_bic_bus_errors import RecordingClient, set_message
+from bic_gateway.bic_stack import gateway_on_virtual_bus, unit_on_virtual_bus
+from bic_gateway.test_bic_bus_errors import RecordingClient, set_message
 from can.interfaces.virtual import VirtualBus
 
 from services.bic_gateway.can_bus import id_filter

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bic.bic_stack import assert_no_violations, gateway_env, private_bus, start_stack
+from bic_gateway.bic_stack import assert_no_violations, gateway_env, private_bus, start_stack
 
 BASE = "canbridge/bic/0"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import can
 import pytest
-from bic.bic_stack import unit_on_virtual_bus
+from bic_gateway.bic_stack import unit_on_virtual_bus
 
 from services.bic_gateway.can_bus import id_filter
 from services.bic_gateway.codec import BIC_IDS, NPB_IDS

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from bic.bic_stack import gateway_env, json_where, payload, unit_on_virtual_bus
-from bic.slcan_adapter import SlcanAdapter
+from bic_gateway.bic_stack import gateway_env, json_where, payload, unit_on_virtual_bus
+from bic_gateway.slcan_adapter import SlcanAdapter
 
 from services.sim.bic.timing import TimingRules
 

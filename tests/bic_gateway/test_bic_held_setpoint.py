@@ -5,8 +5,8 @@ with the simulator (a unit without EEP_OFF, so every setpoint register wears the
 from __future__ import annotations
 
 import pytest
-from bic.bic_stack import gateway_on_virtual_bus
-from bic.test_bic_bus_errors import RecordingClient, set_message
+from bic_gateway.bic_stack import gateway_on_virtual_bus
+from bic_gateway.test_bic_bus_errors import RecordingClient, set_message
 from structlog.testing import capture_logs
 
 BASE = "canbridge/bic/0"

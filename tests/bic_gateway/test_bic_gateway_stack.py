@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from bic.bic_stack import json_where, payload
+from bic_gateway.bic_stack import json_where, payload
 
 from shared.contract.retained import REASON
 
@@ -195,7 +195,7 @@ def test_write_counters_persist_across_a_gateway_restart(stack, probe, service, 
     before = float(watcher.received(f"{BASE}/energy_discharged")[-1].text)
     assert before >= float(counted.text) > 0
     watcher.clear()
-    from bic.bic_stack import gateway_env
+    from bic_gateway.bic_stack import gateway_env
 
     service(["-m", "services.bic_gateway"], "bic-gateway", gateway_env(bus, tmp_path))
     watcher.wait_for(f"{BASE}/availability", "online")

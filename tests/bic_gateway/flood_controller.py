@@ -1,6 +1,6 @@
 """A charge controller that floods discharge setpoints until it is killed (flood tests).
 
-Usage: python tests/bic/flood_controller.py  (broker settings from the environment, user
+Usage: python tests/bic_gateway/flood_controller.py  (broker settings from the environment, user
 charge-controller). Like the real one it says `online` on its retained status topic and leaves
 `offline` as its last will; 500 setpoints/s, each a discharge of 300..900 W, a new value each time.
 """

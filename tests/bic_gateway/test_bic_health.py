@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from bic.bic_stack import gateway_env
+from bic_gateway.bic_stack import gateway_env
 from harness import PROJECT, Api, answering, wait_until
 
 from services.bic_gateway.__main__ import RETRY_BUS_S

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from bic.bic_stack import json_where, payload, private_bus, sim_env
+from bic_gateway.bic_stack import json_where, payload, private_bus, sim_env
 
 from services.bic_gateway import cli
 

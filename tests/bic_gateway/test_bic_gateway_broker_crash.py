@@ -4,7 +4,7 @@ item 7): the real gateway re-asserts them when it reconnects to a broker that lo
 from __future__ import annotations
 
 import pytest
-from bic.bic_stack import payload, private_bus, start_stack
+from bic_gateway.bic_stack import payload, private_bus, start_stack
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from typing import Any
 import can
 import paho.mqtt.client as mqtt
 import pytest
-from bic.bic_stack import unit_on_virtual_bus
+from bic_gateway.bic_stack import unit_on_virtual_bus
 from can.interfaces.virtual import VirtualBus
 
 from services.bic_gateway.can_bus import id_filter
