@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from bic_gateway.bic_stack import assert_no_violations, json_where, payload
-from controller.controller_stack import start_controller_stack
+from charge_controller.controller_stack import start_controller_stack
 
 BASE = "canbridge/bic/0"
 SIM = "canbridge/sim/bic/0"

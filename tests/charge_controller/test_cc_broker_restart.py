@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from controller.controller_stack import start_controller_stack
+from charge_controller.controller_stack import start_controller_stack
 from harness import Received
 
 pytestmark = pytest.mark.integration

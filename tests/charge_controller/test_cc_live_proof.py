@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from controller.controller_stack import start_controller_stack
+from charge_controller.controller_stack import start_controller_stack
 from harness import Probe, Received
 
 pytestmark = pytest.mark.integration
