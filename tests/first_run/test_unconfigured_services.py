@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from dashboard.dashboard_stack import with_config
+from api.dashboard_stack import with_config
 from harness import PROJECT
 
 from shared.contract.payloads import ControllerUnconfigured, Heartbeat

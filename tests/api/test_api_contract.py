@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pydantic_core
 import pytest
-from foundation.api_inprocess import InProcessApi
+from api.api_inprocess import InProcessApi
 
 from services.api.dashboard_models import DashboardState
 from services.api.response_models import (

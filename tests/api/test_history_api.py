@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from dashboard.dashboard_stack import api_with_history
+from api.dashboard_stack import api_with_history
 from harness import answering
 
 pytestmark = pytest.mark.integration

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from api.dashboard_stack import api_token, api_with_history, with_config
 from bic_gateway.bic_stack import private_bus
 from bic_gateway.bic_stack import start_stack as start_bic_stack
 from cdp_browser import Browser
-from dashboard.dashboard_stack import api_token, api_with_history, with_config
 from harness import PROJECT, answering
 from wican.wican_stack import DEVICE, VEHICLE
 from wican.wican_stack import start_stack as start_wican_stack
