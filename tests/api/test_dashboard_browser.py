@@ -13,8 +13,8 @@ from bic_gateway.bic_stack import private_bus
 from bic_gateway.bic_stack import start_stack as start_bic_stack
 from cdp_browser import Browser
 from harness import PROJECT, answering
-from wican.wican_stack import DEVICE, VEHICLE
-from wican.wican_stack import start_stack as start_wican_stack
+from wican_soc.wican_stack import DEVICE, VEHICLE
+from wican_soc.wican_stack import start_stack as start_wican_stack
 
 pytestmark = pytest.mark.integration
 

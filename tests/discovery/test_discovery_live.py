@@ -11,8 +11,8 @@ import json
 import pytest
 from bic_gateway.bic_stack import private_bus, start_stack
 from harness import Probe
-from wican.wican_stack import DEVICE, vehicles_env
-from wican.wican_stack import start_stack as start_wican_stack
+from wican_soc.wican_stack import DEVICE, vehicles_env
+from wican_soc.wican_stack import start_stack as start_wican_stack
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from harness import Probe
-from wican.wican_stack import near
+from wican_soc.wican_stack import near
 
 pytestmark = pytest.mark.integration
 

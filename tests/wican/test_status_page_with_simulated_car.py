@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from harness import Api, answering, browse, save_screenshot, wait_until
-from wican.wican_stack import SET, SOC_TOPIC, VEHICLE, start_stack
+from wican_soc.wican_stack import SET, SOC_TOPIC, VEHICLE, start_stack
 
 
 def test_status_page_shows_the_simulated_soc(service, probe, tmp_path):

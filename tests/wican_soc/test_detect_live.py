@@ -9,7 +9,7 @@ import sys
 import pytest
 from detect_cars import car_entry
 from harness import PROJECT, Probe
-from wican.wican_stack import DEVICE, STATUS, TX
+from wican_soc.wican_stack import DEVICE, STATUS, TX
 
 from services.wican_soc.profiles import load_profiles
 from shared.wican_payload import parse_tx

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 import pytest
-from wican.wican_stack import RX, SET, SOC_TOPIC, STATUS, TX, soc_of, start_stack, wait_soc
+from wican_soc.wican_stack import RX, SET, SOC_TOPIC, STATUS, TX, soc_of, start_stack, wait_soc
 
 pytestmark = pytest.mark.integration
 AUTOPID_VEHICLE = {"source": "autopid", "autopid": {"values": {"soc": "SOC", "soh": "SOH"}}}

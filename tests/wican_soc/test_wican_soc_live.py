@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import pytest
 from harness import Probe
-from wican.wican_stack import (
+from wican_soc.wican_stack import (
     DEVICE,
     RX,
     SET,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from wican.wican_stack import SET, SOC_TOPIC, STATUS, near, soc_of, start_stack, wait_soc
+from wican_soc.wican_stack import SET, SOC_TOPIC, STATUS, near, soc_of, start_stack, wait_soc
 
 pytestmark = pytest.mark.integration
 
