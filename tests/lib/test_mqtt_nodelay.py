@@ -6,8 +6,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from foundation.test_mqtt_client import make_client
 from harness import TIMEOUT, Probe
+from lib.test_mqtt_client import make_client
 
 pytestmark = pytest.mark.integration
 

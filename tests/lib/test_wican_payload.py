@@ -8,7 +8,7 @@ import pytest
 from shared.contract.status import parse_status
 from shared.wican_payload import CanFrame, parse_rx, tx_message, tx_payload
 
-VECTORS = Path(__file__).parent / "vectors"
+VECTORS = Path(__file__).resolve().parents[1] / "wican_soc" / "vectors"  # shared with wican-soc
 
 
 def rx_message(*frames: dict, bus: object = "0") -> str:
