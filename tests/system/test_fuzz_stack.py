@@ -32,10 +32,10 @@ from pathlib import Path
 import can
 import httpx
 import pytest
-from fuzz.can_watch import BusMonitor, out_of_bounds
-from fuzz.hostile import payloads
-from fuzz.inbound import BASE, BMS_SOC, DEVICE, INBOUND, METER, VEHICLE, WALLBOX
 from harness import Api, Probe, Received, answering
+from system.can_watch import BusMonitor, out_of_bounds
+from system.hostile import payloads
+from system.inbound import BASE, BMS_SOC, DEVICE, INBOUND, METER, VEHICLE, WALLBOX
 
 from services.bic_gateway.wear import DEFAULT_MIN_INTERVAL_S, wears_eeprom
 from services.broker_setup.local_broker import free_port

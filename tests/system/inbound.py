@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fuzz.hostile import Shape, out_of_range
+from system.hostile import Shape, out_of_range
 
 from services.bic_gateway.commands import COMMANDS
 from services.charge_controller.controller_config import ControllerConfig

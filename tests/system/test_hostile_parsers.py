@@ -12,11 +12,11 @@ import math
 import random
 
 import pytest
-from fuzz.can_watch import out_of_bounds
-from fuzz.hostile import payloads
-from fuzz.inbound import INBOUND, ODD_LEVELS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from system.can_watch import out_of_bounds
+from system.hostile import payloads
+from system.inbound import INBOUND, ODD_LEVELS
 
 from services.api.bounded_map import BoundedMap
 from services.api.registry import MAX_SERVICES, ServiceRegistry
