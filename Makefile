@@ -26,7 +26,7 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 # Tests marked `alone` run afterwards, one at a time with nothing beside them: their simulator
 # and adapter are threads in the test process, timed against the manual's 20 ms request period,
 # and four busy workers (with coverage tracing) made them late and bunched (a false
-# request_too_soon in tests/bic/test_bic_slcan.py).
+# request_too_soon in tests/bic_gateway/test_bic_slcan.py).
 TEST_WORKERS ?= 4
 COV ?= --cov
 test: deps mosquitto chromium lint

@@ -16,7 +16,7 @@ def pytest_collection_modifyitems(items):
     """Every test that uses the real broker (directly or through another fixture) is an
     integration test, whatever its module declares: `-m "not integration"` leaves it out.
     Tests that start processes without these fixtures declare the marker themselves, which
-    tests/foundation/test_integration_marker.py checks (and `_no_process_unless_marked` when
+    tests/system/test_integration_marker.py checks (and `_no_process_unless_marked` when
     they run).
 
     Integration and property (hypothesis) tests run first: they are the long ones, and with

@@ -9,7 +9,7 @@ Measured on tests/wican + tests/bic (`-n 2`, integration): 81-88 s CPU (user + s
 Popen, 42-43 s forked.
 
 Nothing observable to the service differs from `python -m` / `python script.py`, as
-tests/foundation/test_service_launcher.py checks both ways: the project's modules
+tests/system/test_service_launcher.py checks both ways: the project's modules
 (`services.*`, `shared.*`) are imported fresh in each child (the zygote never imports them),
 its own pid, exactly the given environment, cwd, sys.path and sys.argv, fd 0 on /dev/null,
 fds 1 and 2 on the log file, new sys.stdin/stdout/stderr, the signal dispositions a fresh

@@ -4,7 +4,7 @@ logged once per topic."""
 from __future__ import annotations
 
 import paho.mqtt.client as mqtt
-from bic.test_bic_bus_errors import RecordingClient as Recorder
+from bic_gateway.test_bic_bus_errors import RecordingClient as Recorder
 from structlog.testing import capture_logs
 
 from services.bic_gateway.gateway import Gateway
