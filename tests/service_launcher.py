@@ -409,10 +409,12 @@ def _zygote_main() -> None:
             importlib.import_module(name)
         except ImportError as e:
             print(f"service zygote: not preloaded: {name}: {e}", file=sys.stderr)
-    project = os.path.dirname(here)
+    project = os.path.dirname(here) + os.sep
+    venv = os.path.realpath(sys.prefix) + os.sep  # may lie inside the project (.venv)
     for name, module in list(sys.modules.items()):
-        origin = getattr(module, "__file__", None) or ""
-        assert module is sys.modules["__main__"] or not origin.startswith(project + os.sep), (
+        origin = os.path.realpath(getattr(module, "__file__", None) or "/")
+        ours = origin.startswith(project) and not origin.startswith(venv)
+        assert module is sys.modules["__main__"] or not ours, (
             f"the zygote imported the project's {name}: it must stay fresh in each child"
         )
     request = _serve(initial_signals)
