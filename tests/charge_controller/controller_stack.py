@@ -15,6 +15,7 @@ def start_controller_stack(
     sim_env: dict | None = None,
     gateway_env: dict | None = None,
     controller_env: dict | None = None,
+    meter_env: dict | None = None,
 ):
     """Start the four processes; returns (gateway, controller). ``*_env``: extra settings."""
     bus = private_bus()
@@ -32,7 +33,12 @@ def start_controller_stack(
     service(
         ["-m", "services.sim.meter"],
         "sim-meter",
-        {**QUIET, "CANBRIDGE_SOURCE": "constant", "CANBRIDGE_BASE_W": str(house_w)},
+        {
+            **QUIET,
+            "CANBRIDGE_SOURCE": "constant",
+            "CANBRIDGE_BASE_W": str(house_w),
+            **(meter_env or {}),
+        },
     )
     controller = service(
         ["-m", "services.charge_controller"],

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 
 from bic_gateway.bic_stack import assert_no_violations
+from charge_controller.controller_stack import start_controller_stack
 from harness import Received
-
-from services.broker_setup.local_broker import free_port
 
 METER = "sim/meter/SENSOR"
 STATE = "canbridge/charge-controller/state"
@@ -55,36 +54,20 @@ FAST_CONTROLLER = {
 }
 
 
-def start_stack(service, tmp_path):
-    can = {"CANBRIDGE_CAN__INTERFACE": "udp_multicast", "CANBRIDGE_CAN__PORT": str(free_port())}
-    fast = {"CANBRIDGE_HEARTBEAT_INTERVAL_S": "1", "CANBRIDGE_HEALTH_FILE": ""}
-    service(["-m", "services.sim.bic"], "sim", {**can, **fast, **FAST_SIM_BIC})
-    service(
-        ["-m", "services.bic_gateway"],
-        "bic-gateway",
-        {
-            **can,
-            **fast,
-            **FAST_GATEWAY,
-            "CANBRIDGE_STATE_FILE": str(tmp_path / "gateway.json"),
-        },
-    )
-    service(
-        ["-m", "services.sim.meter"],
-        "sim-meter",
-        {**fast, **FAST_METER, "CANBRIDGE_SOURCE": "constant", "CANBRIDGE_BASE_W": "300"},
-    )
-    return service(
-        ["-m", "services.charge_controller"], "charge-controller", {**fast, **FAST_CONTROLLER}
-    )
-
-
 def test_grid_held_on_a_step_load_and_safe_idle_on_meter_loss(service, probe, tmp_path):
     watcher = probe()
     for topic in (METER, STATE, BIC_AC):
         watcher.subscribe(topic)
     admin = probe()
-    controller = start_stack(service, tmp_path)
+    _gateway, controller = start_controller_stack(
+        service,
+        tmp_path,
+        300,
+        sim_env=FAST_SIM_BIC,
+        gateway_env=FAST_GATEWAY,
+        controller_env=FAST_CONTROLLER,
+        meter_env=FAST_METER,
+    )
 
     # 1. the 300 W base load is covered by discharging
     watcher.wait(lambda: settled(watcher, 0), "grid settled near 0 W on the base load", WAIT)
