@@ -29,6 +29,7 @@ import argparse
 import itertools
 import json
 import multiprocessing
+import os
 import random
 import shutil
 import statistics
@@ -109,10 +110,17 @@ def flood_main(host: str, port: int, password: str, rate: float, stop, sent) -> 
     client.disconnect()
 
 
+def stop_processes(stop, processes: list, timeout: float) -> None:
+    """Ask the bench's helper processes to stop (their shared event); kill a late one."""
+    stop.set()
+    for process in processes:
+        process.join(timeout)
+        if process.is_alive():
+            process.kill()
+
+
 def spin_main(nice: int, stop) -> None:
     """A CPU hog: other work on the host, at the given niceness."""
-    import os
-
     os.nice(nice)
     while not stop.is_set():
         for _ in range(100_000):
@@ -133,11 +141,7 @@ class Load:
             process.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        for process in self._processes:
-            process.join(5)
-            if process.is_alive():
-                process.kill()
+        stop_processes(self._stop, self._processes, 5)
 
 
 class Flood:
@@ -162,10 +166,7 @@ class Flood:
         return int(self._sent.value)
 
     def stop(self) -> float:
-        self._stop.set()
-        self._process.join(15)
-        if self._process.is_alive():
-            self._process.kill()
+        stop_processes(self._stop, [self._process], 15)
         return time.perf_counter() - self.started
 
 
