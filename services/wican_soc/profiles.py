@@ -33,6 +33,7 @@ from pydantic import (
 from services.wican_soc.expression import Expression, compile_expression
 from shared.contract.payloads import VehicleState
 from shared.isotp import IsoTpReceiver, segment
+from shared.yaml_text import load_yaml
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
 MAX_STD_ID = 0x7FF
@@ -335,7 +336,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def load_profile(path: Path) -> Profile:
     """Read and validate one profile file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
