@@ -183,6 +183,7 @@ def test_dashboard_shows_exact_values_flags_in_words_and_history(service, probe,
     assert browser.js("document.querySelector('#chart-power canvas') !== null")
 
 
+@pytest.mark.long(40)
 def test_with_the_simulators_charts_move_and_controls_need_the_token(
     service, probe, browser, broker, tmp_path
 ):
@@ -235,7 +236,10 @@ def test_with_the_simulators_charts_move_and_controls_need_the_token(
     )
     browser.wait(f"{field('#controller [data-field=mode]')} === 'hold'", "the card shows hold")
 
-    # a target the controller's validation refuses is shown with its reason
+    # a target the controller's validation refuses is shown with its reason; typed as a user
+    # would, into the focused field (a refresh of the page leaves a focused field alone but
+    # writes the current target into an unfocused one)
+    browser.js("document.querySelector('#target').focus()")
     browser.js("document.querySelector('#target').value = '9000'")
     browser.js("document.querySelector('#target-form').requestSubmit()")
     result = browser.wait(f"{field('#result')}.startsWith('refused') && {field('#result')}", "422")
