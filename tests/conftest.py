@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
+from collections.abc import Iterator
 
+import coverage
 import pytest
 import service_launcher
 from harness import Probe, ServiceProcess, probe_login, probe_logins
@@ -19,30 +22,96 @@ def pytest_collection_modifyitems(items):
     tests/system/test_integration_marker.py checks (and `_no_process_unless_marked` when
     they run).
 
-    Integration and property (hypothesis) tests run first: they are the long ones, and with
-    pytest-xdist a long test handed out last keeps one worker busy while the others are done.
-    Sorting is stable, so each module's tests keep their order.
-
     Property (hypothesis) tests are marked `exhaustive` here, a few seeded-random bulk tests
-    by hand: `make test` runs them in a pytest run of their own, without coverage tracing.
-    They drive thousands of inputs through code the example-based tests already cover, and
-    line tracing made them four to six times slower (the controller's properties: 17 s ->
-    108 s), a third of the suite's CPU time. pytest-cov's `no_cover` marker did not help:
-    the tracer's cost stayed."""
+    by hand: they run untraced (`pytest_runtest_call` below).
+
+    Then the order in which pytest-xdist hands tests out (see `_schedule`)."""
     for item in items:
         if "broker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
         if _property(item):
             item.add_marker(pytest.mark.exhaustive)
-    items.sort(key=lambda item: not _long(item))
+        if item.get_closest_marker("alone"):
+            _check_alone_is_findable(item)
+    items[:] = _schedule(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """An `exhaustive` test runs with coverage stopped: it drives thousands of inputs through
+    code the example-based tests already cover, and line tracing made these tests three to six
+    times slower (the controller's properties: 17 s -> 108 s; 40 s -> 130 s CPU for all of
+    them). pytest-cov's `no_cover` marker is not enough under pytest-xdist: a worker measures
+    with a second Coverage object that marker does not pause."""
+    if not item.get_closest_marker("exhaustive"):
+        return (yield)
+    with _coverage_stopped():
+        return (yield)
+
+
+@contextlib.contextmanager
+def _coverage_stopped() -> Iterator[None]:
+    stopped: list[coverage.Coverage] = []
+    while (running := coverage.Coverage.current()) is not None:
+        running.stop()
+        stopped.append(running)
+    try:
+        yield
+    finally:
+        for cov in reversed(stopped):
+            cov.start()
+
+
+def _schedule(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The order for pytest-xdist, which gives each worker two consecutive tests to start with
+    and then the next ones as workers free up: the suite cannot end before its longest test,
+    so the longest start first, each on a worker of its own.
+
+    Tests marked `long(seconds)` come first, longest first, each followed by one quick test
+    (a unit test from the end of the list), so a worker's first pair never holds two long
+    ones. Then the other integration and exhaustive tests, then the unit tests. Every
+    worker computes the same order (xdist checks that their collections agree); within a
+    group each module's tests keep their order."""
+    long = sorted(
+        (item for item in items if item.get_closest_marker("long")),
+        key=lambda item: -_expected_s(item),
+    )
+    rest = sorted(
+        (item for item in items if not item.get_closest_marker("long")),
+        key=lambda item: not _slow_kind(item),
+    )
+    order: list[pytest.Item] = []
+    for item in long:
+        order.append(item)
+        if rest and not _slow_kind(rest[-1]):
+            order.append(rest.pop())
+    return order + rest
+
+
+def _check_alone_is_findable(item: pytest.Item) -> None:
+    """`make test` runs the `alone` tests from the files that name the marker (a grep, so
+    that run does not collect the whole suite again): a test marked some other way would
+    run in neither pytest run."""
+    path = item.path
+    if "mark.alone" not in path.read_text(encoding="utf-8"):
+        raise pytest.UsageError(
+            f"{item.nodeid} is marked `alone` but its file does not say `pytest.mark.alone`:"
+            " make test would not run it"
+        )
+
+
+def _expected_s(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("long")
+    assert marker is not None and marker.args, f"{item.nodeid}: use @pytest.mark.long(seconds)"
+    return float(marker.args[0])
 
 
 def _property(item: pytest.Item) -> bool:
     return bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
 
 
-def _long(item: pytest.Item) -> bool:
-    return bool(item.get_closest_marker("integration") or _property(item))
+def _slow_kind(item: pytest.Item) -> bool:
+    return bool(item.get_closest_marker("integration") or item.get_closest_marker("exhaustive"))
 
 
 class UnmarkedProcessError(AssertionError):

@@ -20,6 +20,7 @@ MISSING = {"CANBRIDGE_CAN__INTERFACE": "socketcan", "CANBRIDGE_CAN__CHANNEL": "c
 REASON = "CAN interface socketcan 'cbmissing0' cannot be opened"
 
 
+@pytest.mark.long(12)
 def test_missing_can_interface_is_reported_failing_with_the_reason(service, probe, tmp_path):
     watcher = probe()
     watcher.subscribe("canbridge/+/heartbeat")

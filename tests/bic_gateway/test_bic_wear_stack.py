@@ -24,6 +24,7 @@ def fresh_sim_state(watcher) -> dict:
     return payload(watcher.wait_for(f"{SIM}/state"))
 
 
+@pytest.mark.long(12)
 def test_a_set_state_flood_gets_one_eeprom_write_per_interval_and_the_last_value(stack, probe):
     """Item 1: Home Assistant alternating set/state 0/1. The first request is written, the rest
     are coalesced into one held value, written when the unit's interval ends."""

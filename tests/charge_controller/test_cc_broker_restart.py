@@ -37,6 +37,7 @@ def discharge_a(m: Received) -> float:
     return -float(data.get("current_a") or 0.0)
 
 
+@pytest.mark.long(10)
 def test_regulation_resumes_after_a_broker_restart(broker, service, probe, tmp_path):
     _gateway, controller = start_controller_stack(service, tmp_path, HOUSE_W)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from bic_gateway.bic_stack import assert_no_violations
 from charge_controller.controller_stack import start_controller_stack
 from harness import Received
@@ -54,6 +55,7 @@ FAST_CONTROLLER = {
 }
 
 
+@pytest.mark.long(15)
 def test_grid_held_on_a_step_load_and_safe_idle_on_meter_loss(service, probe, tmp_path):
     watcher = probe()
     for topic in (METER, STATE, BIC_AC):

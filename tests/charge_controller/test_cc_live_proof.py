@@ -85,6 +85,7 @@ def applied(watcher: Probe, after: int, direction: str) -> Received | None:
     return None
 
 
+@pytest.mark.long(25)
 @pytest.mark.parametrize("scenario", [FULL, EMPTY], ids=lambda s: s.name)
 def test_controller_serves_the_house_again_after_the_battery_saturated(
     service, probe, tmp_path, scenario: Scenario

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from bic_gateway.bic_stack import assert_no_violations, json_where, payload
 from charge_controller.controller_stack import start_controller_stack
 
@@ -15,6 +16,7 @@ STATE = "canbridge/charge-controller/state"
 WAIT = 90.0
 
 
+@pytest.mark.long(20)
 def test_pv_surplus_charges_the_npb_and_its_end_stops_it_never_a_discharge(
     service, probe, tmp_path
 ):

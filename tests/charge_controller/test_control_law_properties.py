@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,6 +121,7 @@ def released(house_w: float) -> Phase:
     return Phase(RELEASE_SAMPLES, house_w, MAX_CHARGE_W, MAX_DISCHARGE_W, False, FREE)
 
 
+@pytest.mark.long(30)
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(params(), st.lists(phases(), min_size=1, max_size=8), power)
 def test_regulation_resumes_after_any_history_of_constraints(
@@ -152,6 +154,7 @@ def test_regulation_resumes_after_any_history_of_constraints(
     )
 
 
+@pytest.mark.long(10)
 @settings(max_examples=300, deadline=None)
 @given(params(), st.lists(phases(), min_size=1, max_size=8))
 def test_no_write_ever_leaves_the_limits_of_its_sample(

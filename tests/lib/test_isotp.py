@@ -532,6 +532,7 @@ def transfer(payload: bytes, block_size: int, pad: int | None) -> tuple[bytes, i
     raise AssertionError("no message")
 
 
+@pytest.mark.long(10)
 @pytest.mark.exhaustive  # 4,095 transfers: run untraced (tests/conftest.py)
 def test_round_trip_every_length() -> None:
     rng = random.Random(1)

@@ -8,6 +8,7 @@ int()) is what used to become a `handler_failed` traceback in a service.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import random
 
@@ -43,8 +44,10 @@ SEED = 1202
 PER_ROW = 300
 
 
+@functools.cache
 def corpus() -> list[tuple[str, bytes]]:
-    """Hostile payloads of every inbound row, smaller than the stack test's (same generator)."""
+    """Hostile payloads of every inbound row, smaller than the stack test's (same generator).
+    Made when a test first asks (every pytest-xdist worker collects this module)."""
     rng = random.Random(SEED)
     out: list[tuple[str, bytes]] = []
     for row in INBOUND:
@@ -52,7 +55,6 @@ def corpus() -> list[tuple[str, bytes]]:
     return out
 
 
-CORPUS = corpus()
 EXTRA = [
     b'{"var":[1],"val":1}',
     b"1" * 400,
@@ -61,23 +63,28 @@ EXTRA = [
     b'{"value": ' + b"1" * 400 + b"}",
     b'{"SML": {"Power_curr": ' + b"1" * 400 + b"}}",
 ]
-ALL = [p for _name, p in CORPUS] + EXTRA
+
+
+@functools.cache
+def every_payload() -> list[bytes]:
+    return [p for _name, p in corpus()] + EXTRA
 
 
 def test_the_corpus_covers_every_family_and_row():
-    assert {name for name, _p in CORPUS} == {row.name for row in INBOUND}
-    assert len(ALL) >= 1000 * 5
+    assert {name for name, _p in corpus()} == {row.name for row in INBOUND}
+    assert len(every_payload()) >= 1000 * 5
 
 
+@pytest.mark.long(12)
 @pytest.mark.parametrize("path", [None, "SML.Power_curr", "$..Power_curr", "soc", "a/b/0/c"])
 def test_meter_values_are_finite_or_none(path):
-    for payload in ALL:
+    for payload in every_payload():
         value = extract_value(payload, path)
         assert value is None or math.isfinite(value), payload[:80]
 
 
 def test_gateway_state_for_the_controller_is_finite_or_none():
-    for payload in ALL:
+    for payload in every_payload():
         reading = parse_gateway_state(payload)
         if reading is not None:
             for number in (reading.ac_w, reading.voltage_v, reading.temperature_c):
@@ -86,7 +93,7 @@ def test_gateway_state_for_the_controller_is_finite_or_none():
 
 @pytest.mark.parametrize("name", ["power", "current", "charge"])
 def test_setpoint_commands_parse_to_a_finite_value_or_a_value_error(name):
-    for payload in ALL:
+    for payload in every_payload():
         try:
             request = parse_setpoint(name, payload)
         except ValueError:
@@ -101,7 +108,7 @@ def test_legacy_charge_with_a_list_as_var_is_a_clean_refusal():
 
 
 def test_state_commands_are_0_1_or_a_short_value_error():
-    for payload in ALL:
+    for payload in every_payload():
         try:
             assert parse_state(payload) in (0, 1)
         except ValueError as exc:
@@ -112,7 +119,7 @@ def test_controller_settings_are_refused_with_command_error_only():
     config = ControllerConfig()
     paths = ["mode", "control/gain", "schedule/profiles", "battery", "nope", "control"]
     rng = random.Random(SEED)
-    for payload in ALL:
+    for payload in every_payload():
         try:
             value = parse_value(payload)
             with_change(config, rng.choice(paths), value)
@@ -130,7 +137,7 @@ def test_controller_refuses_a_huge_number_while_parsing():
 
 
 def test_wican_parsers_answer_cleanly():
-    for payload in ALL:
+    for payload in every_payload():
         assert parse_status(payload) in ("online", "offline", None)
         try:
             parse_rx(payload)

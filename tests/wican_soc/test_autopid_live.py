@@ -37,6 +37,7 @@ def test_autopid_values_are_published_like_raw_ones(service, probe, tmp_path):
     assert all(b'"frame"' not in m.payload for m in watcher.received(RX))
 
 
+@pytest.mark.long(16)
 def test_retained_autopid_value_is_stale_and_not_republished(service, probe, tmp_path):
     admin = probe()
     # what an adapter left on the broker before it went to sleep (AutoPID retains, undated)

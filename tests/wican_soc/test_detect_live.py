@@ -53,6 +53,7 @@ def ranking(log: str) -> list[str]:
     ]
 
 
+@pytest.mark.long(17)
 def test_detect_finds_the_leaf_among_all_profiles_and_the_recording_replays(
     service, probe, tmp_path
 ):
