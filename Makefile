@@ -15,26 +15,26 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 # The suite in parallel (pytest-xdist). Most tests wait on a broker or a service process, so
 # it runs more workers than cores (2 cores, December 2026: 4 workers 171 s, 6 workers 136 s,
 # 8 workers 172 s: each worker's start-up and the contention cost more than the waiting they
-# overlap); --maxschedchunk 2 hands tests out two at a time, so the
-# long ones, collected first (tests/conftest.py), spread over all workers instead of filling
-# the first worker's initial batch.
-# COV: a coverage summary with a floor ([tool.coverage] in pyproject.toml) over everything but
-# the `exhaustive` tests (hypothesis properties, bulk corpora: thousands of inputs through pure
-# code that example tests cover too), which run next in a pytest run of their own, untraced:
-# line tracing made them four to six times slower. `make test COV=` skips coverage altogether.
+# overlap). The longest tests start first, each on a worker of its own (tests/conftest.py);
+# --maxschedchunk 2 then hands the rest out two at a time as workers free up.
+# COV: a coverage summary with a floor ([tool.coverage] in pyproject.toml). The `exhaustive`
+# tests (hypothesis properties, bulk corpora: thousands of inputs through pure code that
+# example tests cover too) run untraced (tests/conftest.py): line tracing made them four to
+# six times slower. `make test COV=` skips coverage altogether.
 # Python may write its bytecode cache (__pycache__, ignored by git) even where the environment
 # says not to: otherwise every worker and every service process the tests start compiles the
 # project's modules again.
 # Tests marked `alone` run afterwards, one at a time with nothing beside them: their simulator
 # and adapter are threads in the test process, timed against the manual's 20 ms request period,
 # and four busy workers (with coverage tracing) made them late and bunched (a false
-# request_too_soon in tests/bic_gateway/test_bic_slcan.py).
-TEST_WORKERS ?= 6
+# request_too_soon in tests/bic_gateway/test_bic_slcan.py). That run collects only the files
+# that name the marker (tests/conftest.py refuses an `alone` test marked any other way).
+ALONE_FILES = $(shell grep -rl --include='test_*.py' 'mark\.alone' tests)
+TEST_WORKERS ?= 8
 COV ?= --cov
 test: deps mosquitto chromium lint
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV) -m "not alone and not exhaustive"
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n 2 -m "exhaustive and not alone"
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -m alone
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV) -m "not alone"
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -m alone $(ALONE_FILES)
 
 lint: deps
 	$(VENV)/bin/ruff check .
