@@ -38,6 +38,10 @@ def mosquitto_binary() -> str:
     raise FileNotFoundError("mosquitto is not installed (make test installs it with apt)")
 
 
+class PortTakenError(RuntimeError):
+    """mosquitto could not bind its port: another process holds it."""
+
+
 class LocalBroker:
     def __init__(
         self,
@@ -49,6 +53,9 @@ class LocalBroker:
     ) -> None:
         self.root = Path(root or tempfile.mkdtemp(prefix="canbridge-broker-"))
         self.port = port or free_port()
+        #: a port picked here may be taken by someone else before mosquitto binds it (an
+        #: outgoing connection gets its local port from the same range): start() picks again
+        self._may_move = port is None
         self.host = host
         self.base_topic = base_topic
         #: extra login -> the user whose rights it has (CANBRIDGE_EXTRA_LOGINS)
@@ -69,6 +76,10 @@ class LocalBroker:
         self.tokens = ensure_passwords(self.secrets_dir, TOKENS, environ={})
         write_password_file(self.root / "passwd", self.passwords)
         (self.root / "acl").write_text(render_acl(self.base_topic, extra=self.extra_logins))
+        self._write_conf()
+        self._hand_to_broker_user()
+
+    def _write_conf(self) -> None:
         conf = rewrite_conf(
             CONF_TEMPLATE.read_text(),
             {
@@ -79,7 +90,6 @@ class LocalBroker:
             },
         )
         (self.root / "mosquitto.conf").write_text(conf)
-        self._hand_to_broker_user()
 
     def _hand_to_broker_user(self) -> None:
         """As root, mosquitto drops to the `mosquitto` user before reading its files."""
@@ -97,6 +107,17 @@ class LocalBroker:
         return self.secrets_dir / user
 
     def start(self, timeout: float = 10.0) -> LocalBroker:
+        for _attempt in range(5):
+            try:
+                return self._start(timeout)
+            except PortTakenError:
+                if not self._may_move:
+                    raise
+                self.port = free_port()
+                self._write_conf()
+        return self._start(timeout)
+
+    def _start(self, timeout: float) -> LocalBroker:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
         self.proc = subprocess.Popen(
             [mosquitto_binary(), "-c", str(self.root / "mosquitto.conf")],
@@ -107,18 +128,25 @@ class LocalBroker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                said = self.log_path.read_text()[-2000:]
+                if "Address already in use" in said:
+                    raise PortTakenError(f"port {self.port} is taken: {said}")
                 hint = (
                     " (started as root, mosquitto reads its files as user `mosquitto`: "
                     f"every folder above {self.root} must be reachable by it)"
                     if os.geteuid() == 0
                     else ""
                 )
-                raise RuntimeError(f"mosquitto exited{hint}: {self.log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"mosquitto exited{hint}: {said}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return self
+                    pass
             except OSError:
                 time.sleep(0.05)
+                continue
+            if self.proc.poll() is None:  # not another listener on a port mosquitto lost
+                self._may_move = False  # clients know this port now: a restart keeps it
+                return self
         raise TimeoutError(f"mosquitto did not listen on {self.port}")
 
     def stop(self) -> None:
