@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import shutil
-import socket
 import stat
 
 import pytest
@@ -20,7 +18,6 @@ from services.broker_setup.broker_files import (
     rewrite_conf,
 )
 from services.broker_setup.credentials import ensure_passwords, hash_password
-from services.broker_setup.local_broker import LocalBroker, PortTakenError
 from services.broker_setup.users import HUMAN_USERS, USERS, parse_extra_logins
 
 
@@ -168,33 +165,3 @@ def test_init_creates_extra_logins_and_show_prints_them(tmp_path, capsys):
 
 def test_project_config_binds_client_ids_to_logins():
     assert "use_username_as_clientid true" in CONF_TEMPLATE.read_text().splitlines()
-
-
-@pytest.mark.integration  # starts mosquitto
-def test_a_picked_port_taken_before_mosquitto_binds_it_is_picked_again():
-    broker = LocalBroker()  # a folder of its own under /tmp, which mosquitto can reach
-    taken = broker.port
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", taken))  # as an outgoing connection holds its local port
-        broker.start()
-        try:
-            assert broker.port != taken
-            with socket.create_connection(("127.0.0.1", broker.port), timeout=2):
-                pass
-            assert f"listener {broker.port} " in (broker.root / "mosquitto.conf").read_text()
-        finally:
-            broker.stop()
-            shutil.rmtree(broker.root)
-
-
-@pytest.mark.integration  # starts mosquitto
-def test_a_given_port_that_is_taken_is_an_error_naming_it():
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        port = holder.getsockname()[1]
-        broker = LocalBroker(port=port)
-        try:
-            with pytest.raises(PortTakenError, match=f"port {port} is taken"):
-                broker.start()
-        finally:
-            shutil.rmtree(broker.root)
