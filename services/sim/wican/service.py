@@ -166,8 +166,9 @@ class CarAdapter:
         online = self.car.status_online(now)
         if online != self._shown_online and self.connected.is_set():
             self._shown_online = online
-            self.client.publish(self.status_topic, status_payload(online), qos=1, retain=True)
+            # logged first: whoever sees the message may already read the log
             self.log.info("status", online=online)
+            self.client.publish(self.status_topic, status_payload(online), qos=1, retain=True)
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
