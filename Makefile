@@ -12,10 +12,10 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 
 .PHONY: test lint topics deps lock mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
 
-# The suite in parallel (pytest-xdist). Most tests wait on a broker or a service process, so
-# it runs more workers than cores (2 cores, December 2026: 4 workers 171 s, 6 workers 136 s,
-# 8 workers 172 s: each worker's start-up and the contention cost more than the waiting they
-# overlap). The longest tests start first, each on a worker of its own (tests/conftest.py);
+# The suite in parallel (pytest-xdist). Many tests wait on a broker or a service process, so
+# it runs more workers than cores (2 cores, December 2026, this whole run: 6 workers 116 s,
+# 8 workers 110 s, 10 workers 129 s: each worker collects the whole suite under coverage,
+# ~4 s CPU). The longest tests start first, each on a worker of its own (tests/conftest.py);
 # --maxschedchunk 2 then hands the rest out two at a time as workers free up.
 # COV: a coverage summary with a floor ([tool.coverage] in pyproject.toml). The `exhaustive`
 # tests (hypothesis properties, bulk corpora: thousands of inputs through pure code that
