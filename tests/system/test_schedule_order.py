@@ -1,0 +1,47 @@
+"""The order tests/conftest.py hands to pytest-xdist: longest first, each with a quick partner."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import conftest
+import pytest
+
+
+class Item:
+    def __init__(self, name: str, *marks: str, seconds: float | None = None) -> None:
+        self.name = self.nodeid = name
+        self.marks = {m: SimpleNamespace(args=()) for m in marks}
+        if seconds is not None:
+            self.marks["long"] = SimpleNamespace(args=(seconds,))
+
+    def get_closest_marker(self, name: str):
+        return self.marks.get(name)
+
+
+def names(items) -> list[str]:
+    return [item.name for item in items]
+
+
+def test_long_tests_come_first_longest_first_each_followed_by_a_unit_test():
+    items = [
+        Item("unit-a"),
+        Item("stack", "integration"),
+        Item("fuzz", "integration", seconds=60),
+        Item("unit-b"),
+        Item("browser", "integration", seconds=40),
+        Item("property", "exhaustive"),
+        Item("unit-c"),
+    ]
+    order = names(conftest._schedule(items))  # noqa: SLF001
+    assert order == ["fuzz", "unit-c", "browser", "unit-b", "stack", "property", "unit-a"]
+
+
+def test_without_quick_tests_the_long_ones_still_lead():
+    items = [Item("stack", "integration"), Item("slow", "integration", seconds=9)]
+    assert names(conftest._schedule(items)) == ["slow", "stack"]  # noqa: SLF001
+
+
+def test_a_long_mark_without_seconds_is_refused():
+    with pytest.raises(AssertionError, match="long\\(seconds\\)"):
+        conftest._schedule([Item("x", "long")])  # noqa: SLF001
