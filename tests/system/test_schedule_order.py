@@ -1,10 +1,13 @@
-"""The order tests/conftest.py hands to pytest-xdist: longest first, each with a quick partner."""
+"""The order tests/conftest.py hands to pytest-xdist (longest first, each with a quick partner),
+and the exhaustive tests run untraced."""
 
 from __future__ import annotations
 
+import sys
 from types import SimpleNamespace
 
 import conftest
+import coverage
 import pytest
 
 
@@ -45,3 +48,11 @@ def test_without_quick_tests_the_long_ones_still_lead():
 def test_a_long_mark_without_seconds_is_refused():
     with pytest.raises(AssertionError, match="long\\(seconds\\)"):
         conftest._schedule([Item("x", "long")])  # noqa: SLF001
+
+
+@pytest.mark.exhaustive
+def test_an_exhaustive_test_runs_with_coverage_stopped():
+    # under `make test` (--cov, in an xdist worker) this is the check that tests/conftest.py
+    # stopped every Coverage object, not only the one pytest-cov's no_cover would pause
+    assert coverage.Coverage.current() is None
+    assert sys.gettrace() is None
