@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import coverage
 import pytest
 import service_launcher
+import xdist_order
 from harness import Probe, ServiceProcess, probe_login, probe_logins
 
 from services.broker_setup.local_broker import LocalBroker
@@ -25,7 +26,7 @@ def pytest_collection_modifyitems(items):
     Property (hypothesis) tests are marked `exhaustive` here, a few seeded-random bulk tests
     by hand: they run untraced (`pytest_runtest_call` below).
 
-    Then the order in which pytest-xdist hands tests out (see `_schedule`)."""
+    Then the order in which pytest-xdist hands tests out (tests/xdist_order.py)."""
     for item in items:
         if "broker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
@@ -33,7 +34,7 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.exhaustive)
         if item.get_closest_marker("alone"):
             _check_alone_is_findable(item)
-    items[:] = _schedule(items)
+    items[:] = xdist_order.schedule(items)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -62,32 +63,6 @@ def _coverage_stopped() -> Iterator[None]:
             cov.start()
 
 
-def _schedule(items: list[pytest.Item]) -> list[pytest.Item]:
-    """The order for pytest-xdist, which gives each worker two consecutive tests to start with
-    and then the next ones as workers free up: the suite cannot end before its longest test,
-    so the longest start first, each on a worker of its own.
-
-    Tests marked `long(seconds)` come first, longest first, each followed by one quick test
-    (a unit test from the end of the list), so a worker's first pair never holds two long
-    ones. Then the other integration and exhaustive tests, then the unit tests. Every
-    worker computes the same order (xdist checks that their collections agree); within a
-    group each module's tests keep their order."""
-    long = sorted(
-        (item for item in items if item.get_closest_marker("long")),
-        key=lambda item: -_expected_s(item),
-    )
-    rest = sorted(
-        (item for item in items if not item.get_closest_marker("long")),
-        key=lambda item: not _slow_kind(item),
-    )
-    order: list[pytest.Item] = []
-    for item in long:
-        order.append(item)
-        if rest and not _slow_kind(rest[-1]):
-            order.append(rest.pop())
-    return order + rest
-
-
 def _check_alone_is_findable(item: pytest.Item) -> None:
     """`make test` runs the `alone` tests from the files that name the marker (a grep, so
     that run does not collect the whole suite again): a test marked some other way would
@@ -100,18 +75,8 @@ def _check_alone_is_findable(item: pytest.Item) -> None:
         )
 
 
-def _expected_s(item: pytest.Item) -> float:
-    marker = item.get_closest_marker("long")
-    assert marker is not None and marker.args, f"{item.nodeid}: use @pytest.mark.long(seconds)"
-    return float(marker.args[0])
-
-
 def _property(item: pytest.Item) -> bool:
     return bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
-
-
-def _slow_kind(item: pytest.Item) -> bool:
-    return bool(item.get_closest_marker("integration") or item.get_closest_marker("exhaustive"))
 
 
 class UnmarkedProcessError(AssertionError):

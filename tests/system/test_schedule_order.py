@@ -1,4 +1,4 @@
-"""The order tests/conftest.py hands to pytest-xdist (longest first, each with a quick partner),
+"""The order tests/xdist_order.py hands to pytest-xdist (longest first, each with a quick partner),
 and the exhaustive tests run untraced."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import sys
 from types import SimpleNamespace
 
-import conftest
 import coverage
 import pytest
+import xdist_order
 
 
 class Item:
@@ -36,18 +36,18 @@ def test_long_tests_come_first_longest_first_each_followed_by_a_unit_test():
         Item("property", "exhaustive"),
         Item("unit-c"),
     ]
-    order = names(conftest._schedule(items))  # noqa: SLF001
+    order = names(xdist_order.schedule(items))
     assert order == ["fuzz", "unit-c", "browser", "unit-b", "stack", "property", "unit-a"]
 
 
 def test_without_quick_tests_the_long_ones_still_lead():
     items = [Item("stack", "integration"), Item("slow", "integration", seconds=9)]
-    assert names(conftest._schedule(items)) == ["slow", "stack"]  # noqa: SLF001
+    assert names(xdist_order.schedule(items)) == ["slow", "stack"]
 
 
 def test_a_long_mark_without_seconds_is_refused():
     with pytest.raises(AssertionError, match="long\\(seconds\\)"):
-        conftest._schedule([Item("x", "long")])  # noqa: SLF001
+        xdist_order.schedule([Item("x", "long")])
 
 
 @pytest.mark.exhaustive
