@@ -79,7 +79,6 @@ def test_the_corpus_covers_every_family_and_row():
     assert len(every_payload()) > 1000
 
 
-@pytest.mark.long(12)
 @pytest.mark.parametrize("path", [None, "SML.Power_curr", "$..Power_curr", "soc", "a/b/0/c"])
 def test_meter_values_are_finite_or_none(path):
     for payload in every_payload():
