@@ -22,8 +22,8 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 # example tests cover too) run untraced (tests/conftest.py): line tracing made them four to
 # six times slower. `make test COV=` skips coverage altogether.
 # Python may write its bytecode cache (__pycache__, ignored by git) even where the environment
-# says not to: otherwise every worker and every service process the tests start compiles the
-# project's modules again.
+# says not to, and compileall writes it first, once: otherwise on a fresh checkout every
+# worker and every service zygote compiles the project's modules at the same time.
 # Tests marked `alone` run afterwards, one at a time with nothing beside them: their simulator
 # and adapter are threads in the test process, timed against the manual's 20 ms request period,
 # and four busy workers (with coverage tracing) made them late and bunched (a false
@@ -33,6 +33,7 @@ ALONE_FILES = $(shell grep -rl --include='test_*.py' 'mark\.alone' tests)
 TEST_WORKERS ?= 8
 COV ?= --cov
 test: deps mosquitto chromium lint
+	$(PY) -m compileall -q -j 0 shared services bench
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV) -m "not alone"
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -m alone $(ALONE_FILES)
 
