@@ -295,6 +295,7 @@ def _result_for(payload: bytes, parameter: str, value: float) -> bool:
 
 
 @pytest.mark.long(60)
+@pytest.mark.exhaustive  # thousands of generated payloads: run untraced (tests/conftest.py)
 def test_hostile_payloads_on_every_inbound_topic(broker, probe, service, tmp_path):
     can_port = free_port()
     monitor = BusMonitor(can.Bus(interface="udp_multicast", channel="239.74.163.2", port=can_port))
