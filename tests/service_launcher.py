@@ -1,30 +1,23 @@
 """Start the tests' service processes by forking a pre-warmed interpreter (a "zygote").
 
-Why: the integration tests start ~250 service processes (`tests/harness.py` `ServiceProcess`).
+Why: the integration tests start ~225 service processes (`tests/harness.py` `ServiceProcess`).
 A fresh `python -m services.x` spends 0.3-0.65 s CPU importing third-party libraries
 (pydantic, paho, python-can, structlog, fastapi/uvicorn, cantools, ...) before any project
 code runs: 100+ s of the suite's ~450 s CPU. A zygote imports those libraries once per
-pytest worker and forks a child for each start.
+pytest worker and forks a child for each start; the child imports the project fresh.
 Measured on tests/wican + tests/bic (`-n 2`, integration): 81-88 s CPU (user + sys) with
 Popen, 42-43 s forked.
 
-The project's library modules (`shared.*`, `services.*`, except entry points: every
-`__main__` and every module with an `if __name__ == "__main__":` block) are imported once in the
-zygote too, a further 0.05-0.13 s per start. Their module-level code therefore runs in the
-zygote, before a child gets its environment: tests/system/test_service_launcher.py checks that
-no module-level statement of the project reads the environment, the clock, the pid or a random
-number (such a module would see the zygote's, not the child's). The entry module itself runs
-fresh in each child, as `__main__`.
-
-Nothing else observable to the service differs from `python -m` / `python script.py`, as
-tests/system/test_service_launcher.py checks both ways: its own pid, exactly the given
-environment, cwd, sys.path and sys.argv, fd 0 on /dev/null, fds 1 and 2 on the log file, new
-sys.stdin/stdout/stderr, the signal dispositions a fresh interpreter would have, and a normal
-interpreter exit (non-daemon threads joined, atexit handlers, SystemExit/uncaught-exception
-exit codes, death by signal). What does differ: the parent is the zygote, not pytest;
-/proc/<pid>/cmdline names the zygote; the string hash seed is the zygote's; the child's
-address space also holds the libraries it did not import, and sys.modules the project's
-library modules; a traceback of an uncaught exception starts with three frames of this module.
+Nothing observable to the service differs from `python -m` / `python script.py`, as
+tests/system/test_service_launcher.py checks both ways: the project's modules
+(`services.*`, `shared.*`) are imported fresh in each child (the zygote never imports them),
+its own pid, exactly the given environment, cwd, sys.path and sys.argv, fd 0 on /dev/null,
+fds 1 and 2 on the log file, new sys.stdin/stdout/stderr, the signal dispositions a fresh
+interpreter would have, and a normal interpreter exit (non-daemon threads joined, atexit
+handlers, SystemExit/uncaught-exception exit codes, death by signal). What does differ: the
+parent is the zygote, not pytest; /proc/<pid>/cmdline names the zygote; the string hash seed
+is the zygote's; the child's address space also holds the libraries it did not import; a
+traceback of an uncaught exception starts with three frames of this module.
 
 Escape hatch: CANBRIDGE_TEST_FORK=0 starts every service with plain subprocess.Popen. A
 start whose environment changes what the interpreter reads at startup (PYTHON* other than
@@ -38,8 +31,8 @@ and reaps any child left).
 
 from __future__ import annotations
 
-# Only the standard library at module level: the zygote runs this file, and imports the
-# project's library modules itself, from the project's own path (the test side needs no more).
+# Only the standard library at module level: the zygote runs this file, and must hold no
+# project module (and the test side needs nothing more).
 import atexit
 import contextlib
 import gc
@@ -47,7 +40,6 @@ import importlib
 import io
 import json
 import os
-import re
 import select
 import signal
 import subprocess
@@ -94,22 +86,6 @@ def _startup_vars(env: dict[str, str]) -> dict[str, str]:
         for k, v in env.items()
         if k != "PYTHONPATH" and (k.startswith(_STARTUP_PREFIXES) or k in _STARTUP_NAMES)
     }
-
-
-#: an entry point: run as `__main__` in the child, never preloaded
-_MAIN_BLOCK = re.compile(r"^if __name__ == [\"']__main__[\"']:", re.MULTILINE)
-
-
-def project_library_modules(root: Path) -> list[str]:
-    """The project's modules the zygote imports: `shared` and `services`, but no entry point."""
-    found = []
-    for package in ("shared", "services"):
-        for path in sorted((root / package).rglob("*.py")):
-            if path.name == "__main__.py" or _MAIN_BLOCK.search(path.read_text("utf-8")):
-                continue
-            parts = path.relative_to(root).with_suffix("").parts
-            found.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
-    return found
 
 
 # --- test side -------------------------------------------------------------------------
@@ -433,11 +409,14 @@ def _zygote_main() -> None:
             importlib.import_module(name)
         except ImportError as e:
             print(f"service zygote: not preloaded: {name}: {e}", file=sys.stderr)
-    for name in project_library_modules(Path(here).parent):
-        try:
-            importlib.import_module(name)
-        except Exception as e:  # the child imports it afresh and fails there, with its log
-            print(f"service zygote: not preloaded: {name}: {e!r}", file=sys.stderr)
+    project = os.path.dirname(here) + os.sep
+    venv = os.path.realpath(sys.prefix) + os.sep  # may lie inside the project (.venv)
+    for name, module in list(sys.modules.items()):
+        origin = os.path.realpath(getattr(module, "__file__", None) or "/")
+        ours = origin.startswith(project) and not origin.startswith(venv)
+        assert module is sys.modules["__main__"] or not ours, (
+            f"the zygote imported the project's {name}: it must stay fresh in each child"
+        )
     request = _serve(initial_signals)
     if request is not None:
         _become(request, base_path)
