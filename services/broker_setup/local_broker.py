@@ -119,6 +119,7 @@ class LocalBroker:
 
     def _start(self, timeout: float) -> LocalBroker:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
+        since = log.tell()  # the log is appended to: what this start said begins here
         self.proc = subprocess.Popen(
             [mosquitto_binary(), "-c", str(self.root / "mosquitto.conf")],
             stdout=log,
@@ -128,7 +129,9 @@ class LocalBroker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                said = self.log_path.read_text()[-2000:]
+                with open(self.log_path, "rb") as written:
+                    written.seek(since)
+                    said = written.read().decode(errors="replace")[-2000:]
                 if "Address already in use" in said:
                     raise PortTakenError(f"port {self.port} is taken: {said}")
                 hint = (

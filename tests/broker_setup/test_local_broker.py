@@ -38,3 +38,18 @@ def test_a_given_port_that_is_taken_is_an_error_naming_it():
                 broker.start()
         finally:
             shutil.rmtree(broker.root)
+
+
+def test_a_later_failure_is_not_taken_for_an_earlier_port_clash():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        broker = LocalBroker(port=holder.getsockname()[1])
+        with pytest.raises(PortTakenError):
+            broker.start()
+    try:
+        (broker.root / "passwd").unlink()  # the port is free now; the broker fails otherwise
+        with pytest.raises(RuntimeError, match="passwd") as info:
+            broker.start()
+        assert not isinstance(info.value, PortTakenError)
+    finally:
+        shutil.rmtree(broker.root)
