@@ -66,11 +66,17 @@ EXTRA = [
 
 
 @functools.cache
+def generated() -> list[bytes]:
+    """Every payload of the corpus, repeats included, and the extra ones."""
+    return [p for _name, p in corpus()] + EXTRA
+
+
+@functools.cache
 def every_payload() -> list[bytes]:
     """Each distinct payload once, in corpus order: the parsers below are functions of the
     payload alone, and three in four generated payloads repeat one (a few dozen wrong types
     and huge numbers are drawn again and again)."""
-    return list(dict.fromkeys([p for _name, p in corpus()] + EXTRA))
+    return list(dict.fromkeys(generated()))
 
 
 def test_the_corpus_covers_every_family_and_row():
@@ -123,7 +129,7 @@ def test_controller_settings_are_refused_with_command_error_only():
     paths = ["mode", "control/gain", "schedule/profiles", "battery", "nope", "control"]
     rng = random.Random(SEED)
     # every generated payload, repeats too: each goes to a setting drawn at random
-    for payload in [p for _name, p in corpus()] + EXTRA:
+    for payload in generated():
         try:
             value = parse_value(payload)
             with_change(config, rng.choice(paths), value)
