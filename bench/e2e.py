@@ -65,7 +65,6 @@ from bench.bic import (
 from services.broker_setup.local_broker import LocalBroker
 from services.sim.meter.payloads import render
 from shared.mqtt_client import MqttClient
-from shared.settings import MqttSettings
 
 if TYPE_CHECKING:
     from paho.mqtt.client import SocketLike
@@ -204,15 +203,7 @@ def burst_replies(broker: LocalBroker, bursts: int) -> dict:
     TCP_NODELAY as the service sets it and with it switched off again on the service's socket
     (as before), alternating burst by burst so both see the same machine load."""
     service = MqttClient(
-        MqttSettings(
-            host=broker.host,
-            port=broker.port,
-            username="api",
-            password_file=broker.password_file("api"),
-        ),
-        "api",
-        broker.base_topic,
-        client_id="bench-replier",
+        broker.mqtt_settings("api"), "api", broker.base_topic, client_id="bench-replier"
     )
     service.subscribe(REQUEST_TOPIC, lambda msg: service.publish(REPLY_TOPIC, msg.payload))
     service.start()

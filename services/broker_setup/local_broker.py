@@ -23,6 +23,7 @@ from services.broker_setup.credentials import (
     write_password_file,
 )
 from services.broker_setup.users import TOKENS, USERS
+from shared.settings import MqttSettings
 
 
 def free_port() -> int:
@@ -105,6 +106,19 @@ class LocalBroker:
 
     def password_file(self, user: str) -> Path:
         return self.secrets_dir / user
+
+    def mqtt_settings(self, user: str, **overrides: object) -> MqttSettings:
+        """How a client logs in here as `user` (tests, benchmarks); `overrides` set the
+        other MqttSettings fields."""
+        return MqttSettings.model_validate(
+            {
+                "host": self.host,
+                "port": self.port,
+                "username": user,
+                "password_file": self.password_file(user),
+                **overrides,
+            }
+        )
 
     def start(self, timeout: float = 10.0) -> LocalBroker:
         for _attempt in range(5):

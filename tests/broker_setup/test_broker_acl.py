@@ -14,7 +14,6 @@ from harness import PROJECT, TIMEOUT, Probe
 from services.broker_setup.broker_files import CONF_TEMPLATE, acl_blocks, render_acl
 from services.broker_setup.users import USERS
 from shared.mqtt_client import MqttClient
-from shared.settings import MqttSettings
 
 NOT_AUTHORIZED = "Not authorized"
 SECURITY_DOC = PROJECT / "docs" / "security.md"
@@ -171,12 +170,7 @@ def test_no_login_can_take_over_the_controllers_session(broker, probe, intruder)
     """Item 3 of issue 12: the controller's client id under another login kicked it off."""
     watcher = probe()
     watcher.subscribe(f"{BASE}/charge-controller/#")
-    settings = MqttSettings(
-        host=broker.host,
-        port=broker.port,
-        username="charge-controller",
-        password_file=broker.password_file("charge-controller"),
-    )
+    settings = broker.mqtt_settings("charge-controller")
     controller = MqttClient(settings, "charge-controller", BASE)  # id canbridge-charge-controller
     controller.start()
     try:
@@ -241,16 +235,8 @@ def test_an_oversized_packet_is_refused_and_the_broker_carries_on(broker, probe)
         got.append(msg.payload)
         legal_arrived.set()
 
-    service = MqttClient(  # a service listening on the topic: never sees it, stays connected
-        MqttSettings(
-            host=broker.host,
-            port=broker.port,
-            username="api",
-            password_file=broker.password_file("api"),
-        ),
-        "api",
-        BASE,
-    )
+    # a service listening on the topic: never sees it, stays connected
+    service = MqttClient(broker.mqtt_settings("api"), "api", BASE)
     # the shared client refuses > 64 KiB by default: this subscription takes up to the limit
     service.subscribe(f"{BASE}/big/#", on_big, max_bytes=limit)
     service.start()

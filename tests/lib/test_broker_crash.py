@@ -12,7 +12,6 @@ import pytest
 from harness import TIMEOUT
 
 from shared.mqtt_client import MqttClient
-from shared.settings import MqttSettings
 
 pytestmark = pytest.mark.integration
 
@@ -37,14 +36,7 @@ EXPIRING = f"{BASE}/vehicle/leaf/odometer"  # published with a message expiry
 
 
 def client_for(broker, user: str) -> MqttClient:
-    settings = MqttSettings(
-        host=broker.host,
-        port=broker.port,
-        username=user,
-        password_file=broker.password_file(user),
-        reconnect_min_s=0.1,
-        reconnect_max_s=0.5,
-    )
+    settings = broker.mqtt_settings(user, reconnect_min_s=0.1, reconnect_max_s=0.5)
     return MqttClient(settings, user, BASE)
 
 

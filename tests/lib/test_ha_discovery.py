@@ -9,7 +9,6 @@ from harness import TIMEOUT
 
 from shared import ha_discovery as ha
 from shared.mqtt_client import MqttClient
-from shared.settings import MqttSettings
 
 DEVICE = {"identifiers": ["canbridge_vehicle_leaf"], "name": "Leaf", "manufacturer": "Nissan"}
 AVAIL = ha.availability(
@@ -74,13 +73,7 @@ def test_controls_are_not_retained_and_numbers_are_config_boxes():
 
 @pytest.fixture
 def publisher_client(broker):
-    cfg = MqttSettings(
-        host=broker.host,
-        port=broker.port,
-        username="wican-soc",
-        password_file=broker.password_file("wican-soc"),
-    )
-    client = MqttClient(cfg, "wican-soc", broker.base_topic)
+    client = MqttClient(broker.mqtt_settings("wican-soc"), "wican-soc", broker.base_topic)
     yield client
     client.stop()
 

@@ -10,18 +10,10 @@ from harness import TIMEOUT
 from structlog.testing import capture_logs
 
 from shared.mqtt_client import MqttClient, decode_json, encode_json
-from shared.settings import MqttSettings
 
 
 def make_client(broker, user="api", service="api", **settings):
-    cfg = MqttSettings(
-        host=broker.host,
-        port=broker.port,
-        username=user,
-        password_file=broker.password_file(user),
-        **settings,
-    )
-    return MqttClient(cfg, service, broker.base_topic)
+    return MqttClient(broker.mqtt_settings(user, **settings), service, broker.base_topic)
 
 
 @pytest.fixture
