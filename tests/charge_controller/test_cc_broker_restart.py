@@ -23,6 +23,7 @@ STATE = "canbridge/bic/0/state"
 METER = "sim/meter/SENSOR"
 HOUSE_W = 700.0
 EXTRA_W = 800.0
+SETTLED_STATES = 3
 
 
 def body(m: Received) -> dict:
@@ -37,16 +38,24 @@ def discharge_a(m: Received) -> float:
     return -float(data.get("current_a") or 0.0)
 
 
-@pytest.mark.long(10)
+def settled(watcher) -> bool:
+    """The last SETTLED_STATES state readings all had the battery covering the house."""
+    powers = [body(m)["ac_power"] for m in watcher.received(STATE)][-SETTLED_STATES:]
+    return len(powers) == SETTLED_STATES and all(abs(p + HOUSE_W) < 60.0 for p in powers)
+
+
+@pytest.mark.long(15)
 def test_regulation_resumes_after_a_broker_restart(broker, service, probe, tmp_path):
     _gateway, controller = start_controller_stack(service, tmp_path, HOUSE_W)
 
     watcher = probe()
     watcher.subscribe(APPLIED)
     watcher.subscribe(STATE)
-    # regulated: the battery covers the house (no ramp in flight when the broker dies)
-    watcher.wait_for(STATE, where=lambda m: abs(body(m)["ac_power"] + HOUSE_W) < 60.0, timeout=60.0)
-    covering = max(discharge_a(m) for m in watcher.received(APPLIED))
+    # regulated: the battery covers the house, settled (no ramp in flight when the broker dies)
+    watcher.wait(lambda: settled(watcher), "the battery settled on the house load", timeout=60.0)
+    # the setpoint in force: not the largest ever applied, which may be a start-up overshoot
+    # at the discharge limit that no later load can exceed (the test then failed at random)
+    covering = discharge_a(watcher.received(APPLIED)[-1])
 
     broker.crash()
     broker.start()
