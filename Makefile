@@ -10,17 +10,20 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compos
 APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq \
 	&& DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
-.PHONY: test lint topics deps lock mosquitto chromium demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
+.PHONY: test lint bytecode coverage topics deps lock mosquitto test-packages demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
 
-# The suite in parallel (pytest-xdist). Many tests wait on a broker or a service process, so
-# it runs more workers than cores (2 cores, December 2026, this whole run: 6 workers 116 s,
-# 8 workers 110 s, 10 workers 129 s: each worker collects the whole suite under coverage,
-# ~4 s CPU). The longest tests start first, each on a worker of its own (tests/conftest.py);
+# First the installs (the venv, Debian's packages), then lint and the bytecode side by side,
+# each pair with one core each. Then the suite in parallel (pytest-xdist). Many tests wait on
+# a broker or a service process, so it runs more workers than cores (2 cores, December 2026,
+# this whole run: 6 workers 116 s, 8 workers 104-110 s, 10 workers 114-129 s: each worker
+# collects the whole suite, ~3 s CPU, and the CPU per test grows as they crowd each other).
+# The longest tests start first, each on a worker of its own (tests/conftest.py);
 # --maxschedchunk 2 then hands the rest out two at a time as workers free up.
-# COV: a coverage summary with a floor ([tool.coverage] in pyproject.toml). The `exhaustive`
-# tests (hypothesis properties, bulk corpora: thousands of inputs through pure code that
-# example tests cover too) run untraced (tests/conftest.py): line tracing made them four to
-# six times slower. `make test COV=` skips coverage altogether.
+# COV: the coverage total against a floor ([tool.coverage] in pyproject.toml); `make coverage`
+# prints the per-file table of the same run. The `exhaustive` tests (hypothesis properties,
+# bulk corpora: thousands of inputs through pure code that example tests cover too) run
+# untraced (tests/conftest.py): line tracing made them four to six times slower.
+# `make test COV=` skips coverage altogether.
 # Python may write its bytecode cache (__pycache__, ignored by git) even where the environment
 # says not to, and it is written first, once: compileall for the project, and on a fresh
 # checkout one collection for the tests (pytest's assertion rewriting); otherwise every worker
@@ -33,12 +36,23 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 # that name the marker (tests/conftest.py refuses an `alone` test marked any other way).
 ALONE_FILES = $(shell grep -rl --include='test_*.py' 'mark\.alone' tests)
 TEST_WORKERS ?= 8
-COV ?= --cov
-test: deps mosquitto chromium lint
-	$(PY) -m compileall -q -j 0 shared services bench
-	test -d tests/__pycache__ || PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q --co -p no:cacheprovider >/dev/null || true
+COV ?= --cov --cov-report=
+test:
+	$(MAKE) --no-print-directory -j 2 -O deps test-packages
+	$(MAKE) --no-print-directory -j 2 -O lint bytecode
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV) -m "not alone"
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -m alone $(ALONE_FILES)
+
+# Runs beside `lint` in make test (one core each: mypy alone takes ~10 s on a fresh clone).
+bytecode: deps
+	$(PY) -m compileall -q -j 0 shared services bench
+	test -d tests/__pycache__ || PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q --co -p no:cacheprovider >/dev/null || true
+
+# The per-file table of the last make test's coverage (its data stays in .coverage): make test
+# prints only the total against the floor, since each table re-reads all 180 source files
+# (~1.7 s at the end of the run, when nothing else is left to run beside it).
+coverage: deps
+	$(VENV)/bin/coverage report
 
 lint: deps
 	$(VENV)/bin/ruff check .
@@ -51,12 +65,17 @@ topics: deps
 	$(PY) -m shared.contract.table --write
 
 # The virtualenv from the pinned dependencies in pyproject.toml and constraints.txt (their
-# dependencies, pinned too); re-made when either changes.
+# dependencies, pinned too); re-made when either changes. uv installs them (2-3 s on a fresh
+# machine, where pip took 24 s); when uv itself cannot be installed or fails, pip does the same
+# install from the same pins.
+UV_VERSION := 0.13.9
 deps: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@if $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) \
+	    && $(VENV)/bin/uv pip install --quiet --python $(PY) -c constraints.txt -e '.[dev]'; then :; \
+	else echo "uv failed: installing with pip instead"; \
+	  $(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'; fi
 	touch $@
 
 # After changing a pin in pyproject.toml: resolve afresh and pin the whole set again.
@@ -66,19 +85,27 @@ lock:
 	{ sed -n '1,3p' constraints.txt; $(VENV)-lock/bin/pip freeze --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf $(VENV)-lock
 
+HAVE_MOSQUITTO = command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto
+HAVE_CHROMIUM = command -v chromium >/dev/null
+# Debian's mosquitto is installed as a program only: the tests and the demo start their own.
+STOP_SYSTEM_BROKER = systemctl disable --now mosquitto >/dev/null 2>&1 || true
+
 # The tests start a real broker: install Debian's mosquitto when it is missing.
 mosquitto:
-	@if ! command -v mosquitto >/dev/null && ! test -x /usr/sbin/mosquitto; then \
+	@if ! { $(HAVE_MOSQUITTO); }; then \
 	  echo "installing mosquitto with apt"; \
-	  $(APT_INSTALL) mosquitto mosquitto-clients >/dev/null; \
-	  systemctl disable --now mosquitto >/dev/null 2>&1 || true; \
+	  $(APT_INSTALL) mosquitto mosquitto-clients >/dev/null && { $(STOP_SYSTEM_BROKER); }; \
 	fi
 
-# The status page is tested in a real headless browser: Debian's chromium.
-chromium:
-	@if ! command -v chromium >/dev/null; then \
-	  echo "installing chromium with apt"; \
-	  $(APT_INSTALL) chromium >/dev/null; \
+# What make test needs from Debian, with one apt-get update: mosquitto, and chromium (the
+# status page is tested in a real headless browser).
+test-packages:
+	@missing=""; \
+	{ $(HAVE_MOSQUITTO); } || missing="mosquitto mosquitto-clients"; \
+	{ $(HAVE_CHROMIUM); } || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing with apt"; \
+	  $(APT_INSTALL) $$missing >/dev/null && { $(STOP_SYSTEM_BROKER); }; \
 	fi
 
 # The whole stack as local processes (broker with the project config, services, simulators).
