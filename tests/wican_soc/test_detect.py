@@ -7,6 +7,7 @@ import json
 
 import pytest
 from detect_cars import car_entry
+from wican_soc.builtin_profiles import builtin_profiles
 
 from services.sim.wican.recorded import RecordedCar, parse_cars
 from services.wican_soc.detect import (
@@ -18,10 +19,10 @@ from services.wican_soc.detect import (
     read_only_problem,
 )
 from services.wican_soc.detect_cli import report, run_detection
-from services.wican_soc.profiles import Profile, RawFrame, load_profiles
+from services.wican_soc.profiles import Profile, RawFrame
 from shared.wican_payload import CanFrame, parse_rx, tx_message
 
-PROFILES = load_profiles()
+PROFILES = builtin_profiles()
 DEVICE_RX = "wican/d0d0cafe0001/can/rx"
 
 

@@ -9,13 +9,13 @@ import sys
 import pytest
 from detect_cars import car_entry
 from harness import PROJECT, Probe
+from wican_soc.builtin_profiles import builtin_profiles
 from wican_soc.wican_stack import DEVICE, STATUS, TX
 
-from services.wican_soc.profiles import load_profiles
 from shared.wican_payload import parse_tx
 
 pytestmark = pytest.mark.integration
-PROFILES = load_profiles()
+PROFILES = builtin_profiles()
 FAST = ["--timeout-s", "0.4", "--gap-s", "0.05"]
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from wican_soc.builtin_profiles import builtin_profiles
 
 from services.wican_soc.discovery import node_id, value_sensor, vehicle_device
-from services.wican_soc.profiles import ValueSpec, load_profiles
+from services.wican_soc.profiles import ValueSpec
 from services.wican_soc.vehicles import VehicleConfig
 from shared import ha_discovery as ha
 
-PROFILES = load_profiles()
+PROFILES = builtin_profiles()
 LEAF = VehicleConfig(name="leaf", device_id="84f703406f75", profile="nissan-leaf-ze1")
 
 

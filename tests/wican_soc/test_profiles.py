@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from wican_soc.builtin_profiles import builtin_profiles
 
 from services.wican_soc.decode import decode_values
 from services.wican_soc.profiles import (
@@ -19,7 +20,7 @@ from shared.isotp import Message, SendFlowControl, TransferError
 from shared.wican_payload import parse_rx
 
 VECTORS = Path(__file__).parent / "vectors"
-BUILTINS = load_profiles()
+BUILTINS = builtin_profiles()
 LEAF_ZE1 = BUILTIN_DIR / "nissan-leaf-ze1.yaml"
 
 

@@ -5,14 +5,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from wican_soc.builtin_profiles import builtin_profiles
 
-from services.wican_soc.profiles import load_profiles
 from services.wican_soc.publication import publications, soc_message, units_of
 from services.wican_soc.reader import Dropped, Reading, SendFrame, VehicleReader
 from services.wican_soc.vehicles import VehicleConfig
 from shared.wican_payload import CanFrame, parse_rx
 
-PROFILES = load_profiles()
+PROFILES = builtin_profiles()
 LEAF = PROFILES["nissan-leaf-ze1"]
 VECTOR = Path(__file__).parent / "vectors" / "nissan-leaf-ze1.rx.jsonl"
 
@@ -140,7 +140,7 @@ def test_no_publication_without_soc_or_zone():
 
 # --- functional requests and extended addressing ---------------------------------------
 
-PROFILES_ALL = load_profiles()
+PROFILES_ALL = builtin_profiles()
 
 
 def test_functional_request_is_answered_by_whichever_ecu_knows_it():

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from wican_soc.builtin_profiles import builtin_profiles
 
-from services.wican_soc.profiles import load_profiles
 from services.wican_soc.record import Recorder
 from services.wican_soc.replay import replay
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration  # starts processes
 
 PROJECT = Path(__file__).resolve().parents[2]
 VECTOR = Path(__file__).parent / "vectors" / "nissan-leaf-ze1.rx.jsonl"
-LEAF = load_profiles()["nissan-leaf-ze1"]
+LEAF = builtin_profiles()["nissan-leaf-ze1"]
 
 
 def test_replay_command_prints_the_values_of_the_capture():
@@ -33,7 +33,7 @@ def test_replay_command_prints_the_values_of_the_capture():
 
 def test_replay_with_the_wrong_profile_decodes_nothing():
     out = io.StringIO()
-    assert replay(VECTOR.read_text().splitlines(), load_profiles()["renault-twizy"], out) == 0
+    assert replay(VECTOR.read_text().splitlines(), builtin_profiles()["renault-twizy"], out) == 0
 
 
 def test_replay_reports_bad_lines_and_an_unfinished_transfer():

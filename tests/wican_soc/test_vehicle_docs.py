@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
+from wican_soc.builtin_profiles import builtin_profiles
 
-from services.wican_soc.profiles import load_profiles
 from services.wican_soc.vehicle_table import DOCUMENTS, END, START, markdown_table, replace_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,7 +13,7 @@ DOC = ROOT / "docs" / "vehicles.md"
 
 @pytest.mark.parametrize("name", DOCUMENTS)
 def test_supported_vehicles_table_matches_the_profiles(name):
-    table = markdown_table(load_profiles())
+    table = markdown_table(builtin_profiles())
     document = (ROOT / name).read_text()
     assert replace_table(document, table) == document, (
         f"{name} is out of date: run python -m services.wican_soc.vehicle_table --write"
@@ -21,7 +21,7 @@ def test_supported_vehicles_table_matches_the_profiles(name):
 
 
 def test_every_profile_has_a_row():
-    profiles = load_profiles()
+    profiles = builtin_profiles()
     table = markdown_table(profiles)
     for key in profiles:
         assert f"`{key}`" in table

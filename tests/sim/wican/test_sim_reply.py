@@ -7,17 +7,18 @@ note in docs/simulators.md says which side was checked against what.
 
 import isotp.tools
 import pytest
+from wican_soc.builtin_profiles import builtin_profiles
 
 from services.sim.wican.adapter import Breaker, Noise, batch
 from services.sim.wican.car import CarState
 from services.sim.wican.catalogue import load_catalogue, parse_model
 from services.sim.wican.ecu import Ecu, IsoTpTuning
 from services.sim.wican.service import reply_to
-from services.wican_soc.profiles import FlowControlSpec, load_profiles
+from services.wican_soc.profiles import FlowControlSpec
 from services.wican_soc.reader import Dropped, Reading, SendFrame, VehicleReader
 from shared.wican_payload import CanFrame
 
-PROFILES = load_profiles()
+PROFILES = builtin_profiles()
 CARS = load_catalogue()
 
 
