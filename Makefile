@@ -10,7 +10,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compos
 APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq \
 	&& DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
-.PHONY: test lint bytecode coverage topics deps lock mosquitto test-packages demo up up-sim down logs passwords bench bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
+.PHONY: test lint bytecode coverage topics deps lock mosquitto test-packages demo up up-sim down logs passwords bench bench-control bench-latency bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
 
 # First the installs (the venv, Debian's packages), then lint and the bytecode side by side,
 # each pair with one core each. Then the suite in parallel (pytest-xdist). Many tests wait on
@@ -130,10 +130,14 @@ passwords:
 	@$(COMPOSE) run --rm --no-deps broker-setup python -m services.broker_setup show
 
 # Benchmarks; each prints a table and writes JSON (and plots) under bench/results/.
-bench: bench-control bench-wican bench-bic bench-e2e bench-recovery bench-startup
+bench: bench-control bench-latency bench-wican bench-bic bench-e2e bench-recovery bench-startup
 
 bench-control: deps
 	$(PY) -m bench.control
+
+# the controller against a meter whose delay differs from control.meter_latency_s
+bench-latency: deps
+	$(PY) -m bench.meter_latency
 
 bench-wican: deps mosquitto
 	$(PY) -m bench.wican

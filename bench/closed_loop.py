@@ -53,8 +53,15 @@ class RunTrace:
     write_steps: np.ndarray  # dt-step index of every write
 
 
-def simulate(house: House, strategy: Strategy, meter_period_s: float, dt: float = DT_S) -> RunTrace:
-    """Meter samples -> payload -> meter_input -> strategy -> plant, every ``dt``."""
+def simulate(
+    house: House,
+    strategy: Strategy,
+    meter_period_s: float,
+    dt: float = DT_S,
+    meter_latency_s: float = METER_LATENCY_S,
+) -> RunTrace:
+    """Meter samples -> payload -> meter_input -> strategy -> plant, every ``dt``; each sample
+    arrives ``meter_latency_s`` after it was taken."""
     net = house.at(dt)
     n = len(net)
     plant = BicPlant(PLANT, soc=house.start_soc)
@@ -64,7 +71,7 @@ def simulate(house: House, strategy: Strategy, meter_period_s: float, dt: float 
     phase = np.random.default_rng(house.seed + 1000).uniform(0, meter_period_s)
     sample_every = max(1, round(meter_period_s / dt))
     first_sample = round(phase / dt)
-    latency_steps = round(METER_LATENCY_S / dt)
+    latency_steps = round(meter_latency_s / dt)
     poll_every, tick_every = round(BATTERY_POLL_S / dt), round(TICK_S / dt)
     in_flight: deque[tuple[int, bytes]] = deque()
     battery = np.empty(n, dtype=np.float32)

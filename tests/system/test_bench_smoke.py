@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from bench import control, dayset
+from bench import control, dayset, meter_latency
 from bench.baselines import BatteryView, HamstieBic2mqtt, OpenDtuDpl
 from bench.closed_loop import House, oracle_grid, simulate
 from bench.goals import check_goals
@@ -218,3 +218,15 @@ def test_keepalive_resend_corrects_the_drift_of_a_fixed_current() -> None:
     assert abs(kept.battery_w[-1] - 2000.0) < 40.0
     assert len(plain.write_steps) == 1
     assert 1 < len(kept.write_steps) <= 2400 / 10 + 1  # a re-send counts only if amps changed
+
+
+def test_meter_latency_bench_measures_the_swing_after_the_step() -> None:
+    # the controller told the meter's real delay holds the grid on both loads
+    told_right = meter_latency.run_case(1.0, 1.0, seeds=(0,), half_s=300)
+    assert told_right["swing_w"][0] < 20.0 and 0 < told_right["writes"][0] < 60
+    # the swing is measured over the settled part of each half, the larger of the two
+    grid = np.zeros(2 * 300 * 4)
+    grid[-10] = 500.0  # a spike late after the step
+    assert meter_latency.swing_w(grid, 300) == 500.0
+    grid[:10] = 9000.0  # the start-up transient is not part of the settled swing
+    assert meter_latency.swing_w(grid, 300) == 500.0
