@@ -85,28 +85,26 @@ lock:
 	{ sed -n '1,3p' constraints.txt; $(VENV)-lock/bin/pip freeze --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf $(VENV)-lock
 
-HAVE_MOSQUITTO = command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto
-HAVE_CHROMIUM = command -v chromium >/dev/null
-# Debian's mosquitto is installed as a program only: the tests and the demo start their own.
-STOP_SYSTEM_BROKER = systemctl disable --now mosquitto >/dev/null 2>&1 || true
+# Shell fragments: each adds the Debian packages of a program that is missing to $$missing;
+# INSTALL_MISSING installs them with one apt-get update. Debian's mosquitto is installed as a
+# program only (the tests and the demo start their own), so its system service is stopped.
+NEED_MOSQUITTO = { command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto; } \
+	|| missing="$$missing mosquitto mosquitto-clients";
+NEED_CHROMIUM = command -v chromium >/dev/null || missing="$$missing chromium";
+INSTALL_MISSING = if [ -n "$$missing" ]; then \
+	  echo "installing$$missing with apt"; \
+	  $(APT_INSTALL) $$missing >/dev/null \
+	    && { systemctl disable --now mosquitto >/dev/null 2>&1 || true; }; \
+	fi
 
-# The tests start a real broker: install Debian's mosquitto when it is missing.
+# The tests and the demo start a real broker: Debian's mosquitto when it is missing.
 mosquitto:
-	@if ! { $(HAVE_MOSQUITTO); }; then \
-	  echo "installing mosquitto with apt"; \
-	  $(APT_INSTALL) mosquitto mosquitto-clients >/dev/null && { $(STOP_SYSTEM_BROKER); }; \
-	fi
+	@missing=""; $(NEED_MOSQUITTO) $(INSTALL_MISSING)
 
-# What make test needs from Debian, with one apt-get update: mosquitto, and chromium (the
-# status page is tested in a real headless browser).
+# What make test needs from Debian: mosquitto, and chromium (the status page is tested in a
+# real headless browser).
 test-packages:
-	@missing=""; \
-	{ $(HAVE_MOSQUITTO); } || missing="mosquitto mosquitto-clients"; \
-	{ $(HAVE_CHROMIUM); } || missing="$$missing chromium"; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing $$missing with apt"; \
-	  $(APT_INSTALL) $$missing >/dev/null && { $(STOP_SYSTEM_BROKER); }; \
-	fi
+	@missing=""; $(NEED_MOSQUITTO) $(NEED_CHROMIUM) $(INSTALL_MISSING)
 
 # The whole stack as local processes (broker with the project config, services, simulators).
 demo: deps mosquitto
