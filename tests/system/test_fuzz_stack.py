@@ -48,7 +48,12 @@ RSS_GROWTH_LIMIT_KB = 20 * 1024
 #: an error, reply or command result: a few fields plus echoes of <= ~200 characters each
 ANSWER_LIMIT = 2048
 ROUND_TRIP_S = 90.0
-RESEND_S = 10.0
+#: a request lost behind a batch is sent again after this long. Each batch fills the broker's
+#: queue for its receiver (max_queued_messages 1000), so the first request behind a gateway
+#: batch is dropped every time, and the gateway works through the batch in about a second:
+#: at 10 s the seven gateway rows waited 70 s for nothing (the test took 64-90 s, now ~25 s).
+#: A duplicate request is harmless: each carries its own id or value and is matched by it.
+RESEND_S = 2.0
 BIC = f"{BASE}/bic/0"
 OWN = f"{BASE}/charge-controller"
 SERVICES = ("api", "bic-gateway", "charge-controller", "wican-status", "wican-soc")
@@ -294,7 +299,7 @@ def _result_for(payload: bytes, parameter: str, value: float) -> bool:
     )
 
 
-@pytest.mark.long(60)
+@pytest.mark.long(25)
 @pytest.mark.exhaustive  # thousands of generated payloads: run untraced (tests/conftest.py)
 def test_hostile_payloads_on_every_inbound_topic(broker, probe, service, tmp_path):
     can_port = free_port()
