@@ -37,7 +37,6 @@ def test_autopid_values_are_published_like_raw_ones(service, probe, tmp_path):
     assert all(b'"frame"' not in m.payload for m in watcher.received(RX))
 
 
-@pytest.mark.long(16)
 def test_retained_autopid_value_is_stale_and_not_republished(service, probe, tmp_path):
     admin = probe()
     # what an adapter left on the broker before it went to sleep (AutoPID retains, undated)
@@ -45,12 +44,19 @@ def test_retained_autopid_value_is_stale_and_not_republished(service, probe, tmp
     admin.publish(STATUS, '{"status": "offline"}', retain=True)
     watcher = probe()
     watcher.subscribe(SOC_TOPIC)
+    watcher.subscribe(STATUS)
+    # its heartbeat (every second) wakes the wait below to read the log again: with nothing
+    # else arriving, the wait only looked again at its 15 s timeout
+    watcher.subscribe("canbridge/wican-soc/heartbeat")
     stack = start_stack(
         service, tmp_path, sim_env={**AUTOPID_SIM, "CANBRIDGE_AWAKE": "false"},
         vehicle=autopid_vehicle(),
     )  # fmt: skip
     watcher.wait(lambda: "autopid_retained_ignored" in stack.soc.log(), "stale value ignored")
     assert watcher.received(SOC_TOPIC) == []
+    # the simulator is connected and listens for SET: it subscribes before it sends its status
+    # (a live one, not the retained one above)
+    watcher.wait_for(STATUS, where=lambda m: not m.retain)
     admin.publish(SET, json.dumps({"awake": True, "soc": 47.5}))
     assert soc_of(wait_soc(watcher, 47.5)) == 47.5
     assert not [m for m in watcher.received(SOC_TOPIC) if soc_of(m) == 12.0]
