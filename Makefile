@@ -14,9 +14,11 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 
 # First the installs (the venv, Debian's packages) side by side, then the bytecode caches.
 # Then the suite in parallel (pytest-xdist), with `make lint` beside it. Many tests wait on
-# a broker or a service process, so it runs more workers than cores (2 cores, December 2026,
-# this whole run: 6 workers 116 s, 8 workers 104-110 s, 10 workers 114-129 s: each worker
-# collects the whole suite, ~3 s CPU, and the CPU per test grows as they crowd each other).
+# a broker or a service process, so it runs more workers than cores (2 cores, 3 December
+# 2026, the parallel run alone, two runs each: 4 workers 130 s, 5 workers 113-117 s,
+# 6 workers 109-113 s, 8 workers 117-118 s; each worker collects the whole suite, ~3 s CPU,
+# and the CPU per test grows as they crowd each other: 6 workers used 170-185 s CPU,
+# 8 workers 199-202 s).
 # The longest tests start first, each on a worker of its own (tests/conftest.py);
 # --maxschedchunk 2 then hands the rest out two at a time as workers free up.
 # COV: the coverage total against a floor ([tool.coverage] in pyproject.toml); `make coverage`
@@ -35,7 +37,7 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 # request_too_soon in tests/bic_gateway/test_bic_slcan.py). That run collects only the files
 # that name the marker (tests/conftest.py refuses an `alone` test marked any other way).
 ALONE_FILES = $(shell grep -rl --include='test_*.py' 'mark\.alone' tests)
-TEST_WORKERS ?= 8
+TEST_WORKERS ?= 6
 COV ?= --cov --cov-report=
 # `make lint` runs beside the parallel run (its output, kept in .lint.log, is printed after
 # it): a cold mypy takes ~10 s of one core on a fresh clone, and the parallel run leaves the
