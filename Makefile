@@ -12,8 +12,8 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 
 .PHONY: test lint bytecode coverage topics deps lock mosquitto test-packages demo up up-sim down logs passwords bench bench-control bench-latency bench-wican bench-bic bench-e2e bench-recovery bench-startup clean
 
-# First the installs (the venv, Debian's packages) side by side, then the bytecode caches.
-# Then the suite in parallel (pytest-xdist), with `make lint` beside it. Many tests wait on
+# First the installs (the venv, Debian's packages), then lint and the bytecode side by side,
+# each pair with one core each. Then the suite in parallel (pytest-xdist). Many tests wait on
 # a broker or a service process, so it runs more workers than cores (2 cores, 3 December
 # 2026, the parallel run alone, two runs each: 4 workers 130 s, 5 workers 113-117 s,
 # 6 workers 109-113 s, 8 workers 117-118 s; each worker collects the whole suite, ~3 s CPU,
@@ -39,23 +39,14 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 ALONE_FILES = $(shell grep -rl --include='test_*.py' 'mark\.alone' tests)
 TEST_WORKERS ?= 6
 COV ?= --cov --cov-report=
-# `make lint` runs beside the parallel run (its output, kept in .lint.log, is printed after
-# it): a cold mypy takes ~10 s of one core on a fresh clone, and the parallel run leaves the
-# cores idle in places (tests that wait on a service), where a lint step before it kept a
-# core to itself. make test fails if either fails; the `alone` test starts after both.
 test:
 	$(MAKE) --no-print-directory -j 2 -O deps test-packages
-	$(MAKE) --no-print-directory bytecode
-	@$(MAKE) --no-print-directory lint >.lint.log 2>&1 & lint=$$!; \
-	echo "make lint (beside the tests; its output follows them)"; \
-	echo 'PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV) -m "not alone"'; \
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV) -m "not alone"; \
-	tests=$$?; wait $$lint; linted=$$?; cat .lint.log; rm -f .lint.log; \
-	if [ $$linted != 0 ]; then echo "make lint failed (above)"; fi; \
-	[ $$tests = 0 ] && [ $$linted = 0 ]
+	$(MAKE) --no-print-directory -j 2 -O lint bytecode
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 2 $(COV) -m "not alone"
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -m alone $(ALONE_FILES)
 
-# Writes the bytecode caches once before the parallel run (see above).
+# Runs beside `lint` in make test, one core each: on a fresh clone, mypy takes ~10 s and the
+# tests' first collection (pytest rewrites and compiles every test module) ~10 s.
 bytecode: deps
 	$(PY) -m compileall -q -j 0 shared services bench
 	test -d tests/__pycache__ || PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q --co -p no:cacheprovider >/dev/null || true
@@ -168,4 +159,4 @@ bench-startup: deps
 	COMPOSE='$(COMPOSE)' $(PY) -m bench.startup
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info test-output .coverage .lint.log
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info test-output .coverage
