@@ -98,6 +98,16 @@ class ServiceSettings(BaseSettings):
         redacted: dict[str, Any] = redact(self.model_dump(mode="json"))  # same shape
         return redacted
 
+    @field_validator("health_file", mode="before")
+    @classmethod
+    def _empty_is_off(cls, v: object) -> object:
+        """An empty value (`CANBRIDGE_HEALTH_FILE=`) turns the file off, as `null` does.
+
+        Read as a path it was the working directory: each heartbeat then tried to replace
+        that folder with a file (refused, silently), could leave a temporary file in it, and
+        the container check failed with a traceback."""
+        return None if isinstance(v, str) and not v.strip() else v
+
     @field_validator("base_topic")
     @classmethod
     def _plain_topic(cls, v: str) -> str:

@@ -55,6 +55,17 @@ def test_file_top_level_and_section_merge(tmp_path, monkeypatch):
     assert s.log_level == "debug"
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_health_file_is_off_from_env_and_file(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("CANBRIDGE_HEALTH_FILE", value)
+    assert load_settings(DemoSettings).health_file is None
+    monkeypatch.delenv("CANBRIDGE_HEALTH_FILE")
+    monkeypatch.setenv("CANBRIDGE_CONFIG", str(write(tmp_path, f"health_file: '{value}'\n")))
+    assert load_settings(DemoSettings).health_file is None
+    monkeypatch.setenv("CANBRIDGE_HEALTH_FILE", "/run/beat")
+    assert load_settings(DemoSettings).health_file == Path("/run/beat")
+
+
 def test_env_beats_file(tmp_path, monkeypatch):
     monkeypatch.setenv("CANBRIDGE_CONFIG", str(write(tmp_path, "api: {http_port: 9000}\n")))
     monkeypatch.setenv("CANBRIDGE_HTTP_PORT", "9100")
