@@ -86,9 +86,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     modules, so their module-level lines (imports, `def`, `class`, constants) run alike in
     each. One worker's measurement of that is the whole of it, and the data of all workers
     is combined. Line tracing doubled a worker's collection (2.6 -> 4.4 s CPU per worker).
-    The other workers measure from the end of their collection on, so a
-    module first imported by a test is still measured where it runs. The controller process
-    runs no test (it hands them out and reports)."""
+    The other workers measure from the end of their collection on, so a module first
+    imported by a test is still measured where it runs. The controller process runs no test
+    (it hands them out and reports)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker is None:
         if getattr(session.config.option, "numprocesses", None):
