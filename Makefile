@@ -14,11 +14,15 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 
 # First the installs (the venv, Debian's packages), then lint and the bytecode side by side,
 # each pair with one core each. Then the suite in parallel (pytest-xdist). Many tests wait on
-# a broker or a service process, so it runs more workers than cores (2 cores, 3 December
-# 2026, the parallel run alone, two runs each: 4 workers 130 s, 5 workers 113-117 s,
-# 6 workers 109-113 s, 8 workers 117-118 s; each worker collects the whole suite, ~3 s CPU,
-# and the CPU per test grows as they crowd each other: 6 workers used 170-185 s CPU,
-# 8 workers 199-202 s).
+# a broker or a service process, so it runs more workers than cores. How many pays depends
+# on how fast the cores are (2 cores, 3 December 2026, the parallel run alone, two runs each):
+# - at this machine's full speed (a fixed Python loop in 1.4-1.5 s) the suite mostly waits,
+#   and more workers fill the cores: 5 workers 98-100 s, 6 workers 90 s, 7 workers 83-89 s,
+#   8 workers 80-87 s, 9 workers 80-81 s (user+sys CPU 115-137 s);
+# - in hours when the host slowed it (the same suite used 170-200 s CPU) it was CPU-bound,
+#   and each extra worker's collection (~3.5 s CPU; every worker collects the whole suite)
+#   cost time: 4 workers 130 s, 6 workers 109-113 s, 8 workers 117-118 s.
+# 8 takes most of the first gain for part of the second loss.
 # The longest tests start first, each on a worker of its own (tests/conftest.py);
 # --maxschedchunk 2 then hands the rest out two at a time as workers free up.
 # COV: the coverage total against a floor ([tool.coverage] in pyproject.toml); `make coverage`
@@ -37,7 +41,7 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 # request_too_soon in tests/bic_gateway/test_bic_slcan.py). That run collects only the files
 # that name the marker (tests/conftest.py refuses an `alone` test marked any other way).
 ALONE_FILES = $(shell grep -rl --include='test_*.py' 'mark\.alone' tests)
-TEST_WORKERS ?= 6
+TEST_WORKERS ?= 8
 COV ?= --cov --cov-report=
 test:
 	$(MAKE) --no-print-directory -j 2 -O deps test-packages
