@@ -15,7 +15,7 @@ APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update
 # First the installs (the venv, Debian's packages), then lint and the bytecode side by side,
 # each pair with one core each. Then the suite in parallel (pytest-xdist). Many tests wait on
 # a broker or a service process, so it runs more workers than cores. How many pays depends
-# on how fast the cores are (2 cores, 3 December 2026, the parallel run alone, two runs each):
+# on how fast the cores are (2 cores, 3 December 2026, the parallel run alone, 2-4 runs each):
 # - at this machine's full speed (a fixed Python loop in 1.4-1.5 s) the suite mostly waits,
 #   and more workers fill the cores: 5 workers 98-100 s, 6 workers 90 s, 7 workers 83-89 s,
 #   8 workers 80-87 s, 9 workers 80-81 s (user+sys CPU 115-137 s);
@@ -79,16 +79,17 @@ topics: deps
 # clone's ~11 s install. Without a usable system pip (none, or older than 22.3), the venv gets
 # its own (ensurepip) and that installs uv.
 UV_VERSION := 0.13.9
+UV_PIN = --quiet --disable-pip-version-check uv==$(UV_VERSION)
+# the venv's own pip, put there first when the venv has none
+VENV_PIP = { $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null; } \
+	&& $(PY) -m pip
 deps: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
-	@if { $(PYTHON) -m pip --python $(PY) install --quiet --disable-pip-version-check uv==$(UV_VERSION) 2>/dev/null \
-	      || { $(PY) -m ensurepip --upgrade >/dev/null \
-	           && $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }; } \
+	@if { $(PYTHON) -m pip --python $(PY) install $(UV_PIN) 2>/dev/null || { $(VENV_PIP) install $(UV_PIN); }; } \
 	    && $(VENV)/bin/uv pip install --quiet --python $(PY) -c constraints.txt -e '.[dev]'; then :; \
 	else echo "uv failed: installing with pip instead"; \
-	  { $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null; } \
-	    && $(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'; fi
+	  $(VENV_PIP) install --quiet -c constraints.txt -e '.[dev]'; fi
 	touch $@
 
 # After changing a pin in pyproject.toml: resolve afresh and pin the whole set again.
